@@ -1,0 +1,1 @@
+"""The investment-project pipeline service."""

@@ -1,0 +1,141 @@
+"""``pipeline``: the service's command line.
+
+    pipeline migrate                 upgrade the database to the latest migration
+    pipeline serve                   run the API with uvicorn
+    pipeline seed-demo               load the demo data set into an empty database
+    pipeline create-key              issue an API key; the key is the last line printed
+"""
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import get_settings
+from app.db import make_engine, make_sessionmaker
+from app.errors import AppError
+from app.models.access import ApiKeyCreate
+from app.models.enums import Role
+from app.services.permissions import Principal
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(database_url: str | None = None) -> "object":
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "alembic"))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+def migrate(database_url: str | None = None) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(database_url), "head")  # type: ignore[arg-type]
+
+
+async def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    engine = make_engine(get_settings())
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def _operator(purpose: str) -> Principal:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Principal.operator(f"cli:{purpose}:{user}"[:100])
+
+
+def _seed_demo(args: argparse.Namespace) -> int:
+    from app.clock import today
+    from app.demo import seed_demo
+
+    async def work(session: AsyncSession) -> str:
+        summary = await seed_demo(session, today=today())
+        return (f"demo data loaded: {summary.projects} projects, {summary.transitions} stage moves, "
+                f"{summary.leaders} leaders, {summary.units} units")
+
+    try:
+        print(asyncio.run(_in_transaction(work)))
+    except AppError as exc:
+        if args.if_empty and exc.code == "database_not_empty":
+            print("demo data not loaded: the database already holds projects")
+            return 0
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _create_key(args: argparse.Namespace) -> int:
+    from app.services import keys
+
+    try:
+        data = ApiKeyCreate(name=args.name, role=Role(args.role), leader_id=args.leader, unit_id=args.unit)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    async def work(session: AsyncSession) -> str:
+        created = await keys.create_key(session, data=data, actor=_operator("create-key"))
+        print(f"created {created.role} key {created.id} ({created.name}); it is shown only now:")
+        return created.key
+
+    try:
+        print(asyncio.run(_in_transaction(work)))
+    except AppError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                proxy_headers=True, log_level=get_settings().log_level.lower())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pipeline", description="The investment-project pipeline service.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="upgrade the database to the latest migration")
+    serve = sub.add_parser("serve", help="run the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    seed = sub.add_parser("seed-demo", help="load the demo data set into an empty database")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing (and succeed) if projects exist")
+    key = sub.add_parser("create-key", help="issue an API key; the key is printed alone on the last line")
+    key.add_argument("--role", required=True, choices=[r.value for r in Role])
+    key.add_argument("--name", required=True)
+    binding = key.add_mutually_exclusive_group()
+    binding.add_argument("--leader", type=int, help="the leader a leader key acts for")
+    binding.add_argument("--unit", type=int, help="the unit a unit key acts for")
+    args = parser.parse_args(argv)
+
+    if args.command == "migrate":
+        migrate()
+        print("database is at the latest migration")
+        return 0
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "serve": _serve, "seed-demo": _seed_demo, "create-key": _create_key}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

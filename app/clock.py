@@ -1,0 +1,10 @@
+"""Business dates are the city's calendar days, not UTC's."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from app.config import get_settings
+
+
+def today() -> date:
+    return datetime.now(ZoneInfo(get_settings().timezone)).date()

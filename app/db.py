@@ -1,0 +1,86 @@
+"""The engine, the session factory and the one place that commits.
+
+Dialect differences in connection set-up live here (column types live in
+``app/models/types.py``).
+"""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from app.config import Settings
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+    url = url or settings.database_url
+    if is_sqlite(url):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        _sqlite_serialize_writers(engine)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout_seconds,
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": settings.connect_timeout_seconds,
+            "server_settings": {
+                "statement_timeout": str(settings.statement_timeout_ms),
+                "application_name": "investment-pipeline",
+            },
+        },
+    )
+
+
+def _sqlite_serialize_writers(engine: AsyncEngine) -> None:
+    """Make SQLite transactions take the write lock up front.
+
+    SQLite's default deferred transactions fail at once (SQLITE_BUSY, no waiting) when
+    two readers both try to become writers; ``BEGIN IMMEDIATE`` makes the second wait
+    for the first instead, which is what a PostgreSQL row lock would do.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let us emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request: commit on success, roll back on error.
+
+    Used with ``scope="function"`` so the commit happens before the response is sent:
+    a failed commit becomes an error response, never a success that did not stick.
+    """
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        request.state.db = session
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            for hook in getattr(request.state, "before_commit", ()):
+                await hook(session)
+            await session.commit()

@@ -1,0 +1,110 @@
+"""FastAPI dependencies: the session, the principal, permissions, If-Match, idempotency."""
+
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings, get_settings
+from app.db import get_session
+from app.errors import Forbidden, PreconditionRequired
+from app.services import auth, idempotency
+from app.services.permissions import MATRIX, Action, Principal, allows
+
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def _before_commit(request: Request, hook: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    if not hasattr(request.state, "before_commit"):
+        request.state.before_commit = []
+    request.state.before_commit.append(hook)
+
+
+async def current_principal(
+    request: Request,
+    session: Session,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal:
+    settings: Settings = request.app.state.settings
+    resolution = timedelta(seconds=settings.key_last_used_resolution_seconds)
+    principal, due = await auth.authenticate(session, authorization, last_used_resolution=resolution)
+    request.state.principal = principal
+    if due and principal.key_id is not None:
+        key_id = principal.key_id
+
+        async def _touch(s: AsyncSession) -> None:
+            await auth.touch(s, key_id, last_used_resolution=resolution)
+
+        _before_commit(request, _touch)
+    return principal
+
+
+def require(action: Action) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that yields the principal if its role may do ``action``, else 403."""
+
+    async def dependency(
+        request: Request,
+        principal: Annotated[Principal, Depends(current_principal, scope="function")],
+        session: Session,
+        idempotency_key: Annotated[str | None, Header(
+            description="Makes a POST safe to retry: the same key and body return the first response.",
+        )] = None,
+    ) -> Principal:
+        if not allows(principal, action):
+            roles = ", ".join(sorted(MATRIX[action]))
+            raise Forbidden(f"The role {principal.role} may not {action}; allowed: {roles}.")
+        if request.method == "POST" and idempotency_key is not None and principal.key_id is not None:
+            key = idempotency.check_key(idempotency_key)
+            fingerprint = idempotency.request_hash(request.method, request.url.path, await request.body())
+            settings: Settings = request.app.state.settings
+            request.state.idempotency_claim = await idempotency.claim(
+                session, principal, key=key, fingerprint=fingerprint,
+                ttl=timedelta(hours=settings.idempotency_ttl_hours))
+        return principal
+
+    dependency.__name__ = f"require_{action.name}"
+    return dependency
+
+
+def Allowed(action: Action) -> Any:
+    return Depends(require(action), scope="function")
+
+
+def if_match(
+    if_match: Annotated[str | None, Header(
+        alias="If-Match", description="The ETag of the version being changed; required.")] = None,
+) -> str:
+    if if_match is None:
+        raise PreconditionRequired("This change needs an If-Match header with the resource's current ETag.")
+    return if_match
+
+
+IfMatch = Annotated[str, Depends(if_match)]
+
+
+class AppRoute(APIRoute):
+    """Stores the response of an idempotent POST in the request's transaction."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            response = await handler(request)
+            claim = getattr(request.state, "idempotency_claim", None)
+            if claim is not None and 200 <= response.status_code < 300:
+                await idempotency.complete(request.state.db, claim, status_code=response.status_code,
+                                           body=bytes(response.body), headers=dict(response.headers))
+            return response
+
+        return route_handler
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+__all__ = ["Allowed", "AppRoute", "IfMatch", "Session", "current_principal", "get_settings", "settings_of"]

@@ -1,0 +1,168 @@
+"""Errors, answered as RFC 9457 ``application/problem+json`` with a stable ``code``.
+
+    AppError                        (status, code, title, detail)
+    ├── Unauthorized         401    unauthorized
+    ├── Forbidden            403    forbidden, correction_requires_admin
+    ├── NotFound             404    not_found
+    ├── Conflict             409    conflict, invalid_transition, project_archived, code_taken, ...
+    ├── PreconditionFailed   412    version_mismatch
+    ├── InvalidInput         422    validation_error, idempotency_key_reused, invalid_cursor
+    ├── PreconditionRequired 428    if_match_required
+    └── ServiceUnavailable   503    database_unavailable
+
+Request validation errors (422 ``validation_error``) list ``errors: [{field, message}]``.
+Anything else is a bug and answers 500 ``internal_error`` with no internals.
+"""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("app.errors")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://pipeline.invest.example/problems/"
+
+
+class AppError(Exception):
+    status = 500
+    code = "internal_error"
+    title = "Internal error"
+
+    def __init__(self, detail: str, *, code: str | None = None, errors: list[dict[str, str]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.errors = errors
+        self.headers = headers
+
+
+class Unauthorized(AppError):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(AppError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(AppError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(AppError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(AppError):
+    status, code, title = 412, "version_mismatch", "Precondition failed"
+
+
+class InvalidInput(AppError):
+    status, code, title = 422, "validation_error", "Invalid input"
+
+    @classmethod
+    def field(cls, field: str, message: str, *, code: str | None = None) -> "InvalidInput":
+        return cls(f"{field}: {message}", code=code, errors=[{"field": field, "message": message}])
+
+
+class PreconditionRequired(AppError):
+    status, code, title = 428, "if_match_required", "Precondition required"
+
+
+class ServiceUnavailable(AppError):
+    status, code, title = 503, "database_unavailable", "Service unavailable"
+
+
+def problem(status: int, code: str, title: str, detail: str, *, errors: list[dict[str, str]] | None = None,
+            headers: dict[str, str] | None = None, instance: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail,
+                            "code": code}
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    # ("body", "total_investment", "amount") -> "total_investment.amount"; the source
+    # ("body", "query", "path", "header") is dropped unless it is all there is.
+    parts = [str(p) for p in loc]
+    if len(parts) > 1 and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+READ_ONLY_FIELDS = frozenset({"id", "stage", "stage_entered_on", "version", "created_at", "updated_at",
+                              "archived_at"})
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    errors = []
+    for err in exc.errors():
+        field = _field_name(tuple(err.get("loc", ())))
+        message = str(err.get("msg", "invalid"))
+        if err.get("type") == "extra_forbidden":
+            message = ("is read-only and may not be set" if field in READ_ONLY_FIELDS
+                       else "is not a known field")
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+            # Model-level checks name their field as "field: message".
+            if field in ("", "body") and ": " in message:
+                field, message = message.split(": ", 1)
+        errors.append({"field": field or "body", "message": message})
+    return errors
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, headers=exc.headers,
+                       instance=request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(422, "validation_error", "Invalid input", detail, errors=errors,
+                       instance=request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        code = codes.get(exc.status_code, f"http_{exc.status_code}")
+        return problem(exc.status_code, code, str(exc.detail), str(exc.detail),
+                       headers=dict(exc.headers) if exc.headers else None,
+                       instance=request.url.path)
+
+    @app.exception_handler(PoolTimeoutError)
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _db_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s: %s", type(exc).__name__, getattr(exc, "orig", exc))
+        return problem(503, "database_unavailable", "Service unavailable",
+                       "The database cannot be reached; try again shortly.",
+                       headers={"Retry-After": "5"}, instance=request.url.path)
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(OSError)
+    async def _db_error(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, OSError) or getattr(exc, "connection_invalidated", False):
+            return await _db_unavailable(request, exc)
+        log.exception("database error")
+        return problem(500, "internal_error", "Internal error", "An unexpected error occurred.",
+                       instance=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return problem(500, "internal_error", "Internal error", "An unexpected error occurred.",
+                       instance=request.url.path)

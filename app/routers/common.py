@@ -1,0 +1,60 @@
+"""What every router shares: the error responses it declares, paging parameters, ETags."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from app.deps import AppRoute
+from app.services import versioning
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="A stable machine-readable error code.")
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+_DESCRIPTIONS = {
+    401: "No valid API key.",
+    403: "The key's role may not do this.",
+    404: "No such resource, or not visible to this key.",
+    409: "The change conflicts with the resource's state.",
+    412: "If-Match does not name the current version.",
+    413: "The request body is too large.",
+    422: "Invalid input; `errors` names each field.",
+    428: "If-Match is required.",
+    503: "The database is unreachable; retry later.",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    codes = sorted({401, 403, 422, 503, *statuses})
+    return {s: {"model": Problem, "description": _DESCRIPTIONS[s],
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            for s in codes}
+
+
+def make_router(prefix: str, tag: str) -> APIRouter:
+    return APIRouter(prefix=prefix, tags=[tag], route_class=AppRoute, responses=problems())
+
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, at most 200).")]
+Cursor = Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page.")]
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PositiveId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = versioning.etag(version)

@@ -1,0 +1,114 @@
+"""``/projects``: the registry and its stage transitions."""
+
+from typing import Annotated
+
+from fastapi import Path, Query, Response, status
+
+from app.clock import today
+from app.deps import Allowed, IfMatch, Session
+from app.models.enums import Designation, FundingSource, Industry, Stage, Zone
+from app.models.fields import ProjectCode
+from app.models.project import ProjectCreate, ProjectRead, ProjectUpdate, TransitionCreate, TransitionRead
+from app.routers.common import Cursor, Id, Limit, PositiveId, make_router, problems, set_etag
+from app.services import projects
+from app.services.pagination import Page
+from app.services.permissions import Action, Principal
+
+router = make_router("/api/v1/projects", "projects")
+
+SORTS = ", ".join(projects.SORT_KEYS)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectRead, responses=problems(409))
+async def create_project(body: ProjectCreate, response: Response, session: Session,
+                         principal: Principal = Allowed(Action.project_create)) -> ProjectRead:
+    """Register a project, in any starting stage (ledgers are imported mid-life)."""
+    project = await projects.create_project(session, data=body, actor=principal, today=today())
+    set_etag(response, project.version)
+    response.headers["Location"] = f"{router.prefix}/{project.id}"
+    return project
+
+
+@router.get("", response_model=Page[ProjectRead])
+async def list_projects(
+    session: Session,
+    principal: Principal = Allowed(Action.project_read),
+    stage: Annotated[list[Stage], Query(max_length=10)] = [],  # noqa: B006 - FastAPI copies defaults
+    funding_source: Annotated[list[FundingSource], Query(max_length=10)] = [],  # noqa: B006
+    zone: Annotated[list[Zone], Query(max_length=20)] = [],  # noqa: B006
+    industry: Annotated[list[Industry], Query(max_length=20)] = [],  # noqa: B006
+    leader_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
+    unit_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
+    designation: Annotated[list[Designation], Query(max_length=5)] = [],  # noqa: B006
+    code: Annotated[ProjectCode | None, Query()] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$",
+                                   description="Text search in name and investor.")] = None,
+    on_hold: bool | None = None,
+    archived: Annotated[bool, Query(description="List archived projects instead of current ones.")] = False,
+    sort: Annotated[str, Query(max_length=40, description=f"One of {SORTS}; prefix - to descend.")] = "name",
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ProjectRead]:
+    """List projects, filtered, in keyset pages. Repeat a filter to match any of its values."""
+    filters = projects.ProjectFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
+                                      leader_id=leader_id, unit_id=unit_id, designation=designation, code=code,
+                                      q=q, on_hold=on_hold, archived=archived)
+    return await projects.list_projects(session, principal, filters=filters, sort=sort, cursor=cursor,
+                                        limit=limit)
+
+
+@router.get("/by-code/{code}", response_model=ProjectRead, responses=problems(404))
+async def get_project_by_code(code: Annotated[ProjectCode, Path()], response: Response, session: Session,
+                              principal: Principal = Allowed(Action.project_read_by_code)) -> ProjectRead:
+    """Find a project by its national project code (项目代码)."""
+    project = await projects.read_project_by_code(session, principal, code)
+    set_etag(response, project.version)
+    return project
+
+
+@router.get("/{project_id}", response_model=ProjectRead, responses=problems(404))
+async def get_project(project_id: Id, response: Response, session: Session,
+                      principal: Principal = Allowed(Action.project_read)) -> ProjectRead:
+    """One project; its ETag is what a change must send as If-Match."""
+    project = await projects.read_project(session, principal, project_id)
+    set_etag(response, project.version)
+    return project
+
+
+@router.patch("/{project_id}", response_model=ProjectRead, responses=problems(404, 409, 412, 428))
+async def update_project(project_id: Id, body: ProjectUpdate, if_match: IfMatch, response: Response,
+                         session: Session, principal: Principal = Allowed(Action.project_update)) -> ProjectRead:
+    """Change some fields of a project. ``stage`` changes through transitions."""
+    project = await projects.update_project(session, principal, project_id, data=body, if_match=if_match)
+    set_etag(response, project.version)
+    return project
+
+
+@router.delete("/{project_id}", response_model=ProjectRead, responses=problems(404, 409, 412, 428))
+async def archive_project(project_id: Id, if_match: IfMatch, response: Response, session: Session,
+                          principal: Principal = Allowed(Action.project_archive)) -> ProjectRead:
+    """Archive a project. Nothing is deleted: it leaves the lists and keeps its history."""
+    project = await projects.archive_project(session, principal, project_id, if_match=if_match)
+    set_etag(response, project.version)
+    return project
+
+
+@router.post("/{project_id}/transitions", status_code=status.HTTP_201_CREATED, response_model=TransitionRead,
+             responses=problems(404, 409, 412, 428))
+async def move_project(project_id: Id, body: TransitionCreate, if_match: IfMatch, response: Response,
+                       session: Session,
+                       principal: Principal = Allowed(Action.project_transition)) -> TransitionRead:
+    """Move a project to another stage. Forward one stage at a time; ``terminated`` with a
+    reason; backward only by an admin, as a correction with a reason."""
+    project, entry = await projects.move_project(session, principal, project_id, data=body, if_match=if_match,
+                                                 today=today())
+    set_etag(response, project.version)
+    response.headers["Location"] = f"{router.prefix}/{project_id}/transitions"
+    return entry
+
+
+@router.get("/{project_id}/transitions", response_model=Page[TransitionRead], responses=problems(404))
+async def list_transitions(project_id: Id, session: Session, principal: Principal = Allowed(Action.project_read),
+                           limit: Limit = 50, cursor: Cursor = None) -> Page[TransitionRead]:
+    """A project's stage history, oldest first."""
+    return await projects.list_transitions(session, principal, project_id, cursor=cursor, limit=limit)

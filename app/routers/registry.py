@@ -1,0 +1,75 @@
+"""``/leaders`` and ``/units``: the two registries share one shape."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from sqlmodel import SQLModel
+
+from app.deps import Allowed, IfMatch, Session
+from app.models import Leader, Unit
+from app.models.registry import LeaderCreate, LeaderRead, LeaderUpdate, UnitCreate, UnitRead, UnitUpdate
+from app.routers.common import Cursor, Id, Limit, make_router, problems, set_etag
+from app.services import registry
+from app.services.pagination import Page
+from app.services.permissions import Action, Principal
+
+
+def _router(path: str, noun: str, model: type[Leader] | type[Unit], create_schema: type[SQLModel],
+            update_schema: type[SQLModel], read_schema: type[SQLModel]) -> APIRouter:
+    router = make_router(f"/api/v1/{path}", path)
+
+    async def create(body: Any, response: Response, session: Session,
+                     principal: Principal = Allowed(Action.registry_write)) -> Any:
+        entry = await registry.create(session, model, read_schema, data=body, actor=principal)
+        set_etag(response, entry.version)  # type: ignore[attr-defined]
+        response.headers["Location"] = f"{router.prefix}/{entry.id}"  # type: ignore[attr-defined]
+        return entry
+
+    async def listing(session: Session, principal: Principal = Allowed(Action.registry_read),
+                      q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$")] = None,
+                      archived: bool = False,
+                      sort: Annotated[str, Query(max_length=20, description="name, created_at or id; - to descend")]
+                      = "name",
+                      limit: Limit = 50, cursor: Cursor = None) -> Any:
+        return await registry.listing(session, model, read_schema, q=q, archived=archived, sort=sort,
+                                      cursor=cursor, limit=limit)
+
+    async def read(entry_id: Id, response: Response, session: Session,
+                   principal: Principal = Allowed(Action.registry_read)) -> Any:
+        entry = await registry.get(session, model, entry_id)
+        set_etag(response, entry.version)
+        return read_schema.model_validate(entry, from_attributes=True)
+
+    async def update(entry_id: Id, body: Any, if_match: IfMatch, response: Response, session: Session,
+                     principal: Principal = Allowed(Action.registry_write)) -> Any:
+        entry = await registry.update(session, model, read_schema, entry_id, data=body, if_match=if_match,
+                                      actor=principal)
+        set_etag(response, entry.version)  # type: ignore[attr-defined]
+        return entry
+
+    async def archive(entry_id: Id, if_match: IfMatch, response: Response, session: Session,
+                      principal: Principal = Allowed(Action.registry_write)) -> Any:
+        entry = await registry.archive(session, model, read_schema, entry_id, if_match=if_match, actor=principal)
+        set_etag(response, entry.version)  # type: ignore[attr-defined]
+        return entry
+
+    create.__annotations__["body"] = create_schema
+    update.__annotations__["body"] = update_schema
+    router.add_api_route("", create, methods=["POST"], status_code=status.HTTP_201_CREATED,
+                         response_model=read_schema, responses=problems(409), name=f"create_{noun}",
+                         summary=f"Add a {noun}")
+    router.add_api_route("", listing, methods=["GET"], response_model=Page[read_schema],  # type: ignore[valid-type]
+                         name=f"list_{path}", summary=f"List {path}")
+    router.add_api_route("/{entry_id}", read, methods=["GET"], response_model=read_schema,
+                         responses=problems(404), name=f"get_{noun}", summary=f"One {noun}")
+    router.add_api_route("/{entry_id}", update, methods=["PATCH"], response_model=read_schema,
+                         responses=problems(404, 409, 412, 428), name=f"update_{noun}",
+                         summary=f"Change a {noun}")
+    router.add_api_route("/{entry_id}", archive, methods=["DELETE"], response_model=read_schema,
+                         responses=problems(404, 409, 412, 428), name=f"archive_{noun}",
+                         summary=f"Archive a {noun} (nothing is deleted)")
+    return router
+
+
+leaders = _router("leaders", "leader", Leader, LeaderCreate, LeaderUpdate, LeaderRead)
+units = _router("units", "unit", Unit, UnitCreate, UnitUpdate, UnitRead)
