@@ -102,6 +102,13 @@ class AppRoute(APIRoute):
         return route_handler
 
 
+async def replay(request: Request, exc: Exception) -> Response:
+    """Answer a retried POST with the response its first attempt got."""
+    assert isinstance(exc, idempotency.Replay)
+    headers = {**exc.headers, "Idempotent-Replayed": "true"}
+    return Response(content=exc.body, status_code=exc.status_code, headers=headers)
+
+
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings

@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from app import context, errors
+from app import context, deps, errors
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.routers import access, meta, projects, registry
+from app.services import idempotency
 
 log = logging.getLogger("app")
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.settings = settings
     errors.install(app)
+    app.add_exception_handler(idempotency.Replay, deps.replay)
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

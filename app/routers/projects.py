@@ -6,7 +6,7 @@ from fastapi import Path, Query, Response, status
 
 from app.clock import today
 from app.deps import Allowed, IfMatch, Session
-from app.models.enums import Designation, FundingSource, Industry, Stage, Zone
+from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
 from app.models.fields import ProjectCode
 from app.models.project import ProjectCreate, ProjectRead, ProjectUpdate, TransitionCreate, TransitionRead
 from app.routers.common import Cursor, Id, Limit, PositiveId, make_router, problems, set_etag
@@ -40,6 +40,8 @@ async def list_projects(
     leader_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
     unit_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
     designation: Annotated[list[Designation], Query(max_length=5)] = [],  # noqa: B006
+    designation_status: Annotated[list[DesignationStatus], Query(
+        max_length=5, description="With `designation`: only projects holding it in these statuses.")] = [],  # noqa: B006
     code: Annotated[ProjectCode | None, Query()] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$",
                                    description="Text search in name and investor.")] = None,
@@ -51,7 +53,8 @@ async def list_projects(
 ) -> Page[ProjectRead]:
     """List projects, filtered, in keyset pages. Repeat a filter to match any of its values."""
     filters = projects.ProjectFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
-                                      leader_id=leader_id, unit_id=unit_id, designation=designation, code=code,
+                                      leader_id=leader_id, unit_id=unit_id, designation=designation,
+                                      designation_status=designation_status, code=code,
                                       q=q, on_hold=on_hold, archived=archived)
     return await projects.list_projects(session, principal, filters=filters, sort=sort, cursor=cursor,
                                         limit=limit)

@@ -28,7 +28,10 @@ class Replay(Exception):
 
     def __init__(self, record: IdempotencyRecord) -> None:
         super().__init__("idempotent replay")
-        self.record = record
+        # Copied out: the session rolls back (and expires the row) before the answer is sent.
+        self.status_code = record.status_code or 200
+        self.body = record.response_body or ""
+        self.headers = dict(record.response_headers or {})
 
 
 @dataclass(frozen=True, slots=True)

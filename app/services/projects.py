@@ -48,6 +48,7 @@ class ProjectFilters:
     leader_id: list[int] = field(default_factory=list)
     unit_id: list[int] = field(default_factory=list)
     designation: list[Designation] = field(default_factory=list)
+    designation_status: list[DesignationStatus] = field(default_factory=list)
     code: str | None = None
     q: str | None = None
     on_hold: bool | None = None
@@ -61,12 +62,14 @@ class ProjectFilters:
             values = getattr(self, name)
             if values:
                 stmt = stmt.where(column.in_([str(v) if isinstance(v, str) else v for v in values]))
-        if self.designation:
-            stmt = stmt.where(
-                select(col(ProjectDesignation.project_id))
-                .where(col(ProjectDesignation.project_id) == col(Project.id),
-                       ProjectDesignation.designation.in_([str(d) for d in self.designation]))  # type: ignore[attr-defined]
-                .exists())
+        if self.designation or self.designation_status:
+            held = select(col(ProjectDesignation.project_id)).where(
+                col(ProjectDesignation.project_id) == col(Project.id))
+            if self.designation:
+                held = held.where(col(ProjectDesignation.designation).in_([str(d) for d in self.designation]))
+            if self.designation_status:
+                held = held.where(col(ProjectDesignation.status).in_([str(s) for s in self.designation_status]))
+            stmt = stmt.where(held.exists())
         if self.code is not None:
             stmt = stmt.where(Project.code == self.code)  # type: ignore[arg-type]
         if self.q:
@@ -168,6 +171,8 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
                          today: date) -> ProjectRead:
     """Register a project in its starting stage; its creation opens its stage history."""
     entered_on = data.stage_entered_on or today
+    if data.stage == Stage.terminated and not data.note:
+        raise InvalidInput.field("note", "is required to register a terminated project: say why it ended")
     if entered_on > today:
         raise InvalidInput.field("stage_entered_on", f"must not be in the future (today is {today})")
     await _check_references(session, leader_id=data.leader_id, unit_id=data.unit_id)
