@@ -3,6 +3,7 @@
 import asyncio
 from logging.config import fileConfig
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -31,9 +32,17 @@ def _configure(connection: Connection) -> None:
     )
 
 
+# Any constant: the key of the advisory lock that lets one process migrate at a time.
+MIGRATION_LOCK_KEY = 7_240_601
+
+
 def _run_sync(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several containers starting at once: the first migrates, the others wait
+            # here and then find the database already at head.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.run_migrations()
 
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
@@ -24,14 +25,20 @@ from app.models.enums import Role
 from app.services.permissions import Principal
 
 T = TypeVar("T")
-ROOT = Path(__file__).resolve().parent.parent
 
 
-def alembic_config(database_url: str | None = None) -> "object":
-    from alembic.config import Config
+def _migrations_root() -> Path:
+    # The source checkout, or the working directory of an installed service (the image).
+    for root in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        if (root / "alembic.ini").is_file():
+            return root
+    raise SystemExit("alembic.ini not found: run from the directory that holds it")
 
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "alembic"))
+
+def alembic_config(database_url: str | None = None) -> Config:
+    root = _migrations_root()
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "alembic"))
     if database_url:
         config.attributes["database_url"] = database_url
     return config
@@ -40,7 +47,7 @@ def alembic_config(database_url: str | None = None) -> "object":
 def migrate(database_url: str | None = None) -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(database_url), "head")  # type: ignore[arg-type]
+    command.upgrade(alembic_config(database_url), "head")
 
 
 async def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -92,6 +99,7 @@ def _create_key(args: argparse.Namespace) -> int:
     async def work(session: AsyncSession) -> str:
         created = await keys.create_key(session, data=data, actor=_operator("create-key"))
         print(f"created {created.role} key {created.id} ({created.name}); it is shown only now:")
+        assert created.key is not None
         return created.key
 
     try:

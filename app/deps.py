@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings, get_settings
 from app.db import get_session
-from app.errors import Forbidden, PreconditionRequired
+from app.errors import Forbidden
 from app.services import auth, idempotency
 from app.services.permissions import MATRIX, Action, Principal, allows
 
@@ -73,16 +73,10 @@ def Allowed(action: Action) -> Any:
     return Depends(require(action), scope="function")
 
 
-def if_match(
-    if_match: Annotated[str | None, Header(
-        alias="If-Match", description="The ETag of the version being changed; required.")] = None,
-) -> str:
-    if if_match is None:
-        raise PreconditionRequired("This change needs an If-Match header with the resource's current ETag.")
-    return if_match
-
-
-IfMatch = Annotated[str, Depends(if_match)]
+# Checked by the service (``versioning.check``) rather than here, so that a request is
+# refused in the order 401, 403, 404, 428, 412: who asks comes before what they send.
+IfMatch = Annotated[str | None, Header(
+    alias="If-Match", description="The ETag of the version being changed. Required: 428 without it.")]
 
 
 class AppRoute(APIRoute):
@@ -95,8 +89,9 @@ class AppRoute(APIRoute):
             response = await handler(request)
             claim = getattr(request.state, "idempotency_claim", None)
             if claim is not None and 200 <= response.status_code < 300:
-                await idempotency.complete(request.state.db, claim, status_code=response.status_code,
-                                           body=bytes(response.body), headers=dict(response.headers))
+                body = idempotency.redact(bytes(response.body), getattr(request.state, "never_store", ()))
+                await idempotency.complete(request.state.db, claim, status_code=response.status_code, body=body,
+                                           headers=dict(response.headers))
             return response
 
         return route_handler

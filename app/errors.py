@@ -110,7 +110,9 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     for err in exc.errors():
         field = _field_name(tuple(err.get("loc", ())))
         message = str(err.get("msg", "invalid"))
-        if err.get("type") == "extra_forbidden":
+        if err.get("type") == "json_invalid":
+            field, message = "body", f"is not valid JSON ({err.get('ctx', {}).get('error', 'syntax error')})"
+        elif err.get("type") == "extra_forbidden":
             message = ("is read-only and may not be set" if field in READ_ONLY_FIELDS
                        else "is not a known field")
         elif message.startswith("Value error, "):

@@ -69,7 +69,7 @@ class ApiKeyRead(SQLModel):
 
 
 class ApiKeyCreated(ApiKeyRead):
-    key: str = Field(description="The secret key. It is shown only in this response.")
+    key: str | None = Field(description="The secret key, shown only in this response (null in a replay of it).")
 
 
 class AuditEvent(SQLModel, table=True):

@@ -38,9 +38,13 @@ def _country(value: str) -> str:
     return value
 
 
+# ISO 4217 codes that name no money: precious metals, testing, "no currency", fund units.
+NOT_MONEY = frozenset({"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"})
+
+
 def _currency(value: str) -> str:
     value = value.upper()
-    if pycountry.currencies.get(alpha_3=value) is None:
+    if pycountry.currencies.get(alpha_3=value) is None or value in NOT_MONEY:
         raise ValueError("must be an ISO 4217 currency code, e.g. CNY or USD")
     return value
 
@@ -91,7 +95,7 @@ class Money(BaseModel):
         json_schema_extra={"examples": [{"amount": "3260000000.00", "currency": "USD"}]},
     )
     amount: Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=18, decimal_places=2),
-                      AfterValidator(lambda v: v.quantize(CENTS))]
+                      AfterValidator(lambda v: v.quantize(CENTS).copy_abs())]  # no "-0.00"
     currency: CurrencyCode
 
 

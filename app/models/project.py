@@ -136,7 +136,7 @@ def _planned_dates_in_order(sign: date | None, start: date | None, production: d
                                    ("planned_production_on", production)) if d is not None]
     for (a_name, a), (b_name, b) in pairwise(present):
         if a > b:
-            raise ValueError(f"{b_name} must not be before {a_name}")
+            raise ValueError(f"{b_name}: must not be before {a_name}")
 
 
 class ProjectWritable(SQLModel):

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Query, Response, status
+from fastapi import Query, Request, Response, status
 
 from app.deps import Allowed, Session
 from app.models.access import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, AuditEventRead
@@ -17,9 +17,11 @@ audit_events = make_router("/api/v1/audit-events", "audit")
 
 
 @api_keys.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
-async def create_key(body: ApiKeyCreate, response: Response, session: Session,
+async def create_key(body: ApiKeyCreate, request: Request, response: Response, session: Session,
                      principal: Principal = Allowed(Action.api_key_manage)) -> ApiKeyCreated:
-    """Issue an API key. The secret ``key`` is shown in this response only."""
+    """Issue an API key. The secret ``key`` is shown in this response only: a retry with the same
+    ``Idempotency-Key`` answers the same key without its secret (``key`` null), which is never stored."""
+    request.state.never_store = ("key",)
     created = await keys.create_key(session, data=body, actor=principal)
     response.headers["Location"] = f"{api_keys.prefix}/{created.id}"
     response.headers["Cache-Control"] = "no-store"

@@ -79,8 +79,9 @@ async def get_project(project_id: Id, response: Response, session: Session,
 
 
 @router.patch("/{project_id}", response_model=ProjectRead, responses=problems(404, 409, 412, 428))
-async def update_project(project_id: Id, body: ProjectUpdate, if_match: IfMatch, response: Response,
-                         session: Session, principal: Principal = Allowed(Action.project_update)) -> ProjectRead:
+async def update_project(project_id: Id, body: ProjectUpdate, response: Response,
+                         session: Session, if_match: IfMatch = None,
+                         principal: Principal = Allowed(Action.project_update)) -> ProjectRead:
     """Change some fields of a project. ``stage`` changes through transitions."""
     project = await projects.update_project(session, principal, project_id, data=body, if_match=if_match)
     set_etag(response, project.version)
@@ -88,7 +89,8 @@ async def update_project(project_id: Id, body: ProjectUpdate, if_match: IfMatch,
 
 
 @router.delete("/{project_id}", response_model=ProjectRead, responses=problems(404, 409, 412, 428))
-async def archive_project(project_id: Id, if_match: IfMatch, response: Response, session: Session,
+async def archive_project(project_id: Id, response: Response, session: Session,
+                          if_match: IfMatch = None,
                           principal: Principal = Allowed(Action.project_archive)) -> ProjectRead:
     """Archive a project. Nothing is deleted: it leaves the lists and keeps its history."""
     project = await projects.archive_project(session, principal, project_id, if_match=if_match)
@@ -98,8 +100,9 @@ async def archive_project(project_id: Id, if_match: IfMatch, response: Response,
 
 @router.post("/{project_id}/transitions", status_code=status.HTTP_201_CREATED, response_model=TransitionRead,
              responses=problems(404, 409, 412, 428))
-async def move_project(project_id: Id, body: TransitionCreate, if_match: IfMatch, response: Response,
+async def move_project(project_id: Id, body: TransitionCreate, response: Response,
                        session: Session,
+                       if_match: IfMatch = None,
                        principal: Principal = Allowed(Action.project_transition)) -> TransitionRead:
     """Move a project to another stage. Forward one stage at a time; ``terminated`` with a
     reason; backward only by an admin, as a correction with a reason."""

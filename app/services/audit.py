@@ -1,12 +1,21 @@
 """The audit trail: one event per change, in the change's own transaction."""
 
+from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import context
 from app.models import AuditEvent
 from app.services.permissions import Principal
+
+_INSTANT = TypeAdapter(datetime)
+
+
+def instant(value: datetime) -> Any:
+    """An instant as the API writes it, for before/after documents."""
+    return _INSTANT.dump_python(value, mode="json")
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

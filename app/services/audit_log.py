@@ -38,7 +38,7 @@ async def list_events(session: AsyncSession, *, resource_type: str | None, resou
         stmt = stmt.where(AuditEvent.occurred_at >= since)  # type: ignore[arg-type]
     if until is not None:
         stmt = stmt.where(AuditEvent.occurred_at < until)  # type: ignore[arg-type]
-    key = SortKey("id", AuditEvent.id, int)
+    key = SortKey("id", AuditEvent.id, pagination.decode_id(pagination.INT64_MAX))
     stmt = pagination.apply(stmt, key=key, descending=True, id_column=AuditEvent.id, cursor=cursor, limit=limit,
                             sort_label="audit")
     rows = list((await session.execute(stmt)).scalars())

@@ -88,6 +88,17 @@ async def claim(session: AsyncSession, actor: Principal, *, key: str, fingerprin
     raise InvalidInput.field("Idempotency-Key", "could not be claimed; retry", code="idempotency_key_busy")
 
 
+def redact(body: bytes, fields: tuple[str, ...]) -> bytes:
+    """The body with these top-level fields nulled: secrets are answered once, never stored."""
+    if not fields:
+        return body
+    document = json.loads(body)
+    for name in fields:
+        if name in document:
+            document[name] = None
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 async def complete(session: AsyncSession, claim: Claim, *, status_code: int, body: bytes,
                    headers: dict[str, str]) -> None:
     """Store the response to replay, in the same transaction as the work it describes."""

@@ -36,12 +36,12 @@ async def create_key(session: AsyncSession, *, data: ApiKeyCreate, actor: Princi
 
 async def list_keys(session: AsyncSession, *, revoked: bool | None, cursor: str | None,
                     limit: int) -> Page[ApiKeyRead]:
-    key = SortKey("id", ApiKey.id, int)
+    key = SortKey("id", ApiKey.id, pagination.decode_id(pagination.INT32_MAX))
     stmt = select(ApiKey)
     if revoked is not None:
         stmt = stmt.where(ApiKey.revoked_at.is_not(None) if revoked else ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
     stmt = pagination.apply(stmt, key=key, descending=False, id_column=ApiKey.id, cursor=cursor, limit=limit,
-                            sort_label="api_key")
+                            sort_label="api_key", id_max=pagination.INT32_MAX)
     rows = list((await session.execute(stmt)).scalars())
     kept, next_cursor = pagination.page(rows, limit=limit, sort_label="api_key",
                                         key_of=lambda k: (k.id or 0, k.id or 0))
@@ -66,5 +66,5 @@ async def revoke_key(session: AsyncSession, key_id: int, *, actor: Principal) ->
     key.revoked_at = utcnow()
     await session.flush()
     await audit.record(session, actor, action="api_key.revoke", resource_type="api_key", resource_id=key_id,
-                       before={"revoked_at": None}, after={"revoked_at": key.revoked_at.isoformat()})
+                       before={"revoked_at": None}, after={"revoked_at": audit.instant(key.revoked_at)})
     return ApiKeyRead.model_validate(key, from_attributes=True)

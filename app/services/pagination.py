@@ -9,7 +9,7 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, or_
 
 from app.errors import InvalidInput
+from app.models.fields import MAX_AMOUNT
 
 T = TypeVar("T")
 
@@ -33,28 +34,47 @@ class SortKey:
     decode: Callable[[Any], Any]
 
 
+# A cursor comes back from the client: every value in it is checked as strictly as input.
+
+
 def decode_datetime(v: Any) -> datetime:
     value = datetime.fromisoformat(v)
-    if value.tzinfo is None:
-        raise ValueError("naive instant")
-    return value
+    if value.tzinfo is None or not 1900 <= value.year <= 2200:
+        raise ValueError("not an instant this service wrote")
+    return value.astimezone(UTC)
 
 
 def decode_date(v: Any) -> date:
-    return date.fromisoformat(v)
+    value = date.fromisoformat(v)
+    if not 1900 <= value.year <= 2200:
+        raise ValueError("not a business date")
+    return value
 
 
 def decode_decimal(v: Any) -> Decimal:
     value = Decimal(v)
-    if not value.is_finite():
-        raise ValueError("not a finite amount")
+    if not value.is_finite() or not 0 <= value <= MAX_AMOUNT or value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError("not an amount")
     return value
 
 
 def decode_str(v: Any) -> str:
-    if not isinstance(v, str):
-        raise ValueError("not a string")
+    if not isinstance(v, str) or "\x00" in v or len(v) > 200:
+        raise ValueError("not a name")
     return v
+
+
+def decode_id(limit: int) -> Callable[[Any], int]:
+    def decode(v: Any) -> int:
+        if type(v) is not int or not 0 < v <= limit:
+            raise ValueError("not an id")
+        return v
+
+    return decode
+
+
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 
 
 def _encode_value(v: Any) -> Any:
@@ -75,10 +95,10 @@ def parse_sort(sort: str, keys: dict[str, SortKey]) -> tuple[SortKey, bool]:
 
 
 def apply(stmt: Select[Any], *, key: SortKey, descending: bool, id_column: Any, cursor: str | None,
-          limit: int, sort_label: str) -> Select[Any]:
+          limit: int, sort_label: str, id_max: int = INT64_MAX) -> Select[Any]:
     """Order, seek past the cursor, and fetch one row more than a page (to know if there is a next)."""
     if cursor is not None:
-        value, last_id = _decode(cursor, sort_label, key)
+        value, last_id = _decode(cursor, sort_label, key, id_max)
         col = key.column
         after: ColumnElement[bool]
         if descending:
@@ -105,13 +125,13 @@ def _encode(sort_label: str, value: Any, last_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, sort_label: str, key: SortKey) -> tuple[Any, int]:
+def _decode(cursor: str, sort_label: str, key: SortKey, id_max: int) -> tuple[Any, int]:
     bad = InvalidInput.field("cursor", "is not a cursor of this listing and sort", code="invalid_cursor")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         label, value, last_id = json.loads(raw)
-        if label != sort_label or type(last_id) is not int or not 0 < last_id < 2**63:
+        if label != sort_label:
             raise bad
-        return key.decode(value), last_id
-    except (ValueError, TypeError, binascii.Error, InvalidOperation, UnicodeDecodeError) as exc:
+        return key.decode(value), decode_id(id_max)(last_id)
+    except (ValueError, TypeError, OverflowError, binascii.Error, InvalidOperation, UnicodeDecodeError) as exc:
         raise bad from exc

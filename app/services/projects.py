@@ -236,10 +236,12 @@ async def list_projects(session: AsyncSession, principal: Principal, *, filters:
 
 
 async def update_project(session: AsyncSession, principal: Principal, project_id: int, *, data: ProjectUpdate,
-                         if_match: str) -> ProjectRead:
+                         if_match: str | None) -> ProjectRead:
     """Change the fields present in ``data``, if ``if_match`` names the current version."""
     project = await get_project(session, principal, project_id)
     versioning.check(if_match, project.version)
+    if project.archived_at is not None:
+        raise Conflict("An archived project cannot be changed.", code="project_archived")
     before = await _read(session, project)
     changes = data.model_dump(exclude_unset=True, exclude={"total_investment", "designations"})
     if "leader_id" in changes or "unit_id" in changes:
@@ -270,7 +272,7 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
 
 
 async def archive_project(session: AsyncSession, principal: Principal, project_id: int, *,
-                          if_match: str) -> ProjectRead:
+                          if_match: str | None) -> ProjectRead:
     """Archive a project: it leaves the lists but is never deleted."""
     project = await get_project(session, principal, project_id)
     versioning.check(if_match, project.version)
@@ -286,20 +288,20 @@ async def archive_project(session: AsyncSession, principal: Principal, project_i
 
 
 async def move_project(session: AsyncSession, principal: Principal, project_id: int, *, data: TransitionCreate,
-                       if_match: str, today: date) -> tuple[ProjectRead, TransitionRead]:
+                       if_match: str | None, today: date) -> tuple[ProjectRead, TransitionRead]:
     """Move a project to another stage; see ``app.services.stages`` for the rules."""
     project = await get_project(session, principal, project_id)
     versioning.check(if_match, project.version)
     if project.archived_at is not None:
         raise Conflict("An archived project cannot change stage.", code="project_archived")
-    from_stage = project.stage
+    from_stage, from_entered_on = project.stage, project.stage_entered_on
     entry = await stages.transition(session, project, to=data.to, occurred_on=data.occurred_on, note=data.note,
                                     reason=data.reason, actor=principal, today=today)
     await _flush(session)
     read = await _read(session, project)
     await audit.record(session, principal, action="project.transition", resource_type="project",
                        resource_id=project_id,
-                       before={"stage": from_stage},
+                       before={"stage": from_stage, "stage_entered_on": str(from_entered_on)},
                        after={"stage": read.stage, "stage_entered_on": str(read.stage_entered_on),
                               "kind": entry.kind, "reason": data.reason, "note": data.note})
     return read, TransitionRead.model_validate(entry, from_attributes=True)
@@ -309,7 +311,7 @@ async def list_transitions(session: AsyncSession, principal: Principal, project_
                            limit: int) -> Page[TransitionRead]:
     """A project's stage history, oldest first."""
     await get_project(session, principal, project_id)
-    key = SortKey("id", StageTransition.id, int)
+    key = SortKey("id", StageTransition.id, pagination.decode_id(pagination.INT64_MAX))
     stmt = select(StageTransition).where(StageTransition.project_id == project_id)  # type: ignore[arg-type]
     stmt = pagination.apply(stmt, key=key, descending=False, id_column=StageTransition.id, cursor=cursor,
                             limit=limit, sort_label="history")

@@ -26,7 +26,7 @@ def _sort_keys(model: Model) -> dict[str, SortKey]:
     return {
         "name": SortKey("name", model.name, pagination.decode_str),
         "created_at": SortKey("created_at", model.created_at, pagination.decode_datetime),
-        "id": SortKey("id", model.id, int),
+        "id": SortKey("id", model.id, pagination.decode_id(pagination.INT32_MAX)),
     }
 
 
@@ -70,7 +70,7 @@ async def listing(session: AsyncSession, model: Model, read: type[Read], *, q: s
         pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(func.lower(model.name).like(pattern, escape="\\"))
     stmt = pagination.apply(stmt, key=key, descending=descending, id_column=model.id, cursor=cursor, limit=limit,
-                            sort_label=f"{_resource(model)}:{sort}")
+                            sort_label=f"{_resource(model)}:{sort}", id_max=pagination.INT32_MAX)
     rows: list[Leader | Unit] = list((await session.execute(stmt)).scalars())  # type: ignore[arg-type]
     kept, next_cursor = pagination.page(rows, limit=limit, sort_label=f"{_resource(model)}:{sort}",
                                         key_of=lambda e: (getattr(e, key.name), e.id or 0))
@@ -79,7 +79,7 @@ async def listing(session: AsyncSession, model: Model, read: type[Read], *, q: s
 
 
 async def update(session: AsyncSession, model: Model, read: type[Read], entry_id: int, *, data: SQLModel,
-                 if_match: str, actor: Principal) -> Read:
+                 if_match: str | None, actor: Principal) -> Read:
     """Change the fields present in ``data``."""
     entry = await get(session, model, entry_id)
     versioning.check(if_match, entry.version)
@@ -94,7 +94,7 @@ async def update(session: AsyncSession, model: Model, read: type[Read], entry_id
     return read.model_validate(entry, from_attributes=True)
 
 
-async def archive(session: AsyncSession, model: Model, read: type[Read], entry_id: int, *, if_match: str,
+async def archive(session: AsyncSession, model: Model, read: type[Read], entry_id: int, *, if_match: str | None,
                   actor: Principal) -> Read:
     """Archive a leader or unit; projects keep their reference to it."""
     entry = await get(session, model, entry_id)
@@ -105,5 +105,5 @@ async def archive(session: AsyncSession, model: Model, read: type[Read], entry_i
     await _flush(session, model)
     await audit.record(session, actor, action=f"{_resource(model)}.archive", resource_type=_resource(model),
                        resource_id=entry_id, before={"archived_at": None},
-                       after={"archived_at": entry.archived_at.isoformat()})
+                       after={"archived_at": audit.instant(entry.archived_at)})
     return read.model_validate(entry, from_attributes=True)

@@ -3,15 +3,17 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.errors import PreconditionFailed
+from app.errors import PreconditionFailed, PreconditionRequired
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def check(if_match: str, version: int) -> None:
-    """412 unless ``If-Match`` names the current version (weak or strong, or ``*``)."""
+def check(if_match: str | None, version: int) -> None:
+    """428 without ``If-Match``; 412 unless it names the current version (weak or strong, or ``*``)."""
+    if if_match is None:
+        raise PreconditionRequired("This change needs an If-Match header with the resource's current ETag.")
     tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
     if "*" in tags or etag(version) in tags:
         return
