@@ -74,11 +74,9 @@ async def api(application: object, settings: Settings) -> AsyncIterator[Api]:
     assert isinstance(application, FastAPI)
     engine = application.state.engine
     async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(TABLES_IN_DELETE_ORDER)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in TABLES_IN_DELETE_ORDER:
-                await conn.execute(text(f"DELETE FROM {table}"))
+        # DELETE, not TRUNCATE: on tables this small it is a hundred times faster.
+        for table in TABLES_IN_DELETE_ORDER:
+            await conn.execute(text(f"DELETE FROM {table}"))
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         api = Api(client, application)
