@@ -51,6 +51,7 @@ def require(action: Action) -> Callable[..., Coroutine[Any, Any, Principal]]:
         session: Session,
         idempotency_key: Annotated[str | None, Header(
             description="Makes a POST safe to retry: the same key and body return the first response.",
+            max_length=idempotency.MAX_KEY_LENGTH, pattern=r"^[\x20-\x7e]+$",
         )] = None,
     ) -> Principal:
         if not allows(principal, action):

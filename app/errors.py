@@ -139,6 +139,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body the framework could not even read
+            return problem(422, "validation_error", "Invalid input", "body: could not be read as JSON",
+                           errors=[{"field": "body", "message": "could not be read as JSON"}],
+                           instance=request.url.path)
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
         return problem(exc.status_code, code, str(exc.detail), str(exc.detail),

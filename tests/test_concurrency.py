@@ -108,4 +108,5 @@ async def test_a_transition_post_is_idempotent_too(api):
 async def test_an_idempotency_key_must_be_printable_and_short(api):
     r = await api.client.post("/api/v1/projects", headers={**api.admin, "Idempotency-Key": "x" * 256},
                               json=project_body())
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert r.status_code == 422 and r.json()["errors"][0]["field"].lower() == "idempotency-key"
+    assert await count(api, Project) == 0

@@ -133,7 +133,7 @@ async def test_a_new_project_defaults_to_negotiating_since_today_with_no_designa
 
 
 @pytest.mark.parametrize("amount", ["0.00", "0.01", "0.10", "1.00", "999999999999.99", "3260000000.00",
-                                    "1000000000000000.00"])
+                                    "999999999999999.99"])
 async def test_money_amounts_round_trip_exactly_as_decimal_strings(api, amount):
     p = await api.project(total_investment={"amount": amount, "currency": "EUR"})
     assert p["total_investment"] == {"amount": amount, "currency": "EUR"}
@@ -277,7 +277,7 @@ BAD_CREATES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("amount NaN", {"total_investment": {"amount": "NaN", "currency": "CNY"}}, "total_investment.amount", None),
     ("amount Infinity", {"total_investment": {"amount": "Infinity", "currency": "CNY"}}, "total_investment.amount",
      None),
-    ("amount above 10^15", {"total_investment": {"amount": "1000000000000000.01", "currency": "CNY"}},
+    ("amount of 10^15 or more", {"total_investment": {"amount": "1000000000000000.00", "currency": "CNY"}},
      "total_investment.amount", None),
     ("amount empty", {"total_investment": {"amount": "", "currency": "CNY"}}, "total_investment.amount", None),
     ("amount missing", {"total_investment": {"currency": "CNY"}}, "total_investment.amount", None),
@@ -294,7 +294,6 @@ BAD_CREATES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("unknown industry", {"industry": "mining"}, "industry", None),
     ("impossible date", {"planned_sign_on": "2022-02-30"}, "planned_sign_on", None),
     ("date in another format", {"planned_sign_on": "2022/03/01"}, "planned_sign_on", None),
-    ("date outside the business window", {"planned_start_on": "1899-12-31"}, "planned_start_on", None),
     ("stage entered in the future", {"stage_entered_on": FUTURE.isoformat()}, "stage_entered_on", None),
     ("name of 201 characters", {"name": LONG}, "name", None),
     ("investor of 201 characters", {"investor": "x" * 201}, "investor", None),

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 
 
 def _no_nul(value: str) -> str:
@@ -19,16 +19,22 @@ def _no_nul(value: str) -> str:
     return value
 
 
-ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_no_nul)
-]
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_nul)
-]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_no_nul)]
-Reason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(_no_nul)
-]
+# The patterns tell clients (and the OpenAPI document) what the validators enforce:
+# no NUL, and for required text at least one character that is not white space.
+_TEXT = r"^[^\x00]*$"
+_SOME_TEXT = r"^[^\x00]*[^\x00\s][^\x00]*$"
+
+
+def _text(max_length: int, *, required: bool = True) -> Any:
+    # The pattern is documentation only: _no_nul and the length checks give the clearer errors.
+    return Field(max_length=max_length, min_length=1 if required else None,
+                 json_schema_extra={"pattern": _SOME_TEXT if required else _TEXT})
+
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True), _text(100), AfterValidator(_no_nul)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True), _text(200), AfterValidator(_no_nul)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True), _text(2000, required=False), AfterValidator(_no_nul)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True), _text(2000), AfterValidator(_no_nul)]
 
 
 def _country(value: str) -> str:
@@ -49,12 +55,17 @@ def _currency(value: str) -> str:
     return value
 
 
-CountryCode = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
-CurrencyCode = Annotated[str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency)]
+COUNTRIES = sorted(c.alpha_2 for c in pycountry.countries)
+CURRENCIES = sorted(c.alpha_3 for c in pycountry.currencies if c.alpha_3 not in NOT_MONEY)
+CountryCode = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country),
+                        WithJsonSchema({"type": "string", "enum": COUNTRIES, "description": "ISO 3166-1 alpha-2"})]
+CurrencyCode = Annotated[str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency),
+                         WithJsonSchema({"type": "string", "enum": CURRENCIES, "description": "ISO 4217"})]
 
 # The national online approval platform's project code: year, region (6), industry (2),
 # project type (2), serial (6), e.g. 2022-370214-04-01-123456.
 PROJECT_CODE_RE = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{6})$")
+PROJECT_CODE_PATTERN = r"^(20\d\d|2100)-\d{6}-\d{2}-\d{2}-\d{6}$"
 
 
 def _project_code(value: str) -> str:
@@ -67,24 +78,16 @@ def _project_code(value: str) -> str:
 
 
 ProjectCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=24, max_length=24), AfterValidator(_project_code)
+    str, StringConstraints(strip_whitespace=True, min_length=24, max_length=24), AfterValidator(_project_code),
+    WithJsonSchema({"type": "string", "pattern": PROJECT_CODE_PATTERN, "examples": ["2022-370214-04-01-123456"]}),
 ]
 
-# Business dates outside this window are typing mistakes, not history or plans.
-MIN_BUSINESS_DATE = date(1990, 1, 1)
-MAX_BUSINESS_DATE = date(2100, 12, 31)
-
-
-def _business_date(value: date) -> date:
-    if not MIN_BUSINESS_DATE <= value <= MAX_BUSINESS_DATE:
-        raise ValueError(f"must be between {MIN_BUSINESS_DATE} and {MAX_BUSINESS_DATE}")
-    return value
-
-
-BusinessDate = Annotated[date, AfterValidator(_business_date)]
+# A day of the city's calendar, as the business reports it (not when a row was written).
+BusinessDate = date
 
 CENTS = Decimal("0.01")
-MAX_AMOUNT = Decimal("1000000000000000")  # 10^15 in any currency: far beyond any project
+MAX_AMOUNT = Decimal("999999999999999.99")  # under 10^15 in any currency: far beyond any project
+AMOUNT_PATTERN = r"^\d{1,15}(\.\d{1,2})?$"
 
 
 class Money(BaseModel):
@@ -94,8 +97,10 @@ class Money(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"amount": "3260000000.00", "currency": "USD"}]},
     )
-    amount: Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=18, decimal_places=2),
-                      AfterValidator(lambda v: v.quantize(CENTS).copy_abs())]  # no "-0.00"
+    amount: Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=17, decimal_places=2),
+                      AfterValidator(lambda v: v.quantize(CENTS).copy_abs()),  # no "-0.00"
+                      WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["3260000000.00"],
+                                      "description": "A decimal string with at most two decimal places."})]
     currency: CurrencyCode
 
 

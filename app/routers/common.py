@@ -51,7 +51,8 @@ def make_router(prefix: str, tag: str) -> APIRouter:
 
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, at most 200).")]
-Cursor = Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page.")]
+Cursor = Annotated[str | None, Query(max_length=512,
+                                     description="`next_cursor` of the previous page; empty or absent: the first.")]
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PositiveId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 

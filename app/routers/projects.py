@@ -16,7 +16,7 @@ from app.services.permissions import Action, Principal
 
 router = make_router("/api/v1/projects", "projects")
 
-SORTS = ", ".join(projects.SORT_KEYS)
+SORTS = [f"{d}{k}" for k in projects.SORT_KEYS for d in ("", "-")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectRead, responses=problems(409))
@@ -47,7 +47,8 @@ async def list_projects(
                                    description="Text search in name and investor.")] = None,
     on_hold: bool | None = None,
     archived: Annotated[bool, Query(description="List archived projects instead of current ones.")] = False,
-    sort: Annotated[str, Query(max_length=40, description=f"One of {SORTS}; prefix - to descend.")] = "name",
+    sort: Annotated[str, Query(json_schema_extra={"enum": SORTS}, description="A field; prefix - to descend.")]
+    = "name",
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ProjectRead]:

@@ -13,6 +13,8 @@ from app.services import registry
 from app.services.pagination import Page
 from app.services.permissions import Action, Principal
 
+REGISTRY_SORTS = [f"{d}{k}" for k in ("name", "created_at", "id") for d in ("", "-")]
+
 
 def _router(path: str, noun: str, model: type[Leader] | type[Unit], create_schema: type[SQLModel],
             update_schema: type[SQLModel], read_schema: type[SQLModel]) -> APIRouter:
@@ -28,8 +30,8 @@ def _router(path: str, noun: str, model: type[Leader] | type[Unit], create_schem
     async def listing(session: Session, principal: Principal = Allowed(Action.registry_read),
                       q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$")] = None,
                       archived: bool = False,
-                      sort: Annotated[str, Query(max_length=20, description="name, created_at or id; - to descend")]
-                      = "name",
+                      sort: Annotated[str, Query(json_schema_extra={"enum": REGISTRY_SORTS},
+                                                 description="A field; prefix - to descend.")] = "name",
                       limit: Limit = 50, cursor: Cursor = None) -> Any:
         return await registry.listing(session, model, read_schema, q=q, archived=archived, sort=sort,
                                       cursor=cursor, limit=limit)

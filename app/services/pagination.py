@@ -97,7 +97,7 @@ def parse_sort(sort: str, keys: dict[str, SortKey]) -> tuple[SortKey, bool]:
 def apply(stmt: Select[Any], *, key: SortKey, descending: bool, id_column: Any, cursor: str | None,
           limit: int, sort_label: str, id_max: int = INT64_MAX) -> Select[Any]:
     """Order, seek past the cursor, and fetch one row more than a page (to know if there is a next)."""
-    if cursor is not None:
+    if cursor:
         value, last_id = _decode(cursor, sort_label, key, id_max)
         col = key.column
         after: ColumnElement[bool]

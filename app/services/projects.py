@@ -171,8 +171,6 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
                          today: date) -> ProjectRead:
     """Register a project in its starting stage; its creation opens its stage history."""
     entered_on = data.stage_entered_on or today
-    if data.stage == Stage.terminated and not data.note:
-        raise InvalidInput.field("note", "is required to register a terminated project: say why it ended")
     if entered_on > today:
         raise InvalidInput.field("stage_entered_on", f"must not be in the future (today is {today})")
     await _check_references(session, leader_id=data.leader_id, unit_id=data.unit_id)
