@@ -28,6 +28,8 @@ def project_body(**overrides: Any) -> dict[str, Any]:
         "total_investment": {"amount": "100000000.00", "currency": "CNY"},
     }
     body.update(overrides)
+    if body.get("stage") == "terminated":
+        body.setdefault("note", "台账导入：已终止")  # a terminated project is registered with why it ended
     return body
 
 
