@@ -4,6 +4,7 @@
     pipeline serve                   run the API with uvicorn
     pipeline seed-demo               load the demo data set into an empty database
     pipeline create-key              issue an API key; the key is the last line printed
+    pipeline escalate                escalate overdue difficulties up the ladder (safe to run anywhere, any time)
 """
 
 import argparse
@@ -11,6 +12,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
@@ -110,6 +112,28 @@ def _create_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _escalate(args: argparse.Namespace) -> int:
+    from app.clock import today
+    from app.models import utcnow
+    from app.services import escalation
+
+    settings = get_settings()
+
+    async def work() -> escalation.EscalationRun:
+        engine = make_engine(settings)
+        try:
+            return await escalation.run_job(make_sessionmaker(engine), today=args.today or today(), now=utcnow(),
+                                            ladder=settings.escalation_ladder,
+                                            batch_size=settings.escalation_batch_size,
+                                            actor=_operator("escalate"))
+        finally:
+            await engine.dispose()
+
+    run = asyncio.run(work())
+    print(f"escalated {run.escalated} difficulties ({run.steps} steps) of {run.examined} examined")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -134,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     binding = key.add_mutually_exclusive_group()
     binding.add_argument("--leader", type=int, help="the leader a leader key acts for")
     binding.add_argument("--unit", type=int, help="the unit a unit key acts for")
+    esc = sub.add_parser("escalate", help="escalate overdue difficulties up the ladder")
+    esc.add_argument("--today", type=date.fromisoformat, default=None,
+                     help="the business date to judge overdue by (YYYY-MM-DD); the city's today by default")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
@@ -141,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("database is at the latest migration")
         return 0
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
-        "serve": _serve, "seed-demo": _seed_demo, "create-key": _create_key}
+        "serve": _serve, "seed-demo": _seed_demo, "create-key": _create_key, "escalate": _escalate}
     return handlers[args.command](args)
 
 

@@ -1,9 +1,20 @@
 """Settings, read once from the environment (prefix ``PIPELINE_``)."""
 
 from functools import lru_cache
+from itertools import pairwise
 
-from pydantic import Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.models.enums import ESCALATION_ORDER, EscalationLevel
+
+
+class EscalationRung(BaseModel):
+    """A rung of the escalation ladder: an unresolved difficulty this many days past its
+    due date climbs to ``level``."""
+
+    level: EscalationLevel
+    after_days: int = Field(ge=1, le=3650)
 
 
 class Settings(BaseSettings):
@@ -25,10 +36,32 @@ class Settings(BaseSettings):
     # API key "last used" is written at most this often per key, to keep reads read-only.
     key_last_used_resolution_seconds: int = Field(default=60, ge=0)
 
+    # Overdue difficulties climb this ladder (from the responsible unit, where they start).
+    # As JSON: PIPELINE_ESCALATION_LADDER='[{"level": "leader", "after_days": 1}, ...]'.
+    escalation_ladder: list[EscalationRung] = Field(default_factory=lambda: [
+        EscalationRung(level=EscalationLevel.leader, after_days=1),
+        EscalationRung(level=EscalationLevel.supervision_office, after_days=15),
+    ])
+    # Each service process runs the escalation job this often; concurrent runs are safe.
+    escalation_job_enabled: bool = True
+    escalation_interval_seconds: float = Field(default=900.0, ge=0.01)
+    escalation_batch_size: int = Field(default=200, ge=1, le=10_000)
+
     default_page_size: int = 50
     max_page_size: int = 200
 
     log_level: str = "INFO"
+
+    @field_validator("escalation_ladder")
+    @classmethod
+    def _ladder_climbs(cls, ladder: list[EscalationRung]) -> list[EscalationRung]:
+        ranks = [ESCALATION_ORDER.index(r.level) for r in ladder]
+        if any(rank == 0 for rank in ranks):
+            raise ValueError("difficulties start with the responsible unit; the ladder lists the rungs above it")
+        for (a, ra), (b, rb) in pairwise(zip(ladder, ranks, strict=True)):
+            if rb <= ra or b.after_days < a.after_days:
+                raise ValueError("each rung must be above the previous one and not sooner")
+        return ladder
 
 
 @lru_cache

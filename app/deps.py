@@ -74,10 +74,15 @@ def Allowed(action: Action) -> Any:
     return Depends(require(action), scope="function")
 
 
+def _if_match(if_match: Annotated[str | None, Header(
+        alias="If-Match", description="The ETag of the version being changed. Required: 428 without it.")] = None,
+) -> str | None:
+    return if_match
+
+
 # Checked by the service (``versioning.check``) rather than here, so that a request is
 # refused in the order 401, 403, 404, 428, 412: who asks comes before what they send.
-IfMatch = Annotated[str | None, Header(
-    alias="If-Match", description="The ETag of the version being changed. Required: 428 without it.")]
+IfMatch = Annotated[str | None, Depends(_if_match)]
 
 
 class AppRoute(APIRoute):

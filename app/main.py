@@ -1,5 +1,7 @@
 """The application factory."""
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -10,8 +12,8 @@ from fastapi import FastAPI, Request, Response
 from app import context, deps, errors
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.routers import access, meta, projects, registry
-from app.services import idempotency
+from app.routers import access, accountability, difficulties, meta, projects, registry, supervision
+from app.services import escalation, idempotency
 
 log = logging.getLogger("app")
 
@@ -34,9 +36,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        job = (asyncio.create_task(escalation.periodic(app.state.sessionmaker, settings), name="escalation")
+               if settings.escalation_job_enabled else None)
         try:
             yield
         finally:
+            if job is not None:
+                job.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await job
             await engine.dispose()
 
     app = FastAPI(title="Investment project pipeline", version="1.0.0", description=DESCRIPTION,
@@ -61,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     for router in (projects.router, registry.leaders, registry.units, access.api_keys, access.audit_events,
-                   meta.router, meta.health):
+                   meta.router, meta.health, difficulties.router, supervision.items, supervision.tasks,
+                   accountability.router):
         app.include_router(router)
     return app

@@ -88,3 +88,67 @@ class Api:
         r = await self.client.get("/api/v1/audit-events", headers=self.admin, params={"limit": 200, **params})
         assert r.status_code == 200, r.text
         return list(r.json()["items"])
+
+    # --- difficulties and supervision ------------------------------------------------------
+
+    async def difficulty(self, project: dict[str, Any], headers: Headers | None = None,
+                         **overrides: Any) -> dict[str, Any]:
+        body = {"title": f"困难问题 {next(_seq)}", "category": "land", "due_on": "2099-12-31", **overrides}
+        r = await self.client.post(f"/api/v1/projects/{project['id']}/difficulties", headers=headers or self.admin,
+                                   json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def get_difficulty(self, difficulty_id: int, headers: Headers | None = None) -> dict[str, Any]:
+        r = await self.client.get(f"/api/v1/difficulties/{difficulty_id}", headers=headers or self.admin)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    async def move_difficulty(self, difficulty: dict[str, Any], to: str, *, headers: Headers | None = None,
+                              **extra: Any) -> httpx.Response:
+        """POST a status move with the difficulty's current ETag (read afresh)."""
+        current = await self.get_difficulty(difficulty["id"])
+        return await self.client.post(
+            f"/api/v1/difficulties/{difficulty['id']}/transitions",
+            headers={**(headers or self.admin), "If-Match": f'"{current["version"]}"'}, json={"to": to, **extra})
+
+    async def walk_difficulty(self, difficulty: dict[str, Any], to: str, *, on: str | None = None) -> dict[str, Any]:
+        """Take a difficulty along the legal path to status ``to`` (as the admin)."""
+        path = {"open": [], "in_progress": ["in_progress"], "resolved": ["in_progress", "resolved"],
+                "closed": ["in_progress", "resolved", "closed"]}[to]
+        for step in path:
+            extra: dict[str, Any] = {"resolution": "已协调解决"} if step == "resolved" else {}
+            if on is not None:
+                extra["occurred_on"] = on
+            r = await self.move_difficulty(difficulty, step, **extra)
+            assert r.status_code == 201, r.text
+        return await self.get_difficulty(difficulty["id"])
+
+    async def timeline(self, difficulty_id: int, headers: Headers | None = None) -> list[dict[str, Any]]:
+        r = await self.client.get(f"/api/v1/difficulties/{difficulty_id}/timeline", headers=headers or self.admin,
+                                  params={"limit": 200})
+        assert r.status_code == 200, r.text
+        return list(r.json()["items"])
+
+    async def item(self, headers: Headers | None = None, **overrides: Any) -> dict[str, Any]:
+        body = {"title": f"督办事项 {next(_seq)}", "source": "meeting_decision", **overrides}
+        r = await self.client.post("/api/v1/supervision-items", headers=headers or self.admin, json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def task(self, item: dict[str, Any], unit: dict[str, Any], deadline: date | str,
+                   headers: Headers | None = None, **overrides: Any) -> dict[str, Any]:
+        body = {"title": f"任务 {next(_seq)}", "unit_id": unit["id"], "deadline": str(deadline), **overrides}
+        r = await self.client.post(f"/api/v1/supervision-items/{item['id']}/tasks", headers=headers or self.admin,
+                                   json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def report(self, task: dict[str, Any], percent: int, *, headers: Headers | None = None,
+                     **extra: Any) -> httpx.Response:
+        """POST a progress report with the task's current ETag (read afresh)."""
+        current = await self.client.get(f"/api/v1/supervision-tasks/{task['id']}", headers=self.admin)
+        return await self.client.post(
+            f"/api/v1/supervision-tasks/{task['id']}/progress",
+            headers={**(headers or self.admin), "If-Match": current.headers["ETag"]},
+            json={"percent": percent, **extra})

@@ -87,15 +87,30 @@ AUDIT_ACTION: dict[str, str] = {
 }
 
 
+# Routes whose role table lives with their feature's tests, by module.
+COVERED_ELSEWHERE: dict[str, str] = {
+    route: "tests/test_difficulty_permissions.py" for route in (
+        "POST /projects/{id}/difficulties", "GET /projects/{id}/difficulties", "GET /difficulties",
+        "GET /difficulties/{id}", "PATCH /difficulties/{id}", "POST /difficulties/{id}/transitions",
+        "POST /difficulties/{id}/notes", "GET /difficulties/{id}/timeline", "GET /leaders/{id}/difficulties-summary",
+        "GET /stats/difficulties", "GET /stats/supervision", "POST /supervision-items", "GET /supervision-items",
+        "GET /supervision-items/{id}", "PATCH /supervision-items/{id}", "DELETE /supervision-items/{id}",
+        "POST /supervision-items/{id}/tasks", "GET /supervision-items/{id}/tasks", "GET /supervision-tasks",
+        "GET /supervision-tasks/{id}", "PATCH /supervision-tasks/{id}", "POST /supervision-tasks/{id}/progress",
+        "GET /supervision-tasks/{id}/progress")
+}
+
+
 def test_the_matrix_names_every_route_of_the_app() -> None:
-    """The table above must list every route the app documents, so a new endpoint cannot
+    """The tables must list every route the app documents, so a new endpoint cannot
     slip in without its row (and no row may name a route that does not exist)."""
     from app.main import create_app
 
     paths = create_app().openapi()["paths"]
     routes = {f"{method.upper()} {re.sub(r'{[a-z_]*id}', '{id}', path.removeprefix(API))}"
               for path, operations in paths.items() for method in operations}
-    assert routes == set(EXPECTED)
+    assert not set(EXPECTED) & set(COVERED_ELSEWHERE)
+    assert routes == set(EXPECTED) | set(COVERED_ELSEWHERE)
 
 
 @dataclass

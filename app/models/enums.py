@@ -84,6 +84,64 @@ class UnitKind(StrEnum):
     other = "other"
 
 
+class DifficultyCategory(StrEnum):
+    land = "land"
+    financing = "financing"
+    approval = "approval"
+    utilities = "utilities"
+    labour = "labour"
+    policy = "policy"
+    other = "other"
+
+
+class DifficultyStatus(StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"
+
+
+# Not yet resolved by the responsible unit: these can be overdue and escalate.
+UNRESOLVED: tuple[DifficultyStatus, ...] = (DifficultyStatus.open, DifficultyStatus.in_progress)
+
+
+class DifficultyEventKind(StrEnum):
+    raised = "raised"
+    note = "note"
+    start = "start"
+    resolve = "resolve"
+    reject = "reject"
+    close = "close"
+    escalate = "escalate"
+
+
+class EscalationLevel(StrEnum):
+    unit = "unit"
+    leader = "leader"
+    supervision_office = "supervision_office"
+
+
+# The ladder's rungs, lowest first: who must clear an overdue difficulty.
+ESCALATION_ORDER: tuple[EscalationLevel, ...] = (
+    EscalationLevel.unit,
+    EscalationLevel.leader,
+    EscalationLevel.supervision_office,
+)
+
+
+class SupervisionSource(StrEnum):
+    leader_instruction = "leader_instruction"
+    meeting_decision = "meeting_decision"
+    plan_item = "plan_item"
+
+
+class SupervisionStatus(StrEnum):
+    pending = "pending"
+    in_progress = "in_progress"
+    overdue = "overdue"
+    done = "done"
+
+
 class Role(StrEnum):
     admin = "admin"
     bureau = "bureau"
@@ -145,6 +203,46 @@ LABELS: dict[str, dict[str, str]] = {
         "rejected": "未列入",
     },
     "unit_kind": {"department": "市直部门", "district": "区政府", "other": "其他"},
+    "difficulty_category": {
+        "land": "用地",
+        "financing": "融资",
+        "approval": "审批",
+        "utilities": "水电气热配套",
+        "labour": "用工",
+        "policy": "政策",
+        "other": "其他",
+    },
+    "difficulty_status": {
+        "open": "待办理",
+        "in_progress": "办理中",
+        "resolved": "已办结待确认",
+        "closed": "已销号",
+    },
+    "difficulty_event_kind": {
+        "raised": "提出",
+        "note": "进展",
+        "start": "开始办理",
+        "resolve": "提交办结",
+        "reject": "退回重办",
+        "close": "确认销号",
+        "escalate": "升级督办",
+    },
+    "escalation_level": {
+        "unit": "责任单位",
+        "leader": "包项目市领导",
+        "supervision_office": "督查室",
+    },
+    "supervision_source": {
+        "leader_instruction": "领导批示",
+        "meeting_decision": "会议议定事项",
+        "plan_item": "计划任务",
+    },
+    "supervision_status": {
+        "pending": "待分解",
+        "in_progress": "推进中",
+        "overdue": "逾期",
+        "done": "已完成",
+    },
     "role": {
         "admin": "系统管理员",
         "bureau": "招商局",
@@ -164,5 +262,11 @@ ENUMS: dict[str, type[StrEnum]] = {
     "designation": Designation,
     "designation_status": DesignationStatus,
     "unit_kind": UnitKind,
+    "difficulty_category": DifficultyCategory,
+    "difficulty_status": DifficultyStatus,
+    "difficulty_event_kind": DifficultyEventKind,
+    "escalation_level": EscalationLevel,
+    "supervision_source": SupervisionSource,
+    "supervision_status": SupervisionStatus,
     "role": Role,
 }

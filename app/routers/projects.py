@@ -81,7 +81,7 @@ async def get_project(project_id: Id, response: Response, session: Session,
 
 @router.patch("/{project_id}", response_model=ProjectRead, responses=problems(404, 409, 412, 428))
 async def update_project(project_id: Id, body: ProjectUpdate, response: Response,
-                         session: Session, if_match: IfMatch = None,
+                         session: Session, if_match: IfMatch,
                          principal: Principal = Allowed(Action.project_update)) -> ProjectRead:
     """Change some fields of a project. ``stage`` changes through transitions."""
     project = await projects.update_project(session, principal, project_id, data=body, if_match=if_match)
@@ -91,7 +91,7 @@ async def update_project(project_id: Id, body: ProjectUpdate, response: Response
 
 @router.delete("/{project_id}", response_model=ProjectRead, responses=problems(404, 409, 412, 428))
 async def archive_project(project_id: Id, response: Response, session: Session,
-                          if_match: IfMatch = None,
+                          if_match: IfMatch,
                           principal: Principal = Allowed(Action.project_archive)) -> ProjectRead:
     """Archive a project. Nothing is deleted: it leaves the lists and keeps its history."""
     project = await projects.archive_project(session, principal, project_id, if_match=if_match)
@@ -103,7 +103,7 @@ async def archive_project(project_id: Id, response: Response, session: Session,
              responses=problems(404, 409, 412, 428))
 async def move_project(project_id: Id, body: TransitionCreate, response: Response,
                        session: Session,
-                       if_match: IfMatch = None,
+                       if_match: IfMatch,
                        principal: Principal = Allowed(Action.project_transition)) -> TransitionRead:
     """Move a project to another stage. Forward one stage at a time; ``terminated`` with a
     reason; backward only by an admin, as a correction with a reason."""

@@ -43,7 +43,7 @@ def _router(path: str, noun: str, model: type[Leader] | type[Unit], create_schem
         return read_schema.model_validate(entry, from_attributes=True)
 
     async def update(entry_id: Id, body: Any, response: Response, session: Session,
-                     if_match: IfMatch = None,
+                     if_match: IfMatch,
                      principal: Principal = Allowed(Action.registry_write)) -> Any:
         entry = await registry.update(session, model, read_schema, entry_id, data=body, if_match=if_match,
                                       actor=principal)
@@ -51,7 +51,7 @@ def _router(path: str, noun: str, model: type[Leader] | type[Unit], create_schem
         return entry
 
     async def archive(entry_id: Id, response: Response, session: Session,
-                      if_match: IfMatch = None,
+                      if_match: IfMatch,
                       principal: Principal = Allowed(Action.registry_write)) -> Any:
         entry = await registry.archive(session, model, read_schema, entry_id, if_match=if_match, actor=principal)
         set_etag(response, entry.version)  # type: ignore[attr-defined]

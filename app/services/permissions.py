@@ -7,9 +7,10 @@ is answered 404, so that its existence does not leak.
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlmodel import col
 
-from app.models import Project
+from app.models import Difficulty, Project, SupervisionItem, SupervisionTask
 from app.models.enums import Role
 
 
@@ -26,6 +27,17 @@ class Action(StrEnum):
     meta_read = "meta.read"
     api_key_manage = "api_key.manage"
     audit_read = "audit.read"
+    difficulty_read = "difficulty.read"
+    difficulty_create = "difficulty.create"
+    difficulty_update = "difficulty.update"
+    difficulty_note = "difficulty.note"
+    difficulty_transition = "difficulty.transition"
+    difficulty_work = "difficulty.work"
+    difficulty_confirm = "difficulty.confirm"
+    supervision_read = "supervision.read"
+    supervision_write = "supervision.write"
+    supervision_report = "supervision.report"
+    accountability_read = "accountability.read"
 
 
 A, B, L, U, I, V = Role.admin, Role.bureau, Role.leader, Role.unit, Role.integration, Role.viewer  # noqa: E741
@@ -44,6 +56,17 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.meta_read:            frozenset({A, B, L, U, I, V}),
     Action.api_key_manage:       frozenset({A}),
     Action.audit_read:           frozenset({A, V}),
+    Action.difficulty_read:      frozenset({A, B, L, U, V}),     # unit: assigned to it or on its projects
+    Action.difficulty_create:    frozenset({A, B}),
+    Action.difficulty_update:    frozenset({A, B}),              # title, category, unit, leader, due date
+    Action.difficulty_note:      frozenset({A, B, L, U}),        # leader: in charge; unit: assigned to it
+    Action.difficulty_transition: frozenset({A, B, L, U}),       # which moves: the two rows below
+    Action.difficulty_work:      frozenset({A, B, U}),           # start work, resolve; unit: assigned to it
+    Action.difficulty_confirm:   frozenset({A, B, L}),           # close or reject a resolution; leader: in charge
+    Action.supervision_read:     frozenset({A, B, L, U, V}),     # unit: its own tasks and their items
+    Action.supervision_write:    frozenset({A, B}),              # items and tasks
+    Action.supervision_report:   frozenset({A, B, U}),           # progress reports; unit: its own tasks
+    Action.accountability_read:  frozenset({A, B, L, V}),        # summaries and a leader's workload
 }  # fmt: skip
 
 
@@ -76,4 +99,49 @@ def project_scope(principal: Principal) -> ColumnElement[bool]:
 def can_see_project(principal: Principal, project: Project) -> bool:
     if principal.role == Role.unit:
         return project.unit_id == principal.unit_id
+    return True
+
+
+def difficulty_scope(principal: Principal) -> ColumnElement[bool]:
+    """The difficulties this principal may see: a unit those assigned to it or on its projects."""
+    if principal.role == Role.unit:
+        own_projects = select(col(Project.id)).where(col(Project.unit_id) == principal.unit_id)
+        return or_(col(Difficulty.unit_id) == principal.unit_id, col(Difficulty.project_id).in_(own_projects))
+    return true()
+
+
+def can_see_difficulty(principal: Principal, difficulty: Difficulty, project: Project) -> bool:
+    if principal.role == Role.unit:
+        return principal.unit_id in (difficulty.unit_id, project.unit_id)
+    return True
+
+
+def can_act_on_difficulty(principal: Principal, difficulty: Difficulty, project: Project) -> bool:
+    """Beyond the role: a leader acts on the difficulties in their charge (assigned to them or
+    on their projects), a unit on those assigned to it."""
+    if principal.role == Role.leader:
+        return principal.leader_id is not None and principal.leader_id in (difficulty.leader_id, project.leader_id)
+    if principal.role == Role.unit:
+        return difficulty.unit_id == principal.unit_id
+    return True
+
+
+def task_scope(principal: Principal) -> ColumnElement[bool]:
+    """The supervised tasks this principal may see: a unit its own."""
+    if principal.role == Role.unit:
+        return col(SupervisionTask.unit_id) == principal.unit_id
+    return true()
+
+
+def supervision_item_scope(principal: Principal) -> ColumnElement[bool]:
+    """The supervised items this principal may see: a unit those with a task of its own."""
+    if principal.role == Role.unit:
+        return exists().where(col(SupervisionTask.item_id) == col(SupervisionItem.id),
+                              col(SupervisionTask.unit_id) == principal.unit_id)
+    return true()
+
+
+def can_act_on_task(principal: Principal, task: SupervisionTask) -> bool:
+    if principal.role == Role.unit:
+        return task.unit_id == principal.unit_id
     return True
