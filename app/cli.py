@@ -137,8 +137,13 @@ def _escalate(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                proxy_headers=True, log_level=get_settings().log_level.lower())
+                proxy_headers=True, log_config=None, access_log=False,
+                timeout_graceful_shutdown=settings.graceful_shutdown_seconds)
     return 0
 
 

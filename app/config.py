@@ -52,6 +52,17 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Browser front ends allowed to call the API (CORS), e.g. ["https://zsj.example.gov.cn"].
+    cors_origins: list[str] = Field(default_factory=list)
+    # Request bodies above these sizes are refused with 413 before they are read.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024)
+    # On SIGTERM, requests in flight get this long to finish.
+    graceful_shutdown_seconds: int = Field(default=30, ge=0)
+
+    def body_limit(self, path: str) -> int:
+        return self.max_upload_bytes if path.startswith("/api/v1/imports/") else self.max_body_bytes
+
     @field_validator("escalation_ladder")
     @classmethod
     def _ladder_climbs(cls, ladder: list[EscalationRung]) -> list[EscalationRung]:

@@ -3,15 +3,16 @@
 import asyncio
 import contextlib
 import logging
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 
-from app import context, deps, errors
+from app import deps, errors, observability
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.middleware import RequestMiddleware
 from app.routers import access, accountability, difficulties, meta, projects, registry, supervision
 from app.services import escalation, idempotency
 
@@ -53,20 +54,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_exception_handler(idempotency.Replay, deps.replay)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        incoming = request.headers.get("x-request-id", "")
-        rid = incoming if 0 < len(incoming) <= 64 and incoming.isascii() and incoming.isprintable() \
-            else uuid.uuid4().hex
-        token = context.request_id.set(rid)
-        try:
-            response = await call_next(request)
-        finally:
-            context.request_id.reset(token)
-        response.headers["X-Request-ID"] = rid
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key",
+                                          "X-Request-ID"],
+                           expose_headers=["ETag", "Location", "X-Request-ID", "Idempotent-Replayed", "Retry-After"],
+                           max_age=600)
+    app.add_middleware(RequestMiddleware, body_limit=settings.body_limit)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        body, content_type = observability.render(request.app.state.engine)
+        return Response(body, media_type=content_type)
 
     for router in (projects.router, registry.leaders, registry.units, access.api_keys, access.audit_events,
                    meta.router, meta.health, difficulties.router, supervision.items, supervision.tasks,
