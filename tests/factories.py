@@ -28,6 +28,8 @@ def project_body(**overrides: Any) -> dict[str, Any]:
         "total_investment": {"amount": "100000000.00", "currency": "CNY"},
     }
     body.update(overrides)
+    if body.get("stage") == "terminated":
+        body.setdefault("note", "测试: 以终止状态建档")  # a project registered as terminated needs a note
     return body
 
 
