@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import event
+from sqlalchemy import Select, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.config import Settings
@@ -60,6 +60,20 @@ def _sqlite_serialize_writers(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+AnySelect = Select[*tuple[Any, ...]]
+
+
+def claim_rows(stmt: AnySelect, *of: Any) -> AnySelect:
+    """Lock the selected rows of ``of`` for this transaction, skipping rows another holds.
+
+    PostgreSQL: ``FOR UPDATE OF ... SKIP LOCKED``, so concurrent workers each take
+    different rows without waiting. SQLite has no row locks and SQLAlchemy renders no
+    clause there; ``BEGIN IMMEDIATE`` (above) already makes each writing transaction
+    exclusive, so a second worker reads only after the first has committed its claims.
+    """
+    return stmt.with_for_update(skip_locked=True, of=list(of) or None)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

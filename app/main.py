@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from app import context, deps, errors
+from app import context, deps, errors, worker
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.routers import access, meta, projects, registry
+from app.routers import access, meta, projects, registry, webhooks
 from app.services import idempotency
 
 log = logging.getLogger("app")
@@ -34,9 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.http = worker.make_http_client(settings)
         try:
-            yield
+            async with worker.background(app.state.sessionmaker, app.state.http, settings):
+                yield
         finally:
+            await app.state.http.aclose()
             await engine.dispose()
 
     app = FastAPI(title="Investment project pipeline", version="1.0.0", description=DESCRIPTION,
@@ -62,5 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (projects.router, registry.leaders, registry.units, access.api_keys, access.audit_events,
                    meta.router, meta.health):
+        app.include_router(router)
+    for router in (webhooks.router,):
         app.include_router(router)
     return app

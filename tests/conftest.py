@@ -53,7 +53,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, key_last_used_resolution_seconds=0)
+    # The webhook worker stays off; the tests that need one start it themselves.
+    return Settings(database_url=database_url, key_last_used_resolution_seconds=0, webhook_worker_enabled=False)
 
 
 @pytest.fixture(scope="session")

@@ -88,3 +88,24 @@ class Api:
         r = await self.client.get("/api/v1/audit-events", headers=self.admin, params={"limit": 200, **params})
         assert r.status_code == 200, r.text
         return list(r.json()["items"])
+
+    # --- webhooks ---------------------------------------------------------------------------
+
+    async def webhook(self, url: str, event_types: list[str] | None = None, **fields: Any) -> dict[str, Any]:
+        r = await self.client.post("/api/v1/webhooks", headers=self.admin,
+                                   json={"url": url, "event_types": event_types or ["*"], **fields})
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def deliveries(self, webhook_id: int, **params: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            r = await self.client.get(f"/api/v1/webhooks/{webhook_id}/deliveries", headers=self.admin,
+                                      params={"limit": 200, **params, **({"cursor": cursor} if cursor else {})})
+            assert r.status_code == 200, r.text
+            items += r.json()["items"]
+            cursor = r.json()["next_cursor"]
+            if cursor is None:
+                return items
+

@@ -93,6 +93,20 @@ class Role(StrEnum):
     viewer = "viewer"
 
 
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class AttemptOutcome(StrEnum):
+    succeeded = "succeeded"
+    failed = "failed"
+    interrupted = "interrupted"
+    abandoned = "abandoned"
+
+
 LABELS: dict[str, dict[str, str]] = {
     "stage": {
         "negotiating": "在谈",
@@ -153,6 +167,8 @@ LABELS: dict[str, dict[str, str]] = {
         "integration": "审批系统",
         "viewer": "只读",
     },
+    "delivery_status": {"pending": "待推送", "delivered": "已送达", "failed": "推送失败", "cancelled": "已取消"},
+    "attempt_outcome": {"succeeded": "成功", "failed": "失败", "interrupted": "中断", "abandoned": "超时放弃"},
 }
 
 ENUMS: dict[str, type[StrEnum]] = {
@@ -165,4 +181,6 @@ ENUMS: dict[str, type[StrEnum]] = {
     "designation_status": DesignationStatus,
     "unit_kind": UnitKind,
     "role": Role,
+    "delivery_status": DeliveryStatus,
+    "attempt_outcome": AttemptOutcome,
 }

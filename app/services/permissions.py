@@ -26,6 +26,7 @@ class Action(StrEnum):
     meta_read = "meta.read"
     api_key_manage = "api_key.manage"
     audit_read = "audit.read"
+    webhook_manage = "webhook.manage"
 
 
 A, B, L, U, I, V = Role.admin, Role.bureau, Role.leader, Role.unit, Role.integration, Role.viewer  # noqa: E741
@@ -44,6 +45,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.meta_read:            frozenset({A, B, L, U, I, V}),
     Action.api_key_manage:       frozenset({A}),
     Action.audit_read:           frozenset({A, V}),
+    Action.webhook_manage:       frozenset({A}),
 }  # fmt: skip
 
 
