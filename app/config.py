@@ -31,6 +31,9 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Signed requests (approval events): how far a signature's timestamp may be off.
+    signature_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+
     # The webhook delivery worker. It runs inside each service process unless turned
     # off here; `pipeline worker` runs it alone. Any number may run against one database.
     webhook_worker_enabled: bool = True

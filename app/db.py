@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Select, event
+from sqlalchemy import Select, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.config import Settings
@@ -74,6 +74,17 @@ def claim_rows(stmt: AnySelect, *of: Any) -> AnySelect:
     exclusive, so a second worker reads only after the first has committed its claims.
     """
     return stmt.with_for_update(skip_locked=True, of=list(of) or None)
+
+
+async def lock_key(session: AsyncSession, namespace: str, key: str) -> None:
+    """Hold a lock on ``namespace:key`` until the transaction ends, for rows not yet written.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: nothing to do, since
+    ``BEGIN IMMEDIATE`` already runs writing transactions one at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                              {"key": f"{namespace}:{key}"})
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

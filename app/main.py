@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from app import context, deps, errors, worker
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.routers import access, meta, projects, registry, webhooks
+from app.routers import access, approvals, integrations, meta, projects, registry, webhooks
 from app.services import idempotency
 
 log = logging.getLogger("app")
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (projects.router, registry.leaders, registry.units, access.api_keys, access.audit_events,
                    meta.router, meta.health):
         app.include_router(router)
-    for router in (webhooks.router,):
+    for router in (approvals.items, approvals.across, approvals.kinds, approvals.stats, integrations.events,
+                   integrations.secrets, webhooks.router):
         app.include_router(router)
     return app

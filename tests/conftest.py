@@ -9,13 +9,15 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401 - the metadata, for truncation
 from app.cli import migrate
 from app.config import Settings
 from app.main import create_app
+from app.models import ApprovalKind, utcnow
+from app.models.approval import CATALOGUE
 from tests.factories import Api
 
 POSTGRES_URL = os.environ.get("PIPELINE_TEST_POSTGRES_URL")
@@ -80,6 +82,10 @@ async def api(application: object, settings: Settings) -> AsyncIterator[Api]:
         else:
             for table in TABLES_IN_DELETE_ORDER:
                 await conn.execute(text(f"DELETE FROM {table}"))
+        now = utcnow()
+        await conn.execute(insert(ApprovalKind), [  # reference data the migration seeds
+            {"code": code, "name": name, "default_time_limit_days": days, "version": 1, "created_at": now,
+             "updated_at": now} for code, name, days in CATALOGUE])
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         api = Api(client, application)

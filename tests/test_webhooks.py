@@ -20,6 +20,7 @@ from app.main import create_app
 from app.models import OutboxEvent
 from app.services import delivery
 from app.worker import Worker, make_http_client
+from tests.factories import event_body
 from tests.receiver import Receiver
 
 FAST = {"webhook_poll_interval_seconds": 0.05, "webhook_backoff_base_seconds": 0.05,
@@ -91,9 +92,10 @@ async def test_project_changes_are_delivered_signed_with_a_stable_event_id(api, 
 
 async def test_a_receiver_that_fails_and_then_recovers_gets_every_event(api, settings):
     async with Receiver(lambda n: 503 if n <= 8 else 200) as receiver:
-        hook = await api.webhook(receiver.url, ["project.created"])
-        for _ in range(5):
-            await api.project()
+        hook = await api.webhook(receiver.url, ["project.created", "approval.*"])
+        for _ in range(4):
+            p = await api.project()
+        await api.approval(p)
         async with worker(api, settings):
             await eventually(lambda: all_delivered(api, hook, 5))
     assert set(receiver.delivered_ids()) == await event_ids(api, hook)
@@ -227,6 +229,31 @@ async def test_events_are_written_with_their_change_or_not_at_all(api):
     async with api.app.state.sessionmaker() as session:
         types = (await session.execute(select(OutboxEvent.type).order_by(OutboxEvent.id))).scalars().all()
     assert types == ["project.created", "project.updated"]
+
+
+async def test_every_kind_of_change_emits_its_event(api):
+    hook = await api.webhook("http://127.0.0.1:9/hooks", ["*"])
+    system = await api.integration()
+    p = await api.project(code="2022-370214-04-01-000009")
+    await api.move(p, "signed", today())
+    item = await api.approval(p, status="submitted", submitted_on="2022-05-01")
+    await api.client.patch(f"/api/v1/projects/{p['id']}/approvals/{item['id']}",
+                           headers={**api.admin, "If-Match": '"1"'}, json={"note": "补正"})
+    await system.post(event_body(project_code=p["code"], status="approved", submitted_on="2022-05-01",
+                                 decided_on="2022-05-06", occurred_at="2022-05-06T02:00:00Z"))
+    await api.client.delete(f"/api/v1/projects/{p['id']}/approvals/{item['id']}",
+                            headers={**api.admin, "If-Match": '"3"'})
+    current = await api.get_project(p["id"])
+    await api.client.delete(f"/api/v1/projects/{p['id']}", headers={**api.admin, "If-Match": f'"{current["version"]}"'})
+    types = [d["event_type"] for d in reversed(await api.deliveries(hook["id"]))]
+    assert types == ["project.created", "project.stage_changed", "approval.created", "approval.updated",
+                     "approval.status_changed", "approval.archived", "project.archived"]
+    deliveries = await api.deliveries(hook["id"], event_type="approval.status_changed")
+    detail = (await api.client.get(f"/api/v1/webhooks/{hook['id']}/deliveries/{deliveries[0]['id']}",
+                                   headers=api.admin)).json()
+    assert detail["event"]["data"]["previous_status"] == "submitted"
+    assert detail["event"]["data"]["approval"]["status"] == "approved"
+    assert detail["event"]["data"]["project_code"] == p["code"]
 
 
 async def test_other_modules_emit_their_own_families(api):

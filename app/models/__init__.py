@@ -1,6 +1,7 @@
 """Every table, imported here so that Alembic and the metadata see them all."""
 
 from app.models.access import ApiKey, AuditEvent, IdempotencyRecord
+from app.models.approval import ApprovalEvent, ApprovalItem, ApprovalKind, IntegrationSecret
 from app.models.base import utcnow
 from app.models.project import Project, ProjectDesignation, StageTransition
 from app.models.registry import Leader, Unit
@@ -8,8 +9,12 @@ from app.models.webhook import OutboxEvent, WebhookAttempt, WebhookDelivery, Web
 
 __all__ = [
     "ApiKey",
+    "ApprovalEvent",
+    "ApprovalItem",
+    "ApprovalKind",
     "AuditEvent",
     "IdempotencyRecord",
+    "IntegrationSecret",
     "Leader",
     "OutboxEvent",
     "Project",

@@ -26,6 +26,12 @@ class Action(StrEnum):
     meta_read = "meta.read"
     api_key_manage = "api_key.manage"
     audit_read = "audit.read"
+    approval_read = "approval.read"
+    approval_write = "approval.write"
+    approval_kind_read = "approval_kind.read"
+    approval_kind_manage = "approval_kind.manage"
+    approval_event_post = "approval_event.post"
+    approval_event_read = "approval_event.read"
     webhook_manage = "webhook.manage"
 
 
@@ -45,6 +51,12 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.meta_read:            frozenset({A, B, L, U, I, V}),
     Action.api_key_manage:       frozenset({A}),
     Action.audit_read:           frozenset({A, V}),
+    Action.approval_read:        frozenset({A, B, L, U, V}),     # unit: only its own projects' items
+    Action.approval_write:       frozenset({A, B}),
+    Action.approval_kind_read:   frozenset({A, B, L, U, I, V}),
+    Action.approval_kind_manage: frozenset({A}),
+    Action.approval_event_post:  frozenset({I}),                 # signed; see app/services/integrations.py
+    Action.approval_event_read:  frozenset({A, B}),              # reconciliation of unmatched events
     Action.webhook_manage:       frozenset({A}),
 }  # fmt: skip
 

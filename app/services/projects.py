@@ -22,7 +22,7 @@ from app.models.project import (
     TransitionCreate,
     TransitionRead,
 )
-from app.services import audit, outbox, pagination, stages, versioning
+from app.services import approval_events, audit, outbox, pagination, stages, versioning
 from app.services.pagination import Page, SortKey
 from app.services.permissions import Principal, can_see_project, project_scope
 
@@ -195,6 +195,7 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
     await audit.record(session, actor, action="project.create", resource_type="project", resource_id=project.id,
                        after=snapshot(read))
     await outbox.emit(session, "project.created", {"project": read.model_dump(mode="json")})
+    await approval_events.apply_waiting(session, project=project)
     return read
 
 
@@ -269,6 +270,8 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
                        resource_id=project_id, before=old, after=new)
     await outbox.emit(session, "project.updated", {"project": after.model_dump(mode="json"),
                                                    "changes": {"before": old, "after": new}})
+    if "code" in new:
+        await approval_events.apply_waiting(session, project=project)
     return after
 
 
