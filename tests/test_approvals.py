@@ -303,3 +303,16 @@ async def test_who_may_do_what_with_approvals_events_and_webhooks(api, action):
         r = await attempt(keys[role])
         outcomes[role] = r.status_code
     assert tuple(outcomes[r] for r in ROLES) == EXPECTED[action], outcomes
+
+
+async def test_items_of_an_archived_project_and_archived_items_do_not_change(api):
+    p = await api.project()
+    kept, gone = await api.approval(p), await api.approval(p)
+    gone_url = f"/api/v1/projects/{p['id']}/approvals/{gone['id']}"
+    await api.client.delete(gone_url, headers={**api.admin, "If-Match": '"1"'})
+    r = await api.client.patch(gone_url, headers={**api.admin, "If-Match": "*"}, json={"note": "x"})
+    assert r.status_code == 409 and r.json()["code"] == "already_archived"
+    await api.client.delete(f"/api/v1/projects/{p['id']}", headers={**api.admin, "If-Match": '"1"'})
+    r = await api.client.patch(f"/api/v1/projects/{p['id']}/approvals/{kept['id']}",
+                               headers={**api.admin, "If-Match": "*"}, json={"note": "x"})
+    assert r.status_code == 409 and r.json()["code"] == "project_archived"

@@ -249,9 +249,10 @@ async def update_item(session: AsyncSession, principal: Principal, project_id: i
     """Change the fields present; the dates must suit the resulting status."""
     project, item = await get_item(session, principal, project_id, item_id)
     versioning.check(if_match, item.version)
-    if project.archived_at is not None or item.archived_at is not None:
-        raise Conflict("An archived project or item cannot change.", code="project_archived"
-                       if project.archived_at is not None else "already_archived")
+    if project.archived_at is not None:
+        raise Conflict("An archived project's approval items cannot change.", code="project_archived")
+    if item.archived_at is not None:
+        raise Conflict("An archived approval item cannot change.", code="already_archived")
     before = to_read(item, today=today)
     changes = data.model_dump(exclude_unset=True)
     merged = before.model_copy(update=changes)
