@@ -5,6 +5,7 @@
     pipeline seed-demo               load the demo data set into an empty database
     pipeline create-key              issue an API key; the key is the last line printed
     pipeline escalate                escalate overdue difficulties up the ladder (safe to run anywhere, any time)
+    pipeline worker                  deliver webhooks (until SIGINT or SIGTERM), without serving the API
 """
 
 import argparse
@@ -147,6 +148,33 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    from app.worker import Worker, make_http_client
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def run() -> None:
+        engine = make_engine(settings)
+        client = make_http_client(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            # An attempt under way when the signal comes is finished and recorded first.
+            await Worker(make_sessionmaker(engine), client, settings).run(stop)
+        finally:
+            await client.aclose()
+            await engine.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pipeline", description="The investment-project pipeline service.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     esc = sub.add_parser("escalate", help="escalate overdue difficulties up the ladder")
     esc.add_argument("--today", type=date.fromisoformat, default=None,
                      help="the business date to judge overdue by (YYYY-MM-DD); the city's today by default")
+    sub.add_parser("worker", help="deliver webhooks (until SIGINT or SIGTERM) without serving the API")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
@@ -173,7 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("database is at the latest migration")
         return 0
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
-        "serve": _serve, "seed-demo": _seed_demo, "create-key": _create_key, "escalate": _escalate}
+        "serve": _serve, "seed-demo": _seed_demo, "create-key": _create_key, "escalate": _escalate,
+        "worker": _worker}
     return handlers[args.command](args)
 
 

@@ -2,8 +2,9 @@
 
 from functools import lru_cache
 from itertools import pairwise
+from typing import Self
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.models.enums import ESCALATION_ORDER, EscalationLevel
@@ -62,6 +63,28 @@ class Settings(BaseSettings):
 
     def body_limit(self, path: str) -> int:
         return self.max_upload_bytes if path.startswith("/api/v1/imports/") else self.max_body_bytes
+
+    # Signed requests (approval events): how far a signature's timestamp may be off.
+    signature_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+
+    # The webhook delivery worker. It runs inside each service process unless turned
+    # off here; `pipeline worker` runs it alone. Any number may run against one database.
+    webhook_worker_enabled: bool = True
+    webhook_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    webhook_batch_size: int = Field(default=20, ge=1, le=500)
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A claimed attempt not finished within the lease (a worker died) is tried again.
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_max_attempts: int = Field(default=15, ge=1, le=100)
+    webhook_backoff_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_request(self) -> Self:
+        if self.webhook_lease_seconds <= self.webhook_connect_timeout_seconds + self.webhook_timeout_seconds:
+            raise ValueError("webhook_lease_seconds must exceed the connect and request timeouts together")
+        return self
 
     @field_validator("escalation_ladder")
     @classmethod

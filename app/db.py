@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import event
+from sqlalchemy import Select, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.config import Settings
@@ -66,6 +66,31 @@ def _sqlite_serialize_writers(engine: AsyncEngine) -> None:
 
 def _unicode_lower(value: str | None) -> str | None:
     return None if value is None else value.lower()
+
+
+AnySelect = Select[*tuple[Any, ...]]
+
+
+def claim_rows(stmt: AnySelect, *of: Any) -> AnySelect:
+    """Lock the selected rows of ``of`` for this transaction, skipping rows another holds.
+
+    PostgreSQL: ``FOR UPDATE OF ... SKIP LOCKED``, so concurrent workers each take
+    different rows without waiting. SQLite has no row locks and SQLAlchemy renders no
+    clause there; ``BEGIN IMMEDIATE`` (above) already makes each writing transaction
+    exclusive, so a second worker reads only after the first has committed its claims.
+    """
+    return stmt.with_for_update(skip_locked=True, of=list(of) or None)
+
+
+async def lock_key(session: AsyncSession, namespace: str, key: str) -> None:
+    """Hold a lock on ``namespace:key`` until the transaction ends, for rows not yet written.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: nothing to do, since
+    ``BEGIN IMMEDIATE`` already runs writing transactions one at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                              {"key": f"{namespace}:{key}"})
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,10 +1,12 @@
 """Errors, answered as RFC 9457 ``application/problem+json`` with a stable ``code``.
 
     AppError                        (status, code, title, detail)
-    ├── Unauthorized         401    unauthorized
-    ├── Forbidden            403    forbidden, correction_requires_admin
+    ├── Unauthorized         401    unauthorized, key_revoked, key_expired,
+    │                               signature_required, signature_malformed, signature_expired, signature_mismatch
+    ├── Forbidden            403    forbidden, correction_requires_admin, signing_secret_not_set
     ├── NotFound             404    not_found
-    ├── Conflict             409    conflict, invalid_transition, project_archived, code_taken, ...
+    ├── Conflict             409    conflict, invalid_transition, project_archived, code_taken, ...,
+    │                               event_id_reused, not_an_integration_key, delivery_pending
     ├── PreconditionFailed   412    version_mismatch
     ├── InvalidInput         422    validation_error, idempotency_key_reused, invalid_cursor
     ├── PreconditionRequired 428    if_match_required

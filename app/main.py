@@ -9,11 +9,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import deps, errors, observability
+from app import deps, errors, observability, worker
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.middleware import RequestMiddleware
-from app.routers import access, accountability, difficulties, meta, projects, registry, supervision
+from app.routers import (
+    access,
+    accountability,
+    approvals,
+    difficulties,
+    integrations,
+    meta,
+    projects,
+    registry,
+    supervision,
+    webhooks,
+)
 from app.services import escalation, idempotency
 
 log = logging.getLogger("app")
@@ -37,15 +48,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.http = worker.make_http_client(settings)
         job = (asyncio.create_task(escalation.periodic(app.state.sessionmaker, settings), name="escalation")
                if settings.escalation_job_enabled else None)
         try:
-            yield
+            async with worker.background(app.state.sessionmaker, app.state.http, settings):
+                yield
         finally:
             if job is not None:
                 job.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await job
+            await app.state.http.aclose()
             await engine.dispose()
 
     app = FastAPI(title="Investment project pipeline", version="1.0.0", description=DESCRIPTION,
@@ -71,5 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (projects.router, registry.leaders, registry.units, access.api_keys, access.audit_events,
                    meta.router, meta.health, difficulties.router, supervision.items, supervision.tasks,
                    accountability.router):
+        app.include_router(router)
+    for router in (approvals.items, approvals.across, approvals.kinds, approvals.stats, integrations.events,
+                   integrations.secrets, webhooks.router):
         app.include_router(router)
     return app

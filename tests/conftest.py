@@ -9,13 +9,15 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401 - the metadata, for truncation
 from app.cli import migrate
 from app.config import Settings
 from app.main import create_app
+from app.models import ApprovalKind, utcnow
+from app.models.approval import CATALOGUE
 from tests.factories import Api
 
 POSTGRES_URL = os.environ.get("PIPELINE_TEST_POSTGRES_URL")
@@ -53,8 +55,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    # The periodic escalation job is off: tests run it with a controlled clock.
-    return Settings(database_url=database_url, key_last_used_resolution_seconds=0, escalation_job_enabled=False)
+    # Background jobs are off: tests run escalation with a controlled clock and start a
+    # webhook worker where they need one.
+    return Settings(database_url=database_url, key_last_used_resolution_seconds=0, escalation_job_enabled=False,
+                    webhook_worker_enabled=False)
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +82,10 @@ async def api(application: object, settings: Settings) -> AsyncIterator[Api]:
         # DELETE, not TRUNCATE: on tables this small it is a hundred times faster.
         for table in TABLES_IN_DELETE_ORDER:
             await conn.execute(text(f"DELETE FROM {table}"))
+        now = utcnow()
+        await conn.execute(insert(ApprovalKind), [  # reference data the migration seeds
+            {"code": code, "name": name, "default_time_limit_days": days, "version": 1, "created_at": now,
+             "updated_at": now} for code, name, days in CATALOGUE])
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         api = Api(client, application)

@@ -1,7 +1,11 @@
 """Factory functions: make the data a test needs, through the HTTP API where it can."""
 
+import hashlib
+import hmac
 import itertools
-from datetime import date
+import json
+import time
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -152,3 +156,83 @@ class Api:
             f"/api/v1/supervision-tasks/{task['id']}/progress",
             headers={**(headers or self.admin), "If-Match": current.headers["ETag"]},
             json={"percent": percent, **extra})
+
+    # --- approvals, integrations and webhooks ---------------------------------------------
+
+    async def integration(self, name: str = "审批系统") -> "Integration":
+        """An integration key with a signing secret, as an admin sets one up."""
+        r = await self.client.post("/api/v1/api-keys", headers=self.admin, json={"name": name, "role": "integration"})
+        assert r.status_code == 201, r.text
+        key_id, key = r.json()["id"], r.json()["key"]
+        secret = f"test-signing-secret-{key_id:04d}-0123456789abcdef"
+        r = await self.client.put(f"/api/v1/api-keys/{key_id}/signing-secret", headers=self.admin,
+                                  json={"secret": secret})
+        assert r.status_code == 200, r.text
+        return Integration(self.client, {"Authorization": f"Bearer {key}"}, secret, key_id)
+
+    async def approval(self, project: dict[str, Any], headers: Headers | None = None, **fields: Any) -> dict[str, Any]:
+        body = {"kind": "construction_permit", "authority": "市行政审批服务局", **fields}
+        r = await self.client.post(f"/api/v1/projects/{project['id']}/approvals", headers=headers or self.admin,
+                                   json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def approvals(self, project_id: int) -> list[dict[str, Any]]:
+        r = await self.client.get(f"/api/v1/projects/{project_id}/approvals", headers=self.admin,
+                                  params={"limit": 200})
+        assert r.status_code == 200, r.text
+        return list(r.json()["items"])
+
+    async def webhook(self, url: str, event_types: list[str] | None = None, **fields: Any) -> dict[str, Any]:
+        r = await self.client.post("/api/v1/webhooks", headers=self.admin,
+                                   json={"url": url, "event_types": event_types or ["*"], **fields})
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def deliveries(self, webhook_id: int, **params: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            r = await self.client.get(f"/api/v1/webhooks/{webhook_id}/deliveries", headers=self.admin,
+                                      params={"limit": 200, **params, **({"cursor": cursor} if cursor else {})})
+            assert r.status_code == 200, r.text
+            items += r.json()["items"]
+            cursor = r.json()["next_cursor"]
+            if cursor is None:
+                return items
+
+
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """An ``X-Signature`` value, computed the way the integration docs describe it."""
+    t = int(time.time()) if timestamp is None else timestamp
+    return f"t={t},v1={hmac.new(secret.encode(), f'{t}.'.encode() + body, hashlib.sha256).hexdigest()}"
+
+
+def event_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "event_id": f"evt-{next(_seq):06d}",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "project_code": "2022-370214-04-01-000001",
+        "kind": "construction_permit",
+        "authority": "市行政审批服务局",
+        "status": "submitted",
+    }
+    body.update(overrides)
+    return body
+
+
+class Integration:
+    """An approval system: its key, its secret, and a way to post signed events."""
+
+    def __init__(self, client: httpx.AsyncClient, headers: Headers, secret: str, key_id: int) -> None:
+        self.client, self.headers, self.secret, self.key_id = client, headers, secret, key_id
+
+    async def post_raw(self, body: bytes, *, signature: str | None = None, timestamp: int | None = None,
+                       headers: Headers | None = None) -> httpx.Response:
+        signed = {"X-Signature": signature if signature is not None else sign(self.secret, body, timestamp)}
+        return await self.client.post("/api/v1/integrations/approval-events", content=body,
+                                      headers={**(headers or self.headers), "Content-Type": "application/json",
+                                               **signed})
+
+    async def post(self, event: dict[str, Any], **kw: Any) -> httpx.Response:
+        return await self.post_raw(json.dumps(event, ensure_ascii=False).encode(), **kw)

@@ -151,6 +151,41 @@ class Role(StrEnum):
     viewer = "viewer"
 
 
+class ApprovalStatus(StrEnum):
+    not_started = "not_started"
+    submitted = "submitted"
+    accepted = "accepted"
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+# Statuses in which an item waits on its authority, so its time limit runs.
+APPROVAL_PENDING: tuple[ApprovalStatus, ...] = (ApprovalStatus.submitted, ApprovalStatus.accepted)
+# Statuses that are the authority's decision.
+APPROVAL_DECIDED: tuple[ApprovalStatus, ...] = (ApprovalStatus.approved, ApprovalStatus.rejected)
+
+
+class ApprovalEventOutcome(StrEnum):
+    applied = "applied"
+    stale = "stale"
+    unmatched = "unmatched"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class AttemptOutcome(StrEnum):
+    succeeded = "succeeded"
+    failed = "failed"
+    interrupted = "interrupted"
+    abandoned = "abandoned"
+
+
 LABELS: dict[str, dict[str, str]] = {
     "stage": {
         "negotiating": "在谈",
@@ -251,6 +286,17 @@ LABELS: dict[str, dict[str, str]] = {
         "integration": "审批系统",
         "viewer": "只读",
     },
+    "approval_status": {
+        "not_started": "未申报",
+        "submitted": "已申报",
+        "accepted": "已受理",
+        "approved": "已批复",
+        "rejected": "不予批准",
+        "withdrawn": "已撤回",
+    },
+    "approval_event_outcome": {"applied": "已处理", "stale": "过时未处理", "unmatched": "待匹配项目"},
+    "delivery_status": {"pending": "待推送", "delivered": "已送达", "failed": "推送失败", "cancelled": "已取消"},
+    "attempt_outcome": {"succeeded": "成功", "failed": "失败", "interrupted": "中断", "abandoned": "超时放弃"},
 }
 
 ENUMS: dict[str, type[StrEnum]] = {
@@ -269,4 +315,8 @@ ENUMS: dict[str, type[StrEnum]] = {
     "supervision_source": SupervisionSource,
     "supervision_status": SupervisionStatus,
     "role": Role,
+    "approval_status": ApprovalStatus,
+    "approval_event_outcome": ApprovalEventOutcome,
+    "delivery_status": DeliveryStatus,
+    "attempt_outcome": AttemptOutcome,
 }

@@ -37,6 +37,16 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True), _text(2000, requ
 Reason = Annotated[str, StringConstraints(strip_whitespace=True), _text(2000), AfterValidator(_no_nul)]
 
 
+def _printable_secret(value: str) -> str:
+    if not value.isascii() or not value.isprintable() or " " in value:
+        raise ValueError("must be printable ASCII without spaces")
+    return value
+
+
+# A secret shared with another system to sign requests (HMAC): long, and easy to paste.
+SigningSecret = Annotated[str, StringConstraints(min_length=32, max_length=200), AfterValidator(_printable_secret)]
+
+
 def _country(value: str) -> str:
     value = value.upper()
     if pycountry.countries.get(alpha_2=value) is None:

@@ -38,6 +38,13 @@ class Action(StrEnum):
     supervision_write = "supervision.write"
     supervision_report = "supervision.report"
     accountability_read = "accountability.read"
+    approval_read = "approval.read"
+    approval_write = "approval.write"
+    approval_kind_read = "approval_kind.read"
+    approval_kind_manage = "approval_kind.manage"
+    approval_event_post = "approval_event.post"
+    approval_event_read = "approval_event.read"
+    webhook_manage = "webhook.manage"
 
 
 A, B, L, U, I, V = Role.admin, Role.bureau, Role.leader, Role.unit, Role.integration, Role.viewer  # noqa: E741
@@ -67,6 +74,13 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.supervision_write:    frozenset({A, B}),              # items and tasks
     Action.supervision_report:   frozenset({A, B, U}),           # progress reports; unit: its own tasks
     Action.accountability_read:  frozenset({A, B, L, V}),        # summaries and a leader's workload
+    Action.approval_read:        frozenset({A, B, L, U, V}),     # unit: only its own projects' items
+    Action.approval_write:       frozenset({A, B}),
+    Action.approval_kind_read:   frozenset({A, B, L, U, I, V}),
+    Action.approval_kind_manage: frozenset({A}),
+    Action.approval_event_post:  frozenset({I}),                 # signed; see app/services/integrations.py
+    Action.approval_event_read:  frozenset({A, B}),              # reconciliation of unmatched events
+    Action.webhook_manage:       frozenset({A}),
 }  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from app.models.project import (
     TransitionCreate,
     TransitionRead,
 )
-from app.services import audit, pagination, stages, versioning
+from app.services import approval_events, audit, outbox, pagination, stages, versioning
 from app.services.pagination import Page, SortKey
 from app.services.permissions import Principal, can_see_project, project_scope
 
@@ -192,6 +192,8 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
     read = await _read(session, project)
     await audit.record(session, actor, action="project.create", resource_type="project", resource_id=project.id,
                        after=snapshot(read))
+    await outbox.emit(session, "project.created", {"project": read.model_dump(mode="json")})
+    await approval_events.apply_waiting(session, project=project)
     return read
 
 
@@ -266,6 +268,10 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
     old, new = audit.diff(snapshot(before), snapshot(after))
     await audit.record(session, principal, action="project.update", resource_type="project",
                        resource_id=project_id, before=old, after=new)
+    await outbox.emit(session, "project.updated", {"project": after.model_dump(mode="json"),
+                                                   "changes": {"before": old, "after": new}})
+    if "code" in new:
+        await approval_events.apply_waiting(session, project=project)
     return after
 
 
@@ -282,6 +288,7 @@ async def archive_project(session: AsyncSession, principal: Principal, project_i
     await audit.record(session, principal, action="project.archive", resource_type="project",
                        resource_id=project_id, before={"archived_at": None},
                        after={"archived_at": read.model_dump(mode="json")["archived_at"]})
+    await outbox.emit(session, "project.archived", {"project": read.model_dump(mode="json")})
     return read
 
 
@@ -302,7 +309,11 @@ async def move_project(session: AsyncSession, principal: Principal, project_id: 
                        before={"stage": from_stage, "stage_entered_on": str(from_entered_on)},
                        after={"stage": read.stage, "stage_entered_on": str(read.stage_entered_on),
                               "kind": entry.kind, "reason": data.reason, "note": data.note})
-    return read, TransitionRead.model_validate(entry, from_attributes=True)
+    transition = TransitionRead.model_validate(entry, from_attributes=True)
+    await outbox.emit(session, "project.stage_changed", {
+        "project": read.model_dump(mode="json"), "previous_stage": from_stage, "stage": read.stage,
+        "transition": transition.model_dump(mode="json")})
+    return read, transition
 
 
 async def list_transitions(session: AsyncSession, principal: Principal, project_id: int, *, cursor: str | None,
