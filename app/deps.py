@@ -5,12 +5,13 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
+from fastapi._compat import field_annotation_is_sequence
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings, get_settings
 from app.db import get_session
-from app.errors import Forbidden
+from app.errors import Forbidden, InvalidInput
 from app.services import auth, idempotency
 from app.services.permissions import MATRIX, Action, Principal, allows
 
@@ -108,6 +109,32 @@ async def replay(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, idempotency.Replay)
     headers = {**exc.headers, "Idempotent-Replayed": "true"}
     return Response(content=exc.body, status_code=exc.status_code, headers=headers)
+
+
+def single_valued_query(request: Request) -> None:
+    """422 when a query parameter that takes one value is given several times.
+
+    Frameworks silently keep the last value; a client that sent two filters should learn
+    that only list filters (``stage=a&stage=b``) take several.
+    """
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    counts: dict[str, int] = {}
+    for name, _ in request.query_params.multi_items():
+        counts[name] = counts.get(name, 0) + 1
+    for param in _all_query_params(dependant):
+        name = param.alias or param.name
+        if counts.get(name, 0) > 1 and not field_annotation_is_sequence(param.field_info.annotation):
+            raise InvalidInput.field(name, "may be given only once")
+
+
+def _all_query_params(dependant: Any) -> list[Any]:
+    params = list(dependant.query_params)
+    for sub_dependant in dependant.dependencies:
+        params += _all_query_params(sub_dependant)
+    return params
 
 
 def settings_of(request: Request) -> Settings:

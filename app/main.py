@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import deps, errors, observability, worker
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="Investment project pipeline", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, dependencies=[Depends(deps.single_valued_query)])
     app.state.settings = settings
     errors.install(app)
     app.add_exception_handler(idempotency.Replay, deps.replay)

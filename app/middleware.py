@@ -28,10 +28,6 @@ SECURITY_HEADERS = [
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
@@ -72,21 +68,36 @@ class RequestMiddleware:
             context.request_id.reset(token)
             return
 
-        async def limited_receive() -> Message:
-            nonlocal received
+        # The body is read here, up to the limit, before the application sees any of it:
+        # a body without Content-Length (or with a false one) is refused the same way.
+        chunks: list[bytes] = []
+        more = scope["method"] in ("POST", "PUT", "PATCH", "DELETE")
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            if received > limit:
+                status = 413
+                await _send_413(send, limit, rid)
+                self._finish(scope, status, started, rid)
+                context.request_id.reset(token)
+                return
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
 
-        response_started = False
+        async def limited_receive() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status
             if message["type"] == "http.response.start":
-                response_started = True
                 status = message["status"]
                 headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
@@ -101,10 +112,6 @@ class RequestMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except BodyTooLarge:
-            status = 413
-            if not response_started:
-                await _send_413(send, limit, rid)
         finally:
             self._finish(scope, status, started, rid)
             context.request_id.reset(token)
