@@ -65,3 +65,36 @@ class Amount(TypeDecorator[Decimal]):
         if dialect.name == "sqlite":
             return (Decimal(int(value)) / 100).quantize(_CENTS)
         return Decimal(value).quantize(_CENTS)
+
+
+_RATE_PLACES = 10
+_RATE_QUANTUM = Decimal(1).scaleb(-_RATE_PLACES)
+
+
+class Rate(TypeDecorator[Decimal]):
+    """An exchange rate with ten decimal places, exact on both databases.
+
+    As with ``Amount``, SQLite keeps an integer (of 10^-10 units); rates are only ever
+    read and compared, never summed, so the integer never overflows.
+    """
+
+    impl = Numeric(24, _RATE_PLACES)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(24, _RATE_PLACES, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = Decimal(value).quantize(_RATE_QUANTUM)
+        return int(value.scaleb(_RATE_PLACES)) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-_RATE_PLACES).quantize(_RATE_QUANTUM)
+        return Decimal(value).quantize(_RATE_QUANTUM)

@@ -26,6 +26,11 @@ class Action(StrEnum):
     meta_read = "meta.read"
     api_key_manage = "api_key.manage"
     audit_read = "audit.read"
+    target_read = "target.read"
+    target_write = "target.write"
+    exchange_rate_read = "exchange_rate.read"
+    exchange_rate_write = "exchange_rate.write"
+    stats_read = "stats.read"
 
 
 A, B, L, U, I, V = Role.admin, Role.bureau, Role.leader, Role.unit, Role.integration, Role.viewer  # noqa: E741
@@ -44,6 +49,11 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.meta_read:            frozenset({A, B, L, U, I, V}),
     Action.api_key_manage:       frozenset({A}),
     Action.audit_read:           frozenset({A, V}),
+    Action.target_read:          frozenset({A, B, L, V}),
+    Action.target_write:         frozenset({A, B}),
+    Action.exchange_rate_read:   frozenset({A, B, L, V}),
+    Action.exchange_rate_write:  frozenset({A, B}),
+    Action.stats_read:           frozenset({A, B, L, V}),     # incl. every leader's dashboard
 }  # fmt: skip
 
 
