@@ -136,6 +136,7 @@ async def test_the_funnel_counts_who_moved_on_and_the_median_days_in_each_stage(
     assert (signed["entered"], signed["moved_on"], signed["terminated"], signed["in_stage"]) == (3, 0, 1, 2)
     assert signed["median_days"] == "19.0"  # the one stay that ended: 2022-02-10 .. 03-01
     assert signed["median_days_in_stage_now"] == "160.0"  # 170 and 150 days
+    assert (await pipeline(api, funnel="false"))["funnel"] is None
     # Two months earlier, fewer moves had happened.
     earlier = {f["stage"]: f for f in (await pipeline(api, as_of="2022-01-20"))["funnel"]}
     assert (earlier["negotiating"]["moved_on"], earlier["signed"]["entered"]) == (1, 1)

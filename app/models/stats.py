@@ -95,7 +95,7 @@ class PipelineStats(BaseModel):
     year_means: str = "the year the project entered the stage it is in on `as_of`"
     total: Totals
     groups: list[PipelineGroup]
-    funnel: list[FunnelStage]
+    funnel: list[FunnelStage] | None = Field(description="Null when asked for with `funnel=false`.")
 
 
 class PipelineProject(BaseModel):

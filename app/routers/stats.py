@@ -38,7 +38,7 @@ GroupBy = Annotated[list[str], Query(max_length=7, description=(
 _ID = re.compile(r"[0-9]{1,10}")
 
 
-def leader_ids(values: list[str], field: str = "leader_id") -> list[int | None]:
+def ids_or_none(values: list[str], field: str = "leader_id") -> list[int | None]:
     """Ids from the query, ``none`` standing for "no one"."""
     out: list[int | None] = []
     for value in values:
@@ -76,7 +76,7 @@ def pipeline_filters(
         if not 1990 <= y <= 2100:
             raise InvalidInput.field("year", "must be between 1990 and 2100")
     return pipeline_stats.PipelineFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
-                                          leader_id=leader_ids(leader_id), unit_id=leader_ids(unit_id, "unit_id"),
+                                          leader_id=ids_or_none(leader_id), unit_id=ids_or_none(unit_id, "unit_id"),
                                           year=year)
 
 
@@ -85,12 +85,16 @@ Filters = Annotated[pipeline_stats.PipelineFilters, Depends(pipeline_filters)]
 
 @router.get("/pipeline", response_model=PipelineStats)
 async def pipeline(session: Session, filters: Filters, principal: Principal = Allowed(Action.stats_read),
-                   group_by: GroupBy = [], as_of: AsOf = None) -> PipelineStats:  # noqa: B006
+                   group_by: GroupBy = [], as_of: AsOf = None,  # noqa: B006
+                   funnel: Annotated[bool, Query(description=(
+                       "Include the funnel between stages (it reads the whole stage history); "
+                       "`false` answers faster."))] = True) -> PipelineStats:
     """The pipeline as it stood on `as_of`: counts and totals (per currency and in CNY, naming
-    the rates) per group, and the funnel between stages. Filters are named after the fields;
-    each group links to its projects."""
+    the rates) per group, and the funnel between stages: how many entered each stage, moved
+    on, were terminated, and the median days spent in it. Filters are named after the
+    fields (the funnel uses all but `stage` and `year`); each figure links to its projects."""
     return await pipeline_stats.pipeline(session, as_of=as_of or today(), group_by=dimensions(group_by),
-                                         filters=filters, today=today())
+                                         filters=filters, with_funnel=funnel, today=today())
 
 
 @router.get("/pipeline/projects", response_model=Page[PipelineProject])
@@ -137,7 +141,7 @@ async def project_status(
     check = as_of or today()
     pipeline_stats.check_as_of(check, today())
     return await status.list_statuses(session, as_of=check, rules=status.rules_of(settings),
-                                      leader_id=leader_ids(leader_id), unit_id=unit_id, status=status_, late=late,
+                                      leader_id=ids_or_none(leader_id), unit_id=unit_id, status=status_, late=late,
                                       cursor=cursor, limit=limit)
 
 

@@ -11,7 +11,7 @@ from app.models.fields import BusinessDate
 from app.models.stats import TargetProject
 from app.models.target import MembershipChange, TargetCreate, TargetMemberRead, TargetRead, TargetUpdate
 from app.routers.common import Cursor, Id, Limit, make_router, problems, set_etag
-from app.routers.stats import LeaderIds, leader_ids
+from app.routers.stats import LeaderIds, ids_or_none
 from app.services import target_stats, targets
 from app.services.pagination import Page
 from app.services.permissions import Action, Principal
@@ -107,5 +107,5 @@ async def target_projects(
     """The projects behind a target's figures in `/stats/targets`: its members on the date
     the target is evaluated, each with its standing (done, late, open, dropped)."""
     return await target_stats.list_target_projects(
-        session, target_id, as_of=as_of or today(), status=status, leader_id=leader_ids(leader_id),
+        session, target_id, as_of=as_of or today(), status=status, leader_id=ids_or_none(leader_id),
         cursor=cursor, limit=limit, today=today())

@@ -146,9 +146,7 @@ async def leader_stats(session: AsyncSession, *, as_of: date, rules: status.Rule
     """Every leader's projects on ``as_of`` side by side (and the projects with no leader)."""
     check_as_of(as_of, today)
     base, state = projects_on(as_of)
-    leader = col(Project.leader_id)
-    totals = await totals_by(session, base, [leader])
-    stages = await totals_by(session, base, [leader, state.c.stage])
+    rows = await totals_by(session, base, [col(Project.leader_id), state.c.stage], outer=1)
     statuses = status.measured(as_of, rules)
     counts = await status.counts_by(session, statuses, statuses.c.leader_id)
     shares = _shares(await _year_progress(session, as_of))
@@ -159,20 +157,19 @@ async def leader_stats(session: AsyncSession, *, as_of: date, rules: status.Rule
     current = {row.id for row in await session.execute(
         select(col(Leader.id)).where(col(Leader.archived_at).is_(None)))}
     per_leader: dict[int | None, list[Any]] = {}
-    for row in totals:
-        per_leader.setdefault(row.k0, []).append(row)
     stage_counts: dict[int | None, dict[Stage, int]] = {}
-    for row in stages:
+    for row in rows:
+        per_leader.setdefault(row.k0, []).append(row)
         stage_counts.setdefault(row.k0, {})[Stage(row.k1)] = int(row.group_n)
 
     items = []
     for leader_id in sorted(current | set(per_leader), key=lambda i: (i is None, i or 0)):
         own = per_leader.get(leader_id, [])
-        money = exchange_rates.money((r.currency, r.amount) for r in own)
+        money = exchange_rates.money({(r.currency, r.outer_amount) for r in own})
         filters = PipelineFilters(leader_id=[leader_id])
         items.append(LeaderSummary(
             leader_id=leader_id, leader_name=names.get(leader_id) if leader_id is not None else None,
-            projects=Totals(count=int(own[0].group_n) if own else 0, totals=money,
+            projects=Totals(count=int(own[0].outer_n) if own else 0, totals=money,
                             total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
                             projects=projects_link(as_of, filters)),
             by_stage={stage: stage_counts.get(leader_id, {}).get(stage, 0)

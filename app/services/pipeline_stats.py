@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, distinct, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Integer, and_, cast, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Subquery
 from sqlmodel import col
@@ -146,18 +146,23 @@ def sort_key(dimensions: Sequence[PipelineDimension], key: dict[str, Any]) -> tu
     return tuple(out)
 
 
-async def totals_by(session: AsyncSession, stmt: AnySelect, keys: Sequence[Any]) -> Sequence[Any]:
-    """Per (keys…, currency): the count and total, with each key group's count and the whole
-    selection's count and per-currency totals alongside, by window functions."""
+async def totals_by(session: AsyncSession, stmt: AnySelect, keys: Sequence[Any], *, outer: int = 0) -> Sequence[Any]:
+    """Per (keys…, currency): the count and total, with alongside, by window functions, each
+    key group's count (``group_n``), the whole selection's count and per-currency totals
+    (``all_n``, ``all_amount``) and, for the first ``outer`` keys, the outer group's count and
+    per-currency totals (``outer_n``, ``outer_amount``)."""
     currency = col(Project.total_investment_currency)
     n = func.count()
     amount = func.sum(col(Project.total_investment_amount))
+    outer_keys = list(keys[:outer])
     query = stmt.with_only_columns(
         *[k.label(f"k{i}") for i, k in enumerate(keys)], currency.label("currency"), n.label("n"),
         amount.label("amount"),
         func.sum(n).over(partition_by=list(keys) or None).label("group_n"),
         func.sum(n).over().label("all_n"),
         func.sum(amount).over(partition_by=currency).label("all_amount"),
+        func.sum(n).over(partition_by=outer_keys or None).label("outer_n"),
+        func.sum(amount).over(partition_by=[*outer_keys, currency]).label("outer_amount"),
     ).group_by(*keys, currency)
     return (await session.execute(query)).all()
 
@@ -171,8 +176,9 @@ def summarise(rows: Sequence[Any], *, book: RateBook, projects: str) -> Totals:
 
 
 async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[PipelineDimension],
-                   filters: PipelineFilters, today: date) -> PipelineStats:
-    """Counts and totals on ``as_of`` grouped by ``group_by``, and the funnel between stages."""
+                   filters: PipelineFilters, with_funnel: bool, today: date) -> PipelineStats:
+    """Counts and totals on ``as_of`` grouped by ``group_by``, and the funnel between stages
+    (which reads the whole history, so it may be left out)."""
     check_as_of(as_of, today)
     base, state = projects_on(as_of)
     base = filters.apply(base, state)
@@ -194,19 +200,37 @@ async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[Pip
     out.sort(key=lambda g: sort_key(group_by, g.key))
     return PipelineStats(as_of=as_of, group_by=list(group_by),
                          total=summarise(rows, book=book, projects=projects_link(as_of, filters)),
-                         groups=out, funnel=await funnel(session, as_of=as_of, filters=filters))
+                         groups=out,
+                         funnel=await funnel(session, as_of=as_of, filters=filters) if with_funnel else None)
 
 
 def median_by(values: Subquery) -> AnySelect:
-    """(key, median of value, count) per key of a (key, value) subquery, by row numbers: the
-    middle row, or the mean of the two middle rows."""
-    n = func.count().over(partition_by=values.c.key)
-    ranked = select(values.c.key, values.c.value,
-                    func.row_number().over(partition_by=values.c.key, order_by=values.c.value).label("rn"),
-                    n.label("n")).subquery("ranked")
-    middle = or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
-    return (select(ranked.c.key, func.avg(ranked.c.value).label("median"), func.max(ranked.c.n).label("n"))
-            .where(middle).group_by(ranked.c.key))
+    """(metric, key, median of value, count) per (metric, key) of a (metric, key, value)
+    subquery of whole days.
+
+    Days take few distinct values, so the values are counted first (a hash aggregate, not a
+    sort of every row), then a running count over those finds the middle position(s):
+    the value at position (n+1)/2 and at (n+2)/2 (the same one when n is odd), averaged.
+    """
+    counted = (select(values.c.metric, values.c.key, values.c.value, func.count().label("c"))
+               .group_by(values.c.metric, values.c.key, values.c.value).subquery("counted"))
+    by_group = [counted.c.metric, counted.c.key]
+    # Whole numbers on both databases (PostgreSQL's SUM of counts is numeric), so that the
+    # positions below divide as integers.
+    upto = cast(func.sum(counted.c.c).over(partition_by=by_group, order_by=counted.c.value, rows=(None, 0)),
+                Integer)
+    n = cast(func.sum(counted.c.c).over(partition_by=by_group), Integer)
+    running = select(counted.c.metric, counted.c.key, counted.c.value, counted.c.c, upto.label("upto"),
+                     n.label("n")).subquery("running")
+    before = running.c.upto - running.c.c
+
+    def holds(position: Any) -> Any:
+        return and_(before < position, position <= running.c.upto)
+
+    middle = or_(holds((running.c.n + 1) // 2), holds((running.c.n + 2) // 2))
+    return (select(running.c.metric, running.c.key, func.avg(running.c.value).label("median"),
+                   func.max(running.c.n).label("n"))
+            .where(middle).group_by(running.c.metric, running.c.key))
 
 
 def _days(value: Any) -> Decimal | None:
@@ -224,34 +248,53 @@ async def funnel(session: AsyncSession, *, as_of: date, filters: PipelineFilters
                 .where(col(Project.archived_at).is_(None), col(t.occurred_on) <= on))
         return filters.apply_attributes(stmt)
 
-    entered = scoped(select(col(t.to_stage).label("stage"), literal("entered").label("metric"),
-                            col(t.project_id).label("project_id")))
-    left = scoped(select(col(t.from_stage).label("stage"),
-                         col(t.kind).label("metric"), col(t.project_id).label("project_id"))
-                  .where(col(t.kind).in_([TransitionKind.advance.value, TransitionKind.terminate.value])))
-    events = union_all(entered, left).subquery("events")
+    # Projects, not moves: a project counts once per stage even if a correction sent it
+    # through twice. Only corrected projects can repeat, so only their moves are made
+    # distinct; the others are counted as they stream by (no sort of the whole history).
+    corrected_ids = (select(col(t.project_id).label("project_id"))
+                     .where(col(t.kind) == TransitionKind.correction.value, col(t.occurred_on) <= on)
+                     .cte("corrected"))
+    corrected = select(corrected_ids.c.project_id)
+    kinds = [TransitionKind.advance.value, TransitionKind.terminate.value]
+    parts: list[AnySelect] = []
+    sides: tuple[tuple[Any, Any, list[Any]], ...] = (
+        (col(t.to_stage), literal("entered"), []),
+        (col(t.from_stage), col(t.kind), [col(t.kind).in_(kinds)]))
+    for stage_of, metric_of, where in sides:
+        key, metric = stage_of.label("stage"), metric_of.label("metric")
+        parts.append(scoped(select(key, metric, func.count().label("n")))
+                     .where(*where, col(t.project_id).not_in(corrected)).group_by(key, metric))
+        repeated = (scoped(select(key, metric, col(t.project_id)))
+                    .where(*where, col(t.project_id).in_(corrected)).distinct().subquery())
+        parts.append(select(repeated.c.stage, repeated.c.metric, func.count().label("n"))
+                     .group_by(repeated.c.stage, repeated.c.metric))
+    both = union_all(*parts).subquery("counted")
     counts: dict[tuple[str, str], int] = {
         (row.stage, row.metric): int(row.n) for row in await session.execute(
-            select(events.c.stage, events.c.metric, func.count(distinct(events.c.project_id)).label("n"))
-            .group_by(events.c.stage, events.c.metric))}
+            select(both.c.stage, both.c.metric, func.sum(both.c.n).label("n"))
+            .group_by(both.c.stage, both.c.metric))}
 
-    stays = scoped(select(col(t.to_stage).label("key"), days_between(t.left_on, t.occurred_on).label("value"))
-                   .where(col(t.left_on).is_not(None), col(t.left_on) <= on)).subquery("stays")
-    completed = {row.key: row.median for row in await session.execute(median_by(stays))}
+    # Days in each stage: the stays that ended by `as_of`, and the ones still running then.
+    ended = scoped(select(literal("ended").label("metric"), col(t.to_stage).label("key"),
+                          days_between(t.left_on, t.occurred_on).label("value"))
+                   .where(col(t.left_on).is_not(None), col(t.left_on) <= on))
     base, state = projects_on(as_of)
-    current = filters.apply_attributes(base).with_only_columns(
-        state.c.stage.label("key"), days_between(on, state.c.entered_on).label("value")).subquery("current")
-    now = {row.key: (row.median, int(row.n)) for row in await session.execute(median_by(current))}
+    running = filters.apply_attributes(base).with_only_columns(
+        literal("running").label("metric"), state.c.stage.label("key"),
+        days_between(on, state.c.entered_on).label("value"))
+    medians = {(row.metric, row.key): (row.median, int(row.n)) for row in await session.execute(
+        median_by(union_all(ended, running).subquery("stays")))}
 
     out = []
     for stage in (*STAGE_ORDER, Stage.terminated):
         entered_n = counts.get((stage.value, "entered"), 0)
         moved = counts.get((stage.value, TransitionKind.advance.value), 0)
-        median_now, in_stage = now.get(stage.value, (None, 0))
+        median_now, in_stage = medians.get(("running", stage.value), (None, 0))
         out.append(FunnelStage(
             stage=stage, entered=entered_n, moved_on=moved,
             terminated=counts.get((stage.value, TransitionKind.terminate.value), 0), in_stage=in_stage,
-            share_moved_on=share(moved, entered_n), median_days=_days(completed.get(stage.value)),
+            share_moved_on=share(moved, entered_n),
+            median_days=_days(medians.get(("ended", stage.value), (None, 0))[0]),
             median_days_in_stage_now=_days(median_now),
             projects=projects_link(as_of, filters, attributes_only=True, stage=stage.value)))
     return out
