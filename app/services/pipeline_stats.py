@@ -2,8 +2,8 @@
 
 Every number is one SQL aggregate: a ``GROUP BY`` of the chosen dimensions and the
 currency, with window functions (``SUM(…) OVER``) giving each group's and the whole
-pipeline's figures in the same pass. Medians are a window-function formulation
-(``row_number``/``count``) that both databases run as written.
+pipeline's figures in the same pass. Medians are a window-function formulation (a
+running count over per-day counts) that both databases run as written.
 """
 
 from collections.abc import Sequence
