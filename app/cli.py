@@ -77,7 +77,8 @@ def _seed_demo(args: argparse.Namespace) -> int:
     async def work(session: AsyncSession) -> str:
         summary = await seed_demo(session, today=today())
         return (f"demo data loaded: {summary.projects} projects, {summary.transitions} stage moves, "
-                f"{summary.leaders} leaders, {summary.units} units")
+                f"{summary.leaders} leaders, {summary.units} units, {summary.targets} targets, "
+                f"{summary.exchange_rates} exchange rates")
 
     try:
         print(asyncio.run(_in_transaction(work)))

@@ -48,6 +48,19 @@ class Settings(BaseSettings):
     escalation_interval_seconds: float = Field(default=900.0, ge=0.01)
     escalation_batch_size: int = Field(default=200, ge=1, le=10_000)
 
+    # A project's red/amber/green status (app/services/status.py): for each rule, the days past
+    # its measure from which the project is amber, and red; None switches that level off.
+    status_sign_overdue_amber_days: int | None = Field(default=1, ge=1)
+    status_sign_overdue_red_days: int | None = Field(default=None, ge=1)
+    status_start_overdue_amber_days: int | None = Field(default=1, ge=1)
+    status_start_overdue_red_days: int | None = Field(default=90, ge=1)  # three months late: red
+    status_production_overdue_amber_days: int | None = Field(default=None, ge=1)
+    status_production_overdue_red_days: int | None = Field(default=1, ge=1)
+    status_stalled_amber_days: int | None = Field(default=180, ge=1)
+    status_stalled_red_days: int | None = Field(default=None, ge=1)
+    # How many red and amber projects a leader's dashboard lists (the rest are a link away).
+    dashboard_attention_limit: int = Field(default=50, ge=0, le=200)
+
     default_page_size: int = 50
     max_page_size: int = 200
 

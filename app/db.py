@@ -4,6 +4,7 @@ Dialect differences in connection set-up live here (column types live in
 ``app/models/types.py``).
 """
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -52,9 +53,19 @@ def _sqlite_serialize_writers(engine: AsyncEngine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let us emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets readers go on while one writer writes. Switching a new file to it needs
+        # a moment alone with the file, which SQLite refuses (not waits for) if another
+        # process is opening it too: try again briefly. The mode then stays with the file.
+        for attempt in range(50):
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except Exception:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
         cursor.close()
         # SQLite's own lower() folds ASCII only; PostgreSQL's folds every script.
         dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)

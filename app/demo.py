@@ -11,9 +11,13 @@ exactly those projects, in disjoint stage partitions, so each figure is one list
     在建项目         478 projects  stage=under_construction
 
 plus 60 projects in production and 12 terminated ones, 12 city leaders and 30 responsible
-units. Every project is created and moved through ``app.services.projects``, so each has a
-real stage history and audit trail. All business dates lie in 2019-01-01 .. 2022-11-30
-(``DEMO_LAST_DATE``); nothing depends on the wall clock. The caller commits.
+units. The four figures with a total are also the year's targets (``PLAN_TARGETS``), each
+listing its projects, so ``/stats/targets?year=2022`` reads the plan's table back; and
+2022's monthly exchange rates (``DEMO_RATES``) convert the pipeline's totals to CNY.
+Every project is created and moved through ``app.services.projects``, so each has a real
+stage history and audit trail; targets and rates go through their services too. All
+business dates lie in 2019-01-01 .. 2022-11-30 (``DEMO_LAST_DATE``); nothing depends on
+the wall clock. The caller commits.
 """
 
 from collections.abc import Sequence
@@ -36,24 +40,29 @@ from app.models.enums import (
     FundingSource,
     Industry,
     Stage,
+    TargetMembership,
     UnitKind,
     Zone,
 )
+from app.models.exchange_rate import ExchangeRateCreate
 from app.models.fields import Money
 from app.models.project import DesignationEntry, ProjectCreate, TransitionCreate
 from app.models.registry import LeaderRead, UnitRead
-from app.services import audit
+from app.models.target import TargetCreate
+from app.services import audit, exchange_rates, targets
 from app.services.permissions import Principal
-from app.services.projects import create_project, move_project
+from app.services.projects import ProjectFilters, create_project, move_project
 
 __all__ = [
     "DEMO_ACTOR",
     "DEMO_FIRST_DATE",
     "DEMO_LAST_DATE",
+    "DEMO_RATES",
     "DEMO_SEED",
     "IN_PRODUCTION_COUNT",
     "LEADERS",
     "PLAN_FIGURES",
+    "PLAN_TARGETS",
     "PLAN_YEAR",
     "TERMINATED_COUNT",
     "UNITS",
@@ -114,6 +123,56 @@ PLAN_FIGURES: Final[dict[str, PlanFigure]] = {
 }  # fmt: skip
 
 
+class PlanTarget(TypedDict):
+    """A figure of the plan set as a target of its year: the goal its projects must reach."""
+
+    title: str
+    description: str
+    goal_stage: Stage | None
+    goal_designation: Designation | None
+    plan_rates: dict[str, str]
+
+
+# The figures with a total are the year's targets; each lists the projects of its figure.
+PLAN_TARGETS: Final[dict[str, PlanTarget]] = {
+    "foreign_to_sign": {
+        "title": "外资大项目签约注册", "goal_stage": Stage.registered, "goal_designation": None,
+        "description": "加快推进日本电产等42个外资大项目、总投资32.6亿美元签约注册。",
+        # The plan counts in US dollars; its own rate keeps the target's CNY view steady all year.
+        "plan_rates": {"USD": "6.4"},
+    },
+    "domestic_to_sign": {
+        "title": "内资大项目签约落地", "goal_stage": Stage.registered, "goal_designation": None,
+        "description": "推动稀土电缆等21个内资大项目、总投资146亿元签约落地。", "plan_rates": {},
+    },
+    "city_key_candidates": {
+        "title": "争取列入市重点项目", "goal_stage": None, "goal_designation": Designation.city_key,
+        "description": "争取27个总投资383亿元的大项目列入市重点项目。", "plan_rates": {},
+    },
+    "key_preliminary_candidates": {
+        "title": "争取列入重点前期项目", "goal_stage": None, "goal_designation": Designation.key_preliminary,
+        "description": "争取7个总投资104亿元的大项目列入重点前期项目。", "plan_rates": {},
+    },
+}  # fmt: skip
+
+# CNY for one unit, monthly through 2022 (plausible central-parity levels, not official data).
+RATE_DATES: Final = tuple(date(2022, m, d) for m, d in (
+    (1, 4), (2, 7), (3, 1), (4, 1), (5, 5), (6, 1), (7, 1), (8, 1), (9, 1), (10, 10), (11, 1), (12, 1)))
+DEMO_RATES: Final[dict[str, tuple[str, ...]]] = {
+    "USD": ("6.3794", "6.3580", "6.3222", "6.3509", "6.5672", "6.6651", "6.7114", "6.7437", "6.8906",
+            "7.1046", "7.2197", "7.1225"),
+    "EUR": ("7.2197", "7.2760", "7.0980", "7.0223", "6.9182", "7.1525", "7.0084", "6.8760", "6.9150",
+            "6.9565", "7.1157", "7.4018"),
+    "JPY": ("0.055378", "0.055333", "0.054994", "0.051864", "0.050526", "0.051637", "0.049400", "0.050678",
+            "0.049590", "0.048822", "0.048589", "0.051925"),
+    "HKD": ("0.81820", "0.81550", "0.80900", "0.81100", "0.83740", "0.84920", "0.85530", "0.85910", "0.87790",
+            "0.90500", "0.91980", "0.91290"),
+    "KRW": ("0.005340", "0.005290", "0.005215", "0.005220", "0.005190", "0.005170", "0.005165", "0.005180",
+            "0.004995", "0.004950", "0.005080", "0.005460"),
+}
+RATE_SOURCE: Final = "演示数据：参考人民币汇率中间价"
+
+
 @dataclass
 class DemoSummary:
     """What ``seed_demo`` created; ``transitions`` counts the stage moves after creation."""
@@ -122,6 +181,8 @@ class DemoSummary:
     units: int
     projects: int
     transitions: int
+    targets: int = 0
+    exchange_rates: int = 0
 
 
 # --- the registry: city leaders and responsible units -----------------------------------
@@ -748,4 +809,32 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
                                       note="项目终止" if terminate else MOVE_NOTES[to],
                                       reason=spec.reason if terminate else None))
             moves += 1
-    return DemoSummary(leaders=len(leader_ids), units=len(unit_ids), projects=projects, transitions=moves)
+    rates = await _seed_rates(session, actor)
+    plan_targets = await _seed_targets(session, actor)
+    return DemoSummary(leaders=len(leader_ids), units=len(unit_ids), projects=projects, transitions=moves,
+                       targets=plan_targets, exchange_rates=rates)
+
+
+async def _seed_rates(session: AsyncSession, actor: Principal) -> int:
+    for currency, values in DEMO_RATES.items():
+        for valid_from, rate in zip(RATE_DATES, values, strict=True):
+            await exchange_rates.create_rate(session, actor=actor, data=ExchangeRateCreate(
+                currency=currency, rate=Decimal(rate), valid_from=valid_from, source=RATE_SOURCE))
+    return sum(len(values) for values in DEMO_RATES.values())
+
+
+async def _seed_targets(session: AsyncSession, actor: Principal) -> int:
+    """The plan's targets, each listing the projects its figure's filter finds."""
+    for key, target in PLAN_TARGETS.items():
+        figure = PLAN_FIGURES[key]
+        assert figure["total"] is not None
+        amount, currency = figure["total"]
+        stmt = ProjectFilters(**figure["filter"]).apply(select(col(Project.id))).order_by(col(Project.id))  # type: ignore[arg-type]
+        members = list((await session.execute(stmt)).scalars())
+        await targets.create_target(session, actor=actor, data=TargetCreate(
+            year=PLAN_YEAR, title=target["title"], description=target["description"],
+            goal_stage=target["goal_stage"], goal_designation=target["goal_designation"],
+            target_count=figure["count"], target_amount=Money(amount=Decimal(amount), currency=currency),
+            membership=TargetMembership.list, members=members, members_since=date(PLAN_YEAR, 1, 1),
+            plan_rates={c: Decimal(r) for c, r in target["plan_rates"].items()}))
+    return len(PLAN_TARGETS)

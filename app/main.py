@@ -18,11 +18,14 @@ from app.routers import (
     accountability,
     approvals,
     difficulties,
+    exchange_rates,
     integrations,
     meta,
     projects,
     registry,
+    stats,
     supervision,
+    targets,
     webhooks,
 )
 from app.services import escalation, idempotency
@@ -88,5 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in (approvals.items, approvals.across, approvals.kinds, approvals.stats, integrations.events,
                    integrations.secrets, webhooks.router):
+        app.include_router(router)
+    for router in (targets.router, exchange_rates.router, stats.router, stats.leaders):
         app.include_router(router)
     return app

@@ -107,6 +107,12 @@ ROLE_TABLES_ELSEWHERE: dict[str, tuple[str, ...]] = {
         "GET /webhooks/{id}", "PATCH /webhooks/{id}", "DELETE /webhooks/{id}", "GET /webhooks/{id}/deliveries",
         "GET /webhooks/{id}/deliveries/{id}", "POST /webhooks/{id}/deliveries/{id}/redeliver"),
     "tests/test_approval_events.py": ("POST /integrations/approval-events",),
+    "tests/test_stats_permissions.py": (
+        "GET /targets", "POST /targets", "GET /targets/{id}", "PATCH /targets/{id}", "DELETE /targets/{id}",
+        "POST /targets/{id}/members", "GET /targets/{id}/members", "GET /targets/{id}/members/history",
+        "GET /targets/{id}/projects", "GET /exchange-rates", "POST /exchange-rates", "GET /exchange-rates/{id}",
+        "PATCH /exchange-rates/{id}", "GET /stats/pipeline", "GET /stats/pipeline/projects", "GET /stats/targets",
+        "GET /stats/leaders", "GET /stats/project-status", "GET /leaders/{id}/dashboard"),
 }
 COVERED_ELSEWHERE = {route: module for module, routes in ROLE_TABLES_ELSEWHERE.items() for route in routes}
 

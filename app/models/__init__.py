@@ -4,9 +4,11 @@ from app.models.access import ApiKey, AuditEvent, IdempotencyRecord
 from app.models.approval import ApprovalEvent, ApprovalItem, ApprovalKind, IntegrationSecret
 from app.models.base import utcnow
 from app.models.difficulty import Difficulty, DifficultyEvent
+from app.models.exchange_rate import ExchangeRate
 from app.models.project import Project, ProjectDesignation, StageTransition
 from app.models.registry import Leader, Unit
 from app.models.supervision import SupervisionItem, SupervisionItemProject, SupervisionProgress, SupervisionTask
+from app.models.target import Target, TargetMember
 from app.models.webhook import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "AuditEvent",
     "Difficulty",
     "DifficultyEvent",
+    "ExchangeRate",
     "IdempotencyRecord",
     "IntegrationSecret",
     "Leader",
@@ -28,6 +31,8 @@ __all__ = [
     "SupervisionItemProject",
     "SupervisionProgress",
     "SupervisionTask",
+    "Target",
+    "TargetMember",
     "Unit",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -142,6 +142,51 @@ class SupervisionStatus(StrEnum):
     done = "done"
 
 
+class TargetMembership(StrEnum):
+    """How a target says which projects it counts: a named list, or a criterion."""
+
+    list = "list"
+    criterion = "criterion"
+
+
+class TargetProjectStatus(StrEnum):
+    """A member's standing against its target: ``done`` reached the goal; ``late`` did not
+    and is behind its plan; ``open`` neither; ``dropped`` was terminated."""
+
+    done = "done"
+    late = "late"
+    open = "open"
+    dropped = "dropped"
+
+
+class ProjectStatus(StrEnum):
+    """A project's red/amber/green status on a date (``app.services.status``)."""
+
+    green = "green"
+    amber = "amber"
+    red = "red"
+
+
+class StatusRule(StrEnum):
+    sign_overdue = "sign_overdue"
+    start_overdue = "start_overdue"
+    production_overdue = "production_overdue"
+    stalled = "stalled"
+
+
+class PipelineDimension(StrEnum):
+    """What ``/stats/pipeline`` can group by; ``year`` is the year a project entered the
+    stage it is in on the date asked."""
+
+    stage = "stage"
+    funding_source = "funding_source"
+    zone = "zone"
+    industry = "industry"
+    leader = "leader"
+    unit = "unit"
+    year = "year"
+
+
 class Role(StrEnum):
     admin = "admin"
     bureau = "bureau"
@@ -278,6 +323,24 @@ LABELS: dict[str, dict[str, str]] = {
         "overdue": "逾期",
         "done": "已完成",
     },
+    "target_membership": {"list": "项目名单", "criterion": "条件"},
+    "target_project_status": {"done": "已完成", "late": "滞后", "open": "推进中", "dropped": "已终止"},
+    "project_status": {"green": "正常", "amber": "预警", "red": "滞后"},
+    "status_rule": {
+        "sign_overdue": "计划签约日期已过未签约",
+        "start_overdue": "计划开工日期已过未开工",
+        "production_overdue": "计划投产日期已过未投产",
+        "stalled": "长期未推进",
+    },
+    "pipeline_dimension": {
+        "stage": "阶段",
+        "funding_source": "资金来源",
+        "zone": "重点区域",
+        "industry": "产业",
+        "leader": "包项目市领导",
+        "unit": "责任单位",
+        "year": "进入阶段年份",
+    },
     "role": {
         "admin": "系统管理员",
         "bureau": "招商局",
@@ -314,6 +377,11 @@ ENUMS: dict[str, type[StrEnum]] = {
     "escalation_level": EscalationLevel,
     "supervision_source": SupervisionSource,
     "supervision_status": SupervisionStatus,
+    "target_membership": TargetMembership,
+    "target_project_status": TargetProjectStatus,
+    "project_status": ProjectStatus,
+    "status_rule": StatusRule,
+    "pipeline_dimension": PipelineDimension,
     "role": Role,
     "approval_status": ApprovalStatus,
     "approval_event_outcome": ApprovalEventOutcome,

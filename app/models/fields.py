@@ -10,7 +10,16 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 
 def _no_nul(value: str) -> str:
@@ -92,8 +101,20 @@ ProjectCode = Annotated[
     WithJsonSchema({"type": "string", "pattern": PROJECT_CODE_PATTERN, "examples": ["2022-370214-04-01-123456"]}),
 ]
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: object) -> object:
+    # Lax parsing would read 0 or "8e-177" as 1970-01-01: a business date is written out.
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
 # A day of the city's calendar, as the business reports it (not when a row was written).
-BusinessDate = date
+BusinessDate = Annotated[date, BeforeValidator(_iso_date)]
 
 CENTS = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999999.99")  # under 10^15 in any currency: far beyond any project

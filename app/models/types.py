@@ -7,10 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Integer, Numeric
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import BigInteger, DateTime, Dialect, Numeric
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 _CENTS = Decimal("0.01")
@@ -70,26 +67,34 @@ class Amount(TypeDecorator[Decimal]):
         return Decimal(value).quantize(_CENTS)
 
 
-class days_between(FunctionElement[int]):
-    """``days_between(later, earlier)``: whole days from one ``Date`` column to another.
+_RATE_PLACES = 10
+_RATE_QUANTUM = Decimal(1).scaleb(-_RATE_PLACES)
 
-    PostgreSQL subtracts dates to an integer; SQLite keeps dates as ISO text, so there
-    the difference of their Julian day numbers is taken.
+
+class Rate(TypeDecorator[Decimal]):
+    """An exchange rate with ten decimal places, exact on both databases.
+
+    As with ``Amount``, SQLite keeps an integer (of 10^-10 units); rates are only ever
+    read and compared, never summed, so the integer never overflows.
     """
 
-    type = Integer()
-    inherit_cache = True
-    name = "days_between"
+    impl = Numeric(24, _RATE_PLACES)
+    cache_ok = True
 
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(24, _RATE_PLACES, asdecimal=True))
 
-@compiles(days_between)
-def _days_between(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = list(element.clauses)
-    return f"({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)})"
+    def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = Decimal(value).quantize(_RATE_QUANTUM)
+        return int(value.scaleb(_RATE_PLACES)) if dialect.name == "sqlite" else value
 
-
-@compiles(days_between, "sqlite")
-def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = list(element.clauses)
-    return (f"CAST(julianday({compiler.process(later, **kw)}) - julianday({compiler.process(earlier, **kw)})"
-            " AS INTEGER)")
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-_RATE_PLACES).quantize(_RATE_QUANTUM)
+        return Decimal(value).quantize(_RATE_QUANTUM)

@@ -1,6 +1,5 @@
 """``/projects/{id}/approvals``, ``/approvals``, ``/approval-kinds`` and ``/stats/approvals``."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Path, Query, Response, status
@@ -17,6 +16,7 @@ from app.models.approval import (
     KindCode,
 )
 from app.models.enums import ApprovalStatus
+from app.models.fields import BusinessDate
 from app.routers.common import Cursor, Id, Limit, make_router, problems, set_etag
 from app.services import approval_stats, approvals
 from app.services.approval_stats import ApprovalStats
@@ -151,8 +151,8 @@ async def approval_statistics(
     principal: Principal = Allowed(Action.approval_read),
     kind: KindFilter = [],  # noqa: B006
     authority: AuthorityFilter = None,
-    submitted_from: Annotated[date | None, Query(description="Only items submitted on or after this day.")] = None,
-    submitted_to: Annotated[date | None, Query(description="Only items submitted on or before this day.")] = None,
+    submitted_from: Annotated[BusinessDate | None, Query(description="Items submitted on or after this day.")] = None,
+    submitted_to: Annotated[BusinessDate | None, Query(description="Items submitted on or before this day.")] = None,
 ) -> ApprovalStats:
     """Per kind and authority: how many items, the median days from submission to decision,
     the share decided within the time limit, and what is overdue today. Items of archived

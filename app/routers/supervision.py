@@ -1,6 +1,5 @@
 """``/supervision-items`` and ``/supervision-tasks``: supervised items, their tasks and progress."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query, Response, status
@@ -8,6 +7,7 @@ from fastapi import Query, Response, status
 from app.clock import today
 from app.deps import Allowed, IfMatch, Session
 from app.models.enums import SupervisionSource, SupervisionStatus
+from app.models.fields import BusinessDate
 from app.models.supervision import (
     ProgressReportCreate,
     ProgressReportRead,
@@ -117,8 +117,8 @@ async def list_tasks(
     done: bool | None = None,
     overdue: Annotated[bool | None, Query(description="Only those not done past their deadline (or, false, "
                                                       "the others).")] = None,
-    deadline_from: Annotated[date | None, Query(description="Deadline on or after this date.")] = None,
-    deadline_until: Annotated[date | None, Query(description="Deadline on or before this date.")] = None,
+    deadline_from: Annotated[BusinessDate | None, Query(description="Deadline on or after this date.")] = None,
+    deadline_until: Annotated[BusinessDate | None, Query(description="Deadline on or before this date.")] = None,
     sort: TaskSort = "deadline",
     limit: Limit = 50,
     cursor: Cursor = None,

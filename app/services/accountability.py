@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import col
 
+from app.dialect import days_between
 from app.errors import NotFound
 from app.models import Difficulty, Leader, Project, SupervisionItem, SupervisionItemProject, SupervisionTask, Unit
 from app.models.accountability import (
@@ -32,7 +33,6 @@ from app.models.accountability import (
     UnitFigures,
 )
 from app.models.enums import UNRESOLVED, DifficultyStatus
-from app.models.types import days_between
 from app.services.difficulties import is_overdue
 
 TENTH = Decimal("0.1")

@@ -45,6 +45,11 @@ class Action(StrEnum):
     approval_event_post = "approval_event.post"
     approval_event_read = "approval_event.read"
     webhook_manage = "webhook.manage"
+    target_read = "target.read"
+    target_write = "target.write"
+    exchange_rate_read = "exchange_rate.read"
+    exchange_rate_write = "exchange_rate.write"
+    stats_read = "stats.read"
 
 
 A, B, L, U, I, V = Role.admin, Role.bureau, Role.leader, Role.unit, Role.integration, Role.viewer  # noqa: E741
@@ -81,6 +86,11 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.approval_event_post:  frozenset({I}),                 # signed; see app/services/integrations.py
     Action.approval_event_read:  frozenset({A, B}),              # reconciliation of unmatched events
     Action.webhook_manage:       frozenset({A}),
+    Action.target_read:          frozenset({A, B, L, V}),
+    Action.target_write:         frozenset({A, B}),
+    Action.exchange_rate_read:   frozenset({A, B, L, V}),
+    Action.exchange_rate_write:  frozenset({A, B}),
+    Action.stats_read:           frozenset({A, B, L, V}),     # incl. every leader's dashboard
 }  # fmt: skip
 
 

@@ -1,0 +1,282 @@
+"""The shapes of the aggregates: pipeline, targets, leaders' dashboards, statuses.
+
+Every number that counts projects comes with ``projects``: the path of a list of exactly
+those projects, so any figure can be traced to the projects behind it.
+"""
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.models.enums import (
+    Designation,
+    FundingSource,
+    Industry,
+    PipelineDimension,
+    ProjectStatus,
+    Stage,
+    StatusRule,
+    TargetProjectStatus,
+    Zone,
+)
+from app.models.target import TargetRead
+
+
+class MoneyTotal(BaseModel):
+    """A sum of money in one currency: ``Money``'s shape, without an input's upper bound."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"amount": "3260000000.00", "currency": "USD"}]})
+    amount: Decimal
+    currency: str
+
+
+def plain(value: Decimal) -> Decimal:
+    """A rate without trailing zeros, never in exponent form: 7.1157000000 reads 7.1157."""
+    return Decimal(format(value.normalize(), "f"))
+
+
+class RateUsed(BaseModel):
+    currency: str
+    rate: Annotated[Decimal, AfterValidator(plain)] = Field(description="CNY for one unit of the currency.")
+    valid_from: date | None = Field(description="The table rate's date; null for a target's plan rate.")
+    source: Literal["exchange_rates", "plan_rate"]
+
+
+class ConvertedTotal(BaseModel):
+    """A total over several currencies in one currency. Each currency's total is converted
+    at its rate and rounded to the cent (half up); ``amount`` is null, and
+    ``missing_rates`` names the currencies, when a rate it needs is missing."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "amount": "21182400000.00", "currency": "CNY", "missing_rates": [],
+        "rates": [{"currency": "USD", "rate": "6.4", "valid_from": None, "source": "plan_rate"}]}]})
+    amount: Decimal | None
+    currency: str
+    rates: list[RateUsed] = Field(description="The rate of each currency converted (none for the same currency).")
+    missing_rates: list[str] = Field(description="Currencies with no rate in force: the amount is then null.")
+
+
+class Totals(BaseModel):
+    count: int
+    totals: list[MoneyTotal] = Field(description="Total investment per currency, as recorded.")
+    total_cny: ConvertedTotal
+    projects: str = Field(description="Lists these projects.")
+
+
+# --- /stats/pipeline ------------------------------------------------------------------------
+
+GroupValue = str | int | None
+
+
+class PipelineGroup(Totals):
+    key: dict[str, GroupValue] = Field(description="The group's value of each `group_by` dimension.")
+
+
+class FunnelStage(BaseModel):
+    """One stage of the funnel, over the stage history known on ``as_of``."""
+
+    stage: Stage
+    entered: int = Field(description="Projects that entered the stage.")
+    moved_on: int = Field(description="Of those, projects that advanced to the next stage.")
+    terminated: int = Field(description="Projects terminated while in the stage.")
+    in_stage: int = Field(description="Projects in the stage on `as_of`.")
+    share_moved_on: Decimal | None = Field(description="moved_on / entered, 4 places; null when none entered.")
+    median_days: Decimal | None = Field(description="Median days of the stays in the stage that ended.")
+    median_days_in_stage_now: Decimal | None = Field(
+        description="Median days the projects in the stage on `as_of` have been in it.")
+    projects: str
+
+
+class PipelineStats(BaseModel):
+    as_of: date
+    group_by: list[PipelineDimension]
+    year_means: str = "the year the project entered the stage it is in on `as_of`"
+    total: Totals
+    groups: list[PipelineGroup]
+    funnel: list[FunnelStage] | None = Field(description="Null when asked for with `funnel=false`.")
+
+
+class PipelineProject(BaseModel):
+    """A project as it stood on ``as_of``."""
+
+    id: int
+    name: str
+    stage: Stage
+    stage_entered_on: date
+    funding_source: FundingSource
+    zone: Zone
+    industry: Industry
+    leader_id: int | None
+    unit_id: int | None
+    total_investment: MoneyTotal
+
+
+# --- /stats/targets ---------------------------------------------------------------------------
+
+
+class TargetAmount(BaseModel):
+    count: int
+    totals: list[MoneyTotal] = Field(description="Total investment per currency, as recorded.")
+    total: ConvertedTotal = Field(description="In the target's currency.")
+    projects: str
+
+
+class Counted(BaseModel):
+    count: int
+    projects: str
+
+
+class LeaderProgress(BaseModel):
+    leader_id: int | None
+    leader_name: str | None
+    members: TargetAmount
+    done: TargetAmount
+    late: Counted
+
+
+class TargetProgress(BaseModel):
+    target: TargetRead
+    evaluated_on: date = Field(description="`as_of`, or the year's last day if that is earlier.")
+    members: TargetAmount
+    done: TargetAmount
+    late: Counted
+    dropped: Counted = Field(description="Members terminated by `evaluated_on`.")
+    share_done: Decimal | None = Field(description="done.count / target_count, 4 places.")
+    share_done_amount: Decimal | None = Field(description="done amount / target_amount, 4 places.")
+    by_leader: list[LeaderProgress]
+
+
+class TargetStats(BaseModel):
+    year: int
+    as_of: date
+    done_means: str = ("the project is, on `evaluated_on`, at the goal stage or beyond (not terminated), "
+                       "or holds the goal designation as granted (decided by then, for the target's year)")
+    late_means: str
+    criterion_members_mean: str = ("projects matching the criterion that exist on `evaluated_on` and had not "
+                                   "reached the goal (nor been terminated) by the eve of the year")
+    items: list[TargetProgress]
+
+
+class TargetProject(BaseModel):
+    """A member of a target on ``evaluated_on``, with its standing."""
+
+    id: int
+    name: str
+    stage: Stage | None = Field(description="On `evaluated_on`; null if the project did not exist yet.")
+    leader_id: int | None
+    unit_id: int | None
+    total_investment: MoneyTotal
+    planned_sign_on: date | None
+    planned_start_on: date | None
+    planned_production_on: date | None
+    status: TargetProjectStatus
+
+
+# --- statuses, dashboards ---------------------------------------------------------------------
+
+
+class StatusRuleRead(BaseModel):
+    rule: StatusRule
+    measures: str
+    amber_after_days: int | None
+    red_after_days: int | None
+
+
+class StatusReason(BaseModel):
+    rule: StatusRule
+    status: ProjectStatus
+    days: int = Field(description="The rule's measure on `as_of`, in days.")
+    inputs: dict[str, str | int | None]
+
+
+class ProjectStatusRead(BaseModel):
+    id: int
+    name: str
+    stage: Stage
+    stage_entered_on: date
+    leader_id: int | None
+    unit_id: int | None
+    status: ProjectStatus
+    reasons: list[StatusReason] = Field(description="Every rule that is not green, and why.")
+
+
+class ProjectStatusPage(BaseModel):
+    as_of: date
+    rules: list[StatusRuleRead]
+    items: list[ProjectStatusRead]
+    next_cursor: str | None
+
+
+class StageSummary(Totals):
+    stage: Stage
+
+
+class StatusCounts(BaseModel):
+    green: int
+    amber: int
+    red: int
+    projects: str = Field(description="Lists the projects with their statuses and reasons.")
+
+
+class TargetShare(BaseModel):
+    """A target, counted over one leader's projects."""
+
+    target_id: int
+    title: str
+    year: int
+    goal_stage: Stage | None
+    goal_designation: Designation | None
+    members: TargetAmount
+    done: TargetAmount
+    late: Counted
+
+
+class DashboardSection(BaseModel):
+    """Open items of a feature joined to the dashboard (difficulties, supervision tasks)."""
+
+    count: int
+    overdue: int
+    items: str = Field(description="Lists the items.")
+
+
+class LeaderBrief(BaseModel):
+    id: int
+    name: str
+    title: str | None
+
+
+class LeaderDashboard(BaseModel):
+    leader: LeaderBrief
+    as_of: date
+    projects: Totals
+    by_stage: list[StageSummary]
+    late: Counted
+    late_means: str
+    status: StatusCounts
+    attention: list[ProjectStatusRead] = Field(description="Red, then amber projects (at most `attention_limit`).")
+    rules: list[StatusRuleRead]
+    targets: list[TargetShare] = Field(description="The year's targets the leader's projects count toward.")
+    open_difficulties: DashboardSection | None = Field(
+        default=None, description="Null until the difficulties feature is installed.")
+    overdue_tasks: DashboardSection | None = Field(
+        default=None, description="Null until the supervision feature is installed.")
+
+
+class LeaderSummary(BaseModel):
+    leader_id: int | None
+    leader_name: str | None
+    projects: Totals
+    by_stage: dict[Stage, int]
+    late: Counted
+    status: StatusCounts
+    targets: list[TargetShare] = Field(description="The year's targets the leader's projects count toward.")
+    dashboard: str | None
+
+
+class LeaderStats(BaseModel):
+    as_of: date
+    rules: list[StatusRuleRead]
+    late_means: str
+    items: list[LeaderSummary]

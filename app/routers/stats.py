@@ -1,0 +1,155 @@
+"""``/stats``: the pipeline, the year's targets and the leaders, on any date; and each
+leader's dashboard at ``/leaders/{id}/dashboard``."""
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from app.clock import today
+from app.config import Settings
+from app.deps import Allowed, Session, settings_of
+from app.errors import InvalidInput
+from app.models.enums import FundingSource, Industry, PipelineDimension, ProjectStatus, Stage, Zone
+from app.models.fields import BusinessDate
+from app.models.stats import (
+    LeaderDashboard,
+    LeaderStats,
+    PipelineProject,
+    PipelineStats,
+    ProjectStatusPage,
+    TargetStats,
+)
+from app.routers.common import Cursor, Id, Limit, make_router, problems
+from app.services import dashboard, pipeline_stats, status, target_stats
+from app.services.pagination import Page
+from app.services.permissions import Action, Principal
+
+router = make_router("/api/v1/stats", "stats")
+leaders = make_router("/api/v1/leaders", "stats")
+
+AppSettings = Annotated[Settings, Depends(settings_of)]
+AsOf = Annotated[BusinessDate | None, Query(description="The date to report on; today when omitted.")]
+LeaderIds = Annotated[list[str], Query(max_length=50, description="Leader ids; `none` for no leader.")]
+UnitIds = Annotated[list[str], Query(max_length=50, description="Unit ids; `none` for no unit.")]
+GroupBy = Annotated[list[str], Query(max_length=7, description=(
+    "Dimensions to group by, repeated or comma-separated: "
+    + ", ".join(d.value for d in PipelineDimension) + "."))]
+_ID = re.compile(r"[0-9]{1,10}")
+
+
+def ids_or_none(values: list[str], field: str = "leader_id") -> list[int | None]:
+    """Ids from the query, ``none`` standing for "no one"."""
+    out: list[int | None] = []
+    for value in values:
+        if value == pipeline_stats.NONE:
+            out.append(None)
+        elif _ID.fullmatch(value) and 1 <= int(value) <= 2**31 - 1:
+            out.append(int(value))
+        else:
+            raise InvalidInput.field(field, f"must be an id or {pipeline_stats.NONE}, not {value[:20]!r}")
+    return out
+
+
+def dimensions(values: list[str]) -> list[PipelineDimension]:
+    out: list[PipelineDimension] = []
+    for part in (p.strip() for v in values for p in v.split(",")):
+        if part not in PipelineDimension.__members__:
+            raise InvalidInput.field("group_by", "each must be one of "
+                                     + ", ".join(d.value for d in PipelineDimension))
+        if PipelineDimension(part) in out:
+            raise InvalidInput.field("group_by", f"{part} is named twice")
+        out.append(PipelineDimension(part))
+    return out
+
+
+def pipeline_filters(
+    stage: Annotated[list[Stage], Query(max_length=7)] = [],  # noqa: B006 - FastAPI copies defaults
+    funding_source: Annotated[list[FundingSource], Query(max_length=2)] = [],  # noqa: B006
+    zone: Annotated[list[Zone], Query(max_length=20)] = [],  # noqa: B006
+    industry: Annotated[list[Industry], Query(max_length=20)] = [],  # noqa: B006
+    leader_id: LeaderIds = [],  # noqa: B006
+    unit_id: UnitIds = [],  # noqa: B006
+    year: Annotated[list[int], Query(max_length=20, description="The year a project entered its stage.")] = [],  # noqa: B006
+) -> pipeline_stats.PipelineFilters:
+    for y in year:
+        if not 1990 <= y <= 2100:
+            raise InvalidInput.field("year", "must be between 1990 and 2100")
+    return pipeline_stats.PipelineFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
+                                          leader_id=ids_or_none(leader_id), unit_id=ids_or_none(unit_id, "unit_id"),
+                                          year=year)
+
+
+Filters = Annotated[pipeline_stats.PipelineFilters, Depends(pipeline_filters)]
+
+
+@router.get("/pipeline", response_model=PipelineStats)
+async def pipeline(session: Session, filters: Filters, principal: Principal = Allowed(Action.stats_read),
+                   group_by: GroupBy = [], as_of: AsOf = None,  # noqa: B006
+                   funnel: Annotated[bool, Query(description=(
+                       "Include the funnel between stages (it reads the whole stage history); "
+                       "`false` answers faster."))] = True) -> PipelineStats:
+    """The pipeline as it stood on `as_of`: counts and totals (per currency and in CNY, naming
+    the rates) per group, and the funnel between stages: how many entered each stage, moved
+    on, were terminated, and the median days spent in it. Filters are named after the
+    fields (the funnel uses all but `stage` and `year`); each figure links to its projects."""
+    return await pipeline_stats.pipeline(session, as_of=as_of or today(), group_by=dimensions(group_by),
+                                         filters=filters, with_funnel=funnel, today=today())
+
+
+@router.get("/pipeline/projects", response_model=Page[PipelineProject])
+async def pipeline_projects(session: Session, filters: Filters, principal: Principal = Allowed(Action.stats_read),
+                            as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None) -> Page[PipelineProject]:
+    """The projects behind a pipeline figure, as they stood on `as_of`."""
+    return await pipeline_stats.list_projects(session, as_of=as_of or today(), filters=filters, cursor=cursor,
+                                              limit=limit, today=today())
+
+
+@router.get("/targets", response_model=TargetStats)
+async def targets(session: Session, year: Annotated[int, Query(ge=2000, le=2100)],
+                  principal: Principal = Allowed(Action.stats_read), as_of: AsOf = None) -> TargetStats:
+    """Each target of the year: its members, how many reached the goal and for how much (in
+    the target's currency), the share done, what is late, by leader in charge."""
+    return await target_stats.target_stats(session, year=year, as_of=as_of or today(), today=today())
+
+
+@router.get("/leaders", response_model=LeaderStats)
+async def leader_stats(session: Session, settings: AppSettings, principal: Principal = Allowed(Action.stats_read),
+                       as_of: AsOf = None) -> LeaderStats:
+    """Every leader in charge side by side: projects by stage with totals, late, statuses, targets."""
+    return await dashboard.leader_stats(session, as_of=as_of or today(), rules=status.rules_of(settings),
+                                        today=today())
+
+
+@router.get("/project-status", response_model=ProjectStatusPage)
+async def project_status(
+    session: Session,
+    settings: AppSettings,
+    principal: Principal = Allowed(Action.stats_read),
+    as_of: AsOf = None,
+    leader_id: LeaderIds = [],  # noqa: B006
+    unit_id: Annotated[list[int], Query(max_length=50)] = [],  # noqa: B006
+    status_: Annotated[list[ProjectStatus], Query(alias="status", max_length=3)] = [],  # noqa: B006
+    late: Annotated[bool | None, Query(description="Only projects behind plan (true) or not (false).")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> ProjectStatusPage:
+    """Each project's red/amber/green status on `as_of`, with the rules and inputs behind it."""
+    for u in unit_id:
+        if not 1 <= u <= 2**31 - 1:
+            raise InvalidInput.field("unit_id", "must be an id")
+    check = as_of or today()
+    pipeline_stats.check_as_of(check, today())
+    return await status.list_statuses(session, as_of=check, rules=status.rules_of(settings),
+                                      leader_id=ids_or_none(leader_id), unit_id=unit_id, status=status_, late=late,
+                                      cursor=cursor, limit=limit)
+
+
+@leaders.get("/{leader_id}/dashboard", response_model=LeaderDashboard, responses=problems(404))
+async def leader_dashboard(leader_id: Id, session: Session, settings: AppSettings,
+                           principal: Principal = Allowed(Action.stats_read), as_of: AsOf = None) -> LeaderDashboard:
+    """One leader's projects on `as_of`: by stage with totals, late, red/amber/green with the
+    reasons, and the year's targets they count toward. Any leader may read any dashboard."""
+    return await dashboard.leader_dashboard(session, leader_id, as_of=as_of or today(),
+                                            rules=status.rules_of(settings),
+                                            attention_limit=settings.dashboard_attention_limit, today=today())
