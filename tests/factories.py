@@ -27,6 +27,8 @@ def project_body(**overrides: Any) -> dict[str, Any]:
         "zone": "binhai_new_area",
         "total_investment": {"amount": "100000000.00", "currency": "CNY"},
     }
+    if overrides.get("stage") == "terminated":
+        body["note"] = "测试：登记已终止的项目"  # the registry asks why a project registered as terminated ended
     body.update(overrides)
     return body
 
