@@ -25,6 +25,17 @@ class Settings(BaseSettings):
     # API key "last used" is written at most this often per key, to keep reads read-only.
     key_last_used_resolution_seconds: int = Field(default=60, ge=0)
 
+    # Ledger (台账) imports: the largest upload; what an .xlsx (a zip) may expand to, and by
+    # what ratio, checked before it is opened (zip bombs); the most data rows in one file.
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    import_max_uncompressed_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    import_max_compression_ratio: int = Field(default=100, ge=2)
+    import_max_rows: int = Field(default=100_000, ge=1)
+    # Row-level problems listed in one import report (the counts are always complete).
+    import_max_reported_errors: int = Field(default=1000, ge=1)
+    # Ledger exports read the database in keyset batches of this many projects.
+    export_batch_size: int = Field(default=1000, ge=1, le=10_000)
+
     default_page_size: int = 50
     max_page_size: int = 200
 

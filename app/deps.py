@@ -58,7 +58,9 @@ def require(action: Action) -> Callable[..., Coroutine[Any, Any, Principal]]:
             raise Forbidden(f"The role {principal.role} may not {action}; allowed: {roles}.")
         if request.method == "POST" and idempotency_key is not None and principal.key_id is not None:
             key = idempotency.check_key(idempotency_key)
-            fingerprint = idempotency.request_hash(request.method, request.url.path, await request.body())
+            # The query is part of what is asked (e.g. an import's dry_run), so part of the fingerprint.
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            fingerprint = idempotency.request_hash(request.method, target, await request.body())
             settings: Settings = request.app.state.settings
             request.state.idempotency_claim = await idempotency.claim(
                 session, principal, key=key, fingerprint=fingerprint,

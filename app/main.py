@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from app import context, deps, errors
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.routers import access, meta, projects, registry
+from app.routers import access, ledger, meta, projects, registry
 from app.services import idempotency
 
 log = logging.getLogger("app")
@@ -61,6 +61,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     for router in (projects.router, registry.leaders, registry.units, access.api_keys, access.audit_events,
-                   meta.router, meta.health):
+                   meta.router, meta.health, ledger.imports_router, ledger.exports_router):
         app.include_router(router)
     return app

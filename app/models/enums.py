@@ -93,6 +93,14 @@ class Role(StrEnum):
     viewer = "viewer"
 
 
+class ImportAction(StrEnum):
+    """What a ledger import does with one row."""
+
+    create = "create"
+    update = "update"
+    unchanged = "unchanged"
+
+
 LABELS: dict[str, dict[str, str]] = {
     "stage": {
         "negotiating": "在谈",
@@ -153,6 +161,7 @@ LABELS: dict[str, dict[str, str]] = {
         "integration": "审批系统",
         "viewer": "只读",
     },
+    "import_action": {"create": "新增", "update": "更新", "unchanged": "无变化"},
 }
 
 ENUMS: dict[str, type[StrEnum]] = {
@@ -165,4 +174,5 @@ ENUMS: dict[str, type[StrEnum]] = {
     "designation_status": DesignationStatus,
     "unit_kind": UnitKind,
     "role": Role,
+    "import_action": ImportAction,
 }

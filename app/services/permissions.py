@@ -26,6 +26,8 @@ class Action(StrEnum):
     meta_read = "meta.read"
     api_key_manage = "api_key.manage"
     audit_read = "audit.read"
+    project_import = "project.import"
+    project_export = "project.export"
 
 
 A, B, L, U, I, V = Role.admin, Role.bureau, Role.leader, Role.unit, Role.integration, Role.viewer  # noqa: E741
@@ -44,6 +46,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.meta_read:            frozenset({A, B, L, U, I, V}),
     Action.api_key_manage:       frozenset({A}),
     Action.audit_read:           frozenset({A, V}),
+    Action.project_import:       frozenset({A, B}),              # ledger (台账) upload
+    Action.project_export:       frozenset({A, B, L, U, V}),     # unit: only its own projects
 }  # fmt: skip
 
 

@@ -1,0 +1,164 @@
+"""``/imports/projects`` and ``/exports/projects``: the bureau's ledger (台账) in and out."""
+
+from collections.abc import Callable, Coroutine
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import StreamingResponse
+from starlette.types import Message, Receive
+
+from app.clock import today
+from app.config import Settings
+from app.deps import Allowed, AppRoute, Session, settings_of
+from app.errors import PayloadTooLarge
+from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
+from app.models.fields import ProjectCode
+from app.models.ledger import ImportReport
+from app.routers.common import PositiveId, problems
+from app.services import exports, imports, ledger, spreadsheets
+from app.services.permissions import Action, Principal
+from app.services.projects import ProjectFilters
+
+# Room for the multipart envelope around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The upload is larger than the limit of {limit / (1024 * 1024):,.1f} MiB; split the "
+                           "ledger into smaller files.")
+
+
+def _capped(receive: Receive, limit: int) -> Receive:
+    received = 0
+
+    async def capped() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _too_large(limit - MULTIPART_OVERHEAD)
+        return message
+
+    return capped
+
+
+class UploadRoute(AppRoute):
+    """Reads an upload's body under the size limit before anything else (413 past it).
+
+    The body is read once and kept, so that the form parser and the idempotency
+    fingerprint both see it, and a client cannot stream an unbounded body.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Any]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Any:
+            settings: Settings = request.app.state.settings
+            limit = settings.import_max_bytes + MULTIPART_OVERHEAD
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise _too_large(settings.import_max_bytes)
+            capped = Request(request.scope, _capped(request.receive, limit))
+            await capped.body()
+            return await handler(capped)
+
+        return route_handler
+
+
+imports_router = APIRouter(prefix="/api/v1/imports", tags=["ledger"], route_class=UploadRoute,
+                           responses=problems())
+exports_router = APIRouter(prefix="/api/v1/exports", tags=["ledger"], route_class=AppRoute, responses=problems())
+
+
+def _column_table() -> str:
+    lines = ["| header | English | notes |", "|---|---|---|"]
+    for column in ledger.COLUMNS:
+        aliases = "、".join(a for a in column.aliases if not a.isascii())
+        notes = "; ".join(n for n in (column.note, f"also {aliases}" if aliases else "") if n)
+        lines.append(f"| {ledger.header_of(column)} | `{column.key}` | {notes} |")
+    return "\n".join(lines)
+
+
+IMPORT_DESCRIPTION = f"""Load a ledger (台账): an `.xlsx` workbook (its first sheet) or a `.csv` file
+(UTF-8, with or without BOM, or GB18030/GBK).
+
+The header row (a title row may come before it) names the columns, in Chinese or English,
+in any order; unknown columns are ignored. Amounts are in the unit the header says:
+`总投资(元)`, `总投资(万元)`, `总投资(亿元)`, `total_investment (10k)`. Rows are matched to
+projects by 项目代码, else by 项目名称 and 投资方; leaders and units by name.
+
+With `dry_run=true` nothing is written: the report says, row by row, what is wrong and what
+would be created or updated. A real run writes every row or, if any row is invalid, nothing
+(422 `ledger_invalid`, with the same report under `report`).
+
+{_column_table()}
+"""
+
+
+@imports_router.post("/projects", response_model=ImportReport, responses=problems(413),
+                     description=IMPORT_DESCRIPTION)
+async def import_projects(
+    file: Annotated[UploadFile, File(description="The ledger: .xlsx or .csv.")],
+    session: Session,
+    settings: Annotated[Settings, Depends(settings_of)],
+    principal: Principal = Allowed(Action.project_import),
+    dry_run: Annotated[bool, Query(description="Check and report only; write nothing.")] = False,
+    as_of: Annotated[date | None, Query(
+        description="The ledger's date: stage moves of rows without 进入阶段日期 are dated on it; today if omitted.",
+    )] = None,
+) -> ImportReport:
+    """Import projects from a ledger file, all or nothing."""
+    content = await file.read()
+    limits = spreadsheets.Limits(max_uncompressed_bytes=settings.import_max_uncompressed_bytes,
+                                 max_compression_ratio=settings.import_max_compression_ratio,
+                                 max_rows=settings.import_max_rows)
+    return await imports.import_projects(session, principal, content=content, filename=file.filename,
+                                         dry_run=dry_run, today=today(), as_of=as_of, limits=limits,
+                                         max_errors=settings.import_max_reported_errors)
+
+
+def project_filters(
+    stage: Annotated[list[Stage], Query(max_length=10)] = [],  # noqa: B006 - FastAPI copies defaults
+    funding_source: Annotated[list[FundingSource], Query(max_length=10)] = [],  # noqa: B006
+    zone: Annotated[list[Zone], Query(max_length=20)] = [],  # noqa: B006
+    industry: Annotated[list[Industry], Query(max_length=20)] = [],  # noqa: B006
+    leader_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
+    unit_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
+    designation: Annotated[list[Designation], Query(max_length=5)] = [],  # noqa: B006
+    designation_status: Annotated[list[DesignationStatus], Query(
+        max_length=5, description="With `designation`: only projects holding it in these statuses.")] = [],  # noqa: B006
+    code: Annotated[ProjectCode | None, Query()] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$",
+                                   description="Text search in name and investor.")] = None,
+    on_hold: bool | None = None,
+    archived: Annotated[bool, Query(description="Export archived projects instead of current ones.")] = False,
+) -> ProjectFilters:
+    """The project list's filters, as query parameters."""
+    return ProjectFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
+                          leader_id=leader_id, unit_id=unit_id, designation=designation,
+                          designation_status=designation_status, code=code, q=q, on_hold=on_hold, archived=archived)
+
+
+@exports_router.get(
+    "/projects", response_class=StreamingResponse,
+    responses={200: {"description": "The ledger file.",
+                     "content": {spreadsheets.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                                 "text/csv": {"schema": {"type": "string", "format": "binary"}}}}})
+async def export_projects(
+    request: Request,
+    session: Session,
+    filters: Annotated[ProjectFilters, Depends(project_filters)],
+    settings: Annotated[Settings, Depends(settings_of)],
+    principal: Principal = Allowed(Action.project_export),
+    format: Annotated[Literal["xlsx", "csv"], Query(description="xlsx (default) or csv (UTF-8 with BOM).")] = "xlsx",
+) -> StreamingResponse:
+    """Export the ledger (台账) of the projects this key may see, with the project list's filters.
+
+    Chinese headers, amounts in 万元, dates as dates, the same columns an import reads: an
+    exported ledger imported again changes nothing. Streamed, whatever its size."""
+    export = await exports.export_projects(session, request.app.state.sessionmaker, principal, filters=filters,
+                                           fmt=format, batch_size=settings.export_batch_size, today=today())
+    return StreamingResponse(export.body, media_type=export.media_type,
+                             headers={"Content-Disposition": export.content_disposition})
