@@ -272,8 +272,15 @@ def read_country(raw: Any) -> str | None:
 # --- writing cells -------------------------------------------------------------------------
 
 
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters no .xlsx can hold
+
+
 def escape(text: str) -> str:
-    """Make text safe to open: a spreadsheet would run ``=...`` (and ``+ - @``) as a formula."""
+    """Make text safe to open: a spreadsheet would run ``=...`` (and ``+ - @``) as a formula.
+
+    Control characters (other than tab and line breaks) are dropped: no workbook can hold them.
+    """
+    text = _UNWRITABLE.sub("", text)
     return "'" + text if text.startswith((*FORMULA_STARTS, "'")) else text
 
 
