@@ -592,9 +592,13 @@ async def import_projects(session: AsyncSession, actor: Principal, *, content: b
     total = len(parsed.rows)
 
     tally = Tally()
+    writing: list[int] = []  # the chunks with rows to write
     for start in range(0, total, CHUNK_ROWS):
-        for plan in await _plan_chunk(session, ctx, parsed.rows[start:start + CHUNK_ROWS]):
+        plans = await _plan_chunk(session, ctx, parsed.rows[start:start + CHUNK_ROWS])
+        for plan in plans:
             tally.add(plan, max_errors)
+        if any(plan.action in (ImportAction.create, ImportAction.update) for plan in plans):
+            writing.append(start)
         if progress:
             progress("validating", min(start + CHUNK_ROWS, total), total)
     report = _report(parsed, tally, dry_run=dry_run, filename=filename, sha256=sha256)
@@ -605,9 +609,11 @@ async def import_projects(session: AsyncSession, actor: Principal, *, content: b
         raise _rejection(report, f"{tally.invalid:,} of {tally.rows:,} rows are invalid; nothing was imported. "
                                  f"First: row {first.row}, {first.column}: {first.message}")
 
+    # Planned again, chunk by chunk, rather than kept: a 100,000-row plan would hold every
+    # project and model in memory at once.
     ctx.forget_rows()
-    done = 0
-    for start in range(0, total, CHUNK_ROWS):
+    done, to_write = 0, sum(min(CHUNK_ROWS, total - start) for start in writing)
+    for start in writing:
         for plan in await _plan_chunk(session, ctx, parsed.rows[start:start + CHUNK_ROWS]):
             if plan.errors:  # the registry changed since the rows were checked
                 raise _rejection(_report(parsed, _single(plan), dry_run=False, filename=filename, sha256=sha256),
@@ -620,7 +626,7 @@ async def import_projects(session: AsyncSession, actor: Principal, *, content: b
                                  f"Row {plan.row} was refused: {exc.detail} Nothing was imported.") from exc
             done += 1
             if progress:
-                progress("importing", done, total)
+                progress("importing", done, to_write)
     await audit.record(session, actor, action="import", resource_type="ledger", resource_id=sha256,
                        after={"file_name": filename, "format": report.format, "rows": report.rows,
                               "created": report.created, "updated": report.updated, "unchanged": report.unchanged,
