@@ -193,3 +193,18 @@ async def test_a_ledger_edited_in_a_spreadsheet_updates_what_changed(api):
     after = await api.get_project(p["id"])
     assert after["total_investment"]["amount"] == "200000000.00"
     assert (after["stage"], after["stage_entered_on"]) == ("signed", "2022-07-01")
+
+
+def test_the_documented_column_map_is_the_one_the_code_reads_and_writes():
+    from pathlib import Path
+
+    from app.services import ledger
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "LEDGER.md").read_text()
+    for column in ledger.COLUMNS:
+        line = next((x for x in doc.splitlines() if x.startswith(f"| {ledger.header_of(column)} | `{column.key}` |")),
+                    None)
+        assert line is not None, f"docs/LEDGER.md does not list {column.header}"
+        for alias in column.aliases:
+            assert alias in line, f"docs/LEDGER.md does not list {alias} for {column.header}"
+    assert ledger.export_headers() == CHINESE_HEADER

@@ -223,9 +223,10 @@ def _resolve_unit(ctx: Context, row: Row, plan: Plan, current: int | None) -> in
     return unit.id
 
 
-def _model_issues(ctx: Context, row: Row, exc: ValidationError, reported: set[str]) -> list[LedgerIssue]:
-    """A model's validation errors, each shown at the ledger column its field comes from."""
-    issues = []
+def _model_issues(ctx: Context, row: Row, exc: ValidationError) -> list[LedgerIssue]:
+    """A model's validation errors, each shown (once per column) at the ledger column its field comes from."""
+    issues: list[LedgerIssue] = []
+    reported: set[str] = set()
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
         message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
@@ -354,7 +355,7 @@ def _plan_create(ctx: Context, row: Row, plan: Plan) -> None:
     try:
         plan.create = ProjectCreate.model_validate(data)
     except ValidationError as exc:
-        plan.errors.extend(_model_issues(ctx, row, exc, set()))
+        plan.errors.extend(_model_issues(ctx, row, exc))
 
 
 def _changes(ctx: Context, row: Row, plan: Plan, project: Project,
@@ -451,7 +452,7 @@ def _moves(ctx: Context, row: Row, plan: Plan, project: Project) -> None:
             plan.errors.append(ctx.issue(row, key, message))
             return
         except ValidationError as exc:
-            plan.errors.extend(_model_issues(ctx, row, exc, set()))
+            plan.errors.extend(_model_issues(ctx, row, exc))
             return
         previous, previous_on = step, on
 
@@ -465,7 +466,7 @@ def _plan_update(ctx: Context, row: Row, plan: Plan, project: Project,
     try:
         plan.update = ProjectUpdate.model_validate(changes) if changes else None
     except ValidationError as exc:
-        plan.errors.extend(_model_issues(ctx, row, exc, set()))
+        plan.errors.extend(_model_issues(ctx, row, exc))
         return
     plan.changed = sorted(changes)
 
