@@ -142,9 +142,7 @@ def _import(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    limits = spreadsheets.Limits(max_uncompressed_bytes=settings.import_max_uncompressed_bytes,
-                                 max_compression_ratio=settings.import_max_compression_ratio,
-                                 max_rows=settings.import_max_rows)
+    limits = spreadsheets.Limits.of(settings)
 
     async def work(session: AsyncSession) -> imports.ImportReport:
         return await imports.import_projects(

@@ -339,6 +339,10 @@ async def test_an_upload_over_the_size_limit_is_refused_with_413(api, monkeypatc
     r = await upload(api, content)
     assert r.status_code == 413, r.text
     assert r.json()["code"] == "payload_too_large" and "limit" in r.json()["detail"]
+    just_over = csv_bytes(table([ledger_row(n) for n in range(1, 60)]))
+    assert 4096 < len(just_over) < 8192
+    r = await upload(api, just_over)
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
 
     async def chunks():  # no Content-Length: the body is counted as it arrives
         boundary = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n"

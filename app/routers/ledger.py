@@ -111,11 +111,9 @@ async def import_projects(
 ) -> ImportReport:
     """Import projects from a ledger file, all or nothing."""
     content = await file.read()
-    limits = spreadsheets.Limits(max_uncompressed_bytes=settings.import_max_uncompressed_bytes,
-                                 max_compression_ratio=settings.import_max_compression_ratio,
-                                 max_rows=settings.import_max_rows)
     return await imports.import_projects(session, principal, content=content, filename=file.filename,
-                                         dry_run=dry_run, today=today(), as_of=as_of, limits=limits,
+                                         dry_run=dry_run, today=today(), as_of=as_of,
+                                         limits=spreadsheets.Limits.of(settings),
                                          max_errors=settings.import_max_reported_errors)
 
 

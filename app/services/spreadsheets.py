@@ -33,6 +33,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from app.config import Settings
 from app.errors import InvalidInput, PayloadTooLarge
 from app.models.ledger import LedgerFormat
 
@@ -50,9 +51,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    max_bytes: int
     max_uncompressed_bytes: int
     max_compression_ratio: int
     max_rows: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Limits":
+        return cls(max_bytes=settings.import_max_bytes, max_uncompressed_bytes=settings.import_max_uncompressed_bytes,
+                   max_compression_ratio=settings.import_max_compression_ratio, max_rows=settings.import_max_rows)
 
 
 @dataclass(slots=True)
@@ -88,6 +95,9 @@ def detect_format(content: bytes, filename: str | None) -> LedgerFormat:
 
 def read(content: bytes, filename: str | None, limits: Limits) -> Sheet:
     """Open an uploaded ledger; raises 413/422 for files that are not safe, readable spreadsheets."""
+    if len(content) > limits.max_bytes:
+        raise PayloadTooLarge(f"The file is {len(content) / 2**20:,.1f} MiB; the limit is "
+                              f"{limits.max_bytes / 2**20:,.1f} MiB. Split the ledger into smaller files.")
     fmt = detect_format(content, filename)
     return _read_xlsx(content, limits) if fmt == "xlsx" else _read_csv(content, limits)
 
