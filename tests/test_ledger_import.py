@@ -272,13 +272,15 @@ async def test_cell_errors_name_the_row_column_and_value(api):
 
 
 async def test_a_title_row_a_total_row_and_unknown_columns_are_skipped(api):
-    rows = [ledger_row(1, 联系人="张科长"), ledger_row(2), {"项目名称": "合计", "总投资(万元)": "10000"}]
+    rows = [ledger_row(1, 联系人="张科长"), ledger_row(2), {"项目名称": "合计", "总投资(万元)": "10000"},
+            {"序号": "小 计", "总投资(万元)": "10000"}]
     r = await upload(api, xlsx_bytes(table(rows), title_row="2022年重点招商项目台账"), "台账.xlsx")
     assert r.status_code == 200, r.text
     report = r.json()
     assert (report["header_row"], report["rows"], report["created"]) == (2, 2, 2)
     assert {(w["row"], w["column"], w["message"]) for w in report["warnings"]} == {
-        (2, "联系人", "is not a ledger column: ignored"), (5, None, "is a total row (合计): skipped")}
+        (2, "联系人", "is not a ledger column: ignored"), (5, None, "is a total row (合计): skipped"),
+        (6, None, "is a total row (合计): skipped")}
 
 
 async def test_formula_escaped_text_loses_its_quote(api):

@@ -532,11 +532,12 @@ def read_row(header: Header, number: int, cells: Sequence[Any]) -> Row | None:
 
 
 def is_total_row(header: Header, cells: Sequence[Any]) -> bool:
-    """A 合计 / 小计 row: the ledger's own sums, not a project."""
+    """A 合计 / 小计 row: the ledger's own sums, not a project (the word in its first cell or its name cell)."""
+    first = next((c for c in cells if not _blank(c)), None)
     position = header.position.get("name")
-    if position is None or position >= len(cells) or _blank(cells[position]):
-        return False
-    return _key(str(cells[position])) in TOTAL_ROW_NAMES
+    name = cells[position] if position is not None and position < len(cells) else None
+    words = [str(c) for c in (first, name) if not _blank(c)]
+    return bool(words) and all(_key(w) in TOTAL_ROW_NAMES for w in words)
 
 
 def export_headers() -> list[str]:
