@@ -147,7 +147,8 @@ def _import(args: argparse.Namespace) -> int:
     async def work(session: AsyncSession) -> imports.ImportReport:
         return await imports.import_projects(
             session, _operator("import"), content=content, filename=path.name, dry_run=args.dry_run, today=today(),
-            as_of=as_of, limits=limits, max_errors=settings.import_max_reported_errors, progress=_ProgressLine())
+            as_of=as_of, limits=limits, max_errors=settings.import_max_reported_errors,
+            max_changes=settings.import_max_reported_changes, progress=_ProgressLine())
 
     try:
         report = asyncio.run(_in_transaction(work))

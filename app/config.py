@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     import_max_rows: int = Field(default=100_000, ge=1)
     # Row-level problems listed in one import report (the counts are always complete).
     import_max_reported_errors: int = Field(default=1000, ge=1)
+    # Created or updated rows listed in one import report.
+    import_max_reported_changes: int = Field(default=10_000, ge=0)
     # Ledger exports read the database in keyset batches of this many projects.
     export_batch_size: int = Field(default=1000, ge=1, le=10_000)
 

@@ -2,25 +2,31 @@
 
     python bench/ledger.py --database-url postgresql+asyncpg://USER@HOST/DB --reset [--rows 20000]
 
-Each phase runs in its own process, through the HTTP API in process (httpx over ASGI, no
-network), so that its wall time and peak resident memory (``ru_maxrss``) are its own.
-``--reset`` empties the database first (PostgreSQL: drops the public schema; SQLite: the
-file); without it the database must hold no projects. Prints one line per phase.
+Each phase is one HTTP request to the service run by uvicorn in a fresh process on the
+loopback interface, so the figures are the server's own: the request's wall time (as the
+client sees it) and the server process's peak resident memory (``ru_maxrss``), beside its
+resident memory once started. ``--reset`` empties the database first (PostgreSQL: drops
+the public schema; SQLite: the file); without it the database must hold no projects.
+
+Baseline (2 cores shared with other work, PostgreSQL 15 on the same machine): see
+docs/LEDGER.md, "Measuring".
 """
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import resource
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -59,11 +65,10 @@ def generate(path: Path, rows: int) -> None:
     book.save(path)
 
 
-async def _client_run(url: str, work: str, name: str, content: bytes, out: Any) -> dict[str, Any]:
-    import httpx
-
+async def setup(url: str) -> str:
+    """Leaders and units the ledger names, and a bureau key; returns the key."""
     from app.config import Settings
-    from app.main import create_app
+    from app.db import make_engine, make_sessionmaker
     from app.models import Leader, Unit
     from app.models.access import ApiKeyCreate
     from app.models.enums import Role
@@ -71,58 +76,86 @@ async def _client_run(url: str, work: str, name: str, content: bytes, out: Any) 
     from app.services import keys, registry
     from app.services.permissions import Principal
 
+    engine = make_engine(Settings(database_url=url))
+    operator = Principal.operator("bench")
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            for name in LEADERS:
+                await registry.create(session, Leader, LeaderRead, data=LeaderCreate(name=name), actor=operator)
+            for name in UNITS:
+                await registry.create(session, Unit, UnitRead, data=UnitCreate(name=name), actor=operator)
+            created = await keys.create_key(session, data=ApiKeyCreate(name="bench", role=Role.bureau),
+                                            actor=operator)
+            return created.key
+    finally:
+        await engine.dispose()
+
+
+def serve(url: str, port: int) -> None:
+    """Run the service until SIGINT, then print its peak RSS (the child side of a phase)."""
+    import uvicorn
+
+    from app.config import Settings
+    from app.main import create_app
+
     settings = Settings(database_url=url, import_max_bytes=200 * 1024 * 1024, statement_timeout_ms=600_000,
                         log_level="WARNING")
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        operator = Principal.operator("bench")
-        async with app.state.sessionmaker() as session, session.begin():
-            key = (await keys.create_key(session, data=ApiKeyCreate(name="bench", role=Role.bureau),
-                                         actor=operator)).key
-            if work == "setup":
-                for name in LEADERS:
-                    await registry.create(session, Leader, LeaderRead, data=LeaderCreate(name=name), actor=operator)
-                for name in UNITS:
-                    await registry.create(session, Unit, UnitRead, data=UnitCreate(name=name), actor=operator)
-                return {}
-        headers = {"Authorization": f"Bearer {key}"}
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
-                                     timeout=3600) as client:
-            before = rss_mib()
-            started = time.perf_counter()
-            if work.startswith("import"):
-                r = await client.post("/api/v1/imports/projects", headers=headers, files={"file": (name, content)})
-                assert r.status_code == 200, r.text[:2000]
-                body = r.json()
-                detail = f"{body['rows']} rows: {body['created']} created, {body['updated']} updated, " \
-                         f"{body['unchanged']} unchanged"
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_keep_alive=3600))
+    started = rss_mib()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises the SIGINT again once it has shut down
+        server.run()
+    print(json.dumps({"rss_before": started, "rss_peak": rss_mib()}), flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def phase(url: str, key: str, work: str, path: Path) -> dict[str, object]:
+    """One request to a freshly started server: its wall time, and the server's memory."""
+    import httpx
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--database-url", url],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=3600, headers={"Authorization": f"Bearer {key}"}) as client:
+            for _ in range(300):
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
             else:
-                fmt = work.split("-")[1]
-                async with client.stream("GET", "/api/v1/exports/projects", headers=headers,
-                                         params={"format": fmt}) as r:
-                    assert r.status_code == 200
-                    async for chunk in r.aiter_bytes():
+                raise RuntimeError("the server did not start")
+            started = time.perf_counter()
+            if work == "import":
+                r = client.post("/api/v1/imports/projects", files={"file": (path.name, path.read_bytes())})
+                if r.status_code != 200:
+                    raise RuntimeError(r.text[:2000])
+                body = r.json()
+                detail = (f"{body['rows']:,} rows: {body['created']:,} created, {body['updated']:,} updated, "
+                          f"{body['unchanged']:,} unchanged")
+            else:
+                with client.stream("GET", "/api/v1/exports/projects", params={"format": work}) as r, \
+                        path.open("wb") as out:
+                    r.raise_for_status()
+                    for chunk in r.iter_bytes():
                         out.write(chunk)
-                detail = f"{out.tell() / 1024 / 1024:.1f} MiB file"
+                detail = f"{path.stat().st_size / 1024 / 1024:.1f} MiB file"
             wall = time.perf_counter() - started
-    return {"wall": wall, "rss_before": before, "rss_peak": rss_mib(), "detail": detail}
-
-
-def child(args: argparse.Namespace) -> None:
-    path = Path(args.file)
-    if args.child == "generate":
-        before = rss_mib()
-        started = time.perf_counter()
-        generate(path, args.rows)
-        result = {"wall": time.perf_counter() - started, "rss_before": before, "rss_peak": rss_mib(),
-                  "detail": f"{path.stat().st_size / 1024 / 1024:.1f} MiB file"}
-    elif args.child.startswith("export"):
-        with path.open("wb") as out:
-            result = asyncio.run(_client_run(args.database_url, args.child, path.name, b"", out))
-    else:
-        content = path.read_bytes() if path.exists() else b""
-        result = asyncio.run(_client_run(args.database_url, args.child, path.name, content, None))
-    print(json.dumps(result))
+    finally:
+        server.send_signal(signal.SIGINT)
+        out_text, err_text = server.communicate(timeout=120)
+    if server.returncode != 0 or not out_text.strip():
+        raise RuntimeError(f"the server failed:\n{err_text[-3000:]}")
+    memory = json.loads(out_text.strip().splitlines()[-1])
+    return {"wall": wall, **memory, "detail": detail}
 
 
 def reset(url: str) -> None:
@@ -146,13 +179,12 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("PIPELINE_DATABASE_URL"))
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--reset", action="store_true", help="empty the database first")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.database_url:
         parser.error("give --database-url (or PIPELINE_DATABASE_URL)")
-    if args.child:
-        child(args)
+    if args.serve:
+        serve(args.database_url, args.serve)
         return
 
     if args.reset:
@@ -160,24 +192,23 @@ def main() -> None:
     from app.cli import migrate
 
     migrate(args.database_url)
+    key = asyncio.run(setup(args.database_url))
+    backend = args.database_url.split(":", 1)[0]
+    print(f"ledger benchmark: {args.rows:,} rows on {backend}, python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print(f"{'phase':<38} {'wall s':>7} {'server peak RSS MiB':>20} {'at start':>9}  detail")
     with tempfile.TemporaryDirectory() as tmp:
         ledger, xlsx, csv = Path(tmp, "台账.xlsx"), Path(tmp, "export.xlsx"), Path(tmp, "export.csv")
-        phases = [("generate", ledger, "generate the ledger (.xlsx)"), ("setup", ledger, None),
-                  ("import", ledger, "import the ledger (.xlsx, all new)"),
-                  ("export-xlsx", xlsx, "export (.xlsx)"), ("export-csv", csv, "export (.csv)"),
-                  ("import-again", xlsx, "import the export (.xlsx, no change)")]
-        backend = args.database_url.split(":", 1)[0]
-        print(f"ledger benchmark: {args.rows:,} rows on {backend}, python {sys.version.split()[0]}")
-        print(f"{'phase':<40} {'wall s':>8} {'peak RSS MiB':>13} {'RSS before':>11}  detail")
-        for name, path, label in phases:
-            out = subprocess.run([sys.executable, __file__, "--child", name, "--file", str(path), "--rows",
-                                  str(args.rows), "--database-url", args.database_url],
-                                 capture_output=True, text=True, check=False)
-            if out.returncode != 0:
-                sys.exit(f"{name} failed:\n{out.stderr[-3000:]}")
-            if label:
-                r = json.loads(out.stdout.strip().splitlines()[-1])
-                print(f"{label:<40} {r['wall']:>8.1f} {r['rss_peak']:>13.0f} {r['rss_before']:>11.0f}  {r['detail']}")
+        started = time.perf_counter()
+        generate(ledger, args.rows)
+        print(f"{'generate the ledger (.xlsx)':<38} {time.perf_counter() - started:>7.1f} {'-':>20} {'-':>9}  "
+              f"{ledger.stat().st_size / 1024 / 1024:.1f} MiB file", flush=True)
+        for label, work, path in [("import the ledger (.xlsx, all new)", "import", ledger),
+                                  ("export (.xlsx)", "xlsx", xlsx), ("export (.csv)", "csv", csv),
+                                  ("import the export (.xlsx, no change)", "import", xlsx)]:
+            r = phase(args.database_url, key, work, path)
+            print(f"{label:<38} {r['wall']:>7.1f} {r['rss_peak']:>20.0f} {r['rss_before']:>9.0f}  {r['detail']}",
+                  flush=True)
 
 
 if __name__ == "__main__":

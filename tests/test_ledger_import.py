@@ -435,3 +435,12 @@ async def test_amounts_keep_their_cents(api):
     assert r.status_code == 200
     (p,) = await all_projects(api)
     assert Decimal(p["total_investment"]["amount"]) == Decimal("12345.68")
+
+
+async def test_a_report_lists_at_most_the_configured_errors_and_changes_but_counts_them_all(api, monkeypatch):
+    monkeypatch.setattr(api.app.state.settings, "import_max_reported_errors", 2)
+    monkeypatch.setattr(api.app.state.settings, "import_max_reported_changes", 3)
+    rows = [ledger_row(n) for n in range(1, 8)] + [ledger_row(n, 资金来源="?") for n in range(8, 12)]
+    report = (await upload(api, csv_bytes(table(rows)), dry_run=True)).json()
+    assert (report["created"], len(report["changes"]), report["changes_truncated"]) == (7, 3, True)
+    assert (report["invalid"], len(report["errors"]), report["errors_truncated"]) == (4, 2, True)

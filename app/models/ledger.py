@@ -57,3 +57,4 @@ class ImportReport(BaseModel):
     errors_truncated: bool = Field(description="True when more errors were found than are listed.")
     warnings: list[LedgerIssue]
     changes: list[LedgerRowChange] = Field(description="The rows that create or update a project.")
+    changes_truncated: bool = Field(description="True when more rows change than are listed.")

@@ -114,7 +114,8 @@ async def import_projects(
     return await imports.import_projects(session, principal, content=content, filename=file.filename,
                                          dry_run=dry_run, today=today(), as_of=as_of,
                                          limits=spreadsheets.Limits.of(settings),
-                                         max_errors=settings.import_max_reported_errors)
+                                         max_errors=settings.import_max_reported_errors,
+                                         max_changes=settings.import_max_reported_changes)
 
 
 def project_filters(

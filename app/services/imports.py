@@ -1,7 +1,7 @@
 """Ledger (台账) imports: every row validated, then all of it written, or nothing.
 
 The file is read in a worker thread (``spreadsheets``), its cells by the column map
-(``ledger``). Then, chunk by chunk:
+(``ledger``), a chunk of rows at a time, so memory does not grow with the ledger:
 
 1. *plan*: each row is matched to a project — by 项目代码, else by name and investor — and
    what it would change is worked out and checked against the rules the project
@@ -9,7 +9,7 @@ The file is read in a worker thread (``spreadsheets``), its cells by the column 
    stage moves through ``stages.classify`` and ``stages.check``);
 2. a dry run stops there and reports; a real run with any invalid row answers 422
    ``ledger_invalid`` with the same report, having written nothing;
-3. *apply*: the rows are planned again and written through ``create_project``,
+3. *apply*: the file is read again, its rows planned again and written through ``create_project``,
    ``update_project`` and ``move_project``, so every rule holds and every project change
    has its own audit event. Anything refused there (a concurrent change) rolls the
    whole import back. One ``import`` audit event records the file, who imported it and
@@ -21,12 +21,11 @@ ledger stage of 终止 terminates it, with the row's 备注 as the reason. Anyth
 a correction, which an import never makes: such a row is invalid.
 """
 
-import functools
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 import anyio.to_thread
@@ -55,47 +54,57 @@ FIELD_COLUMN = {"leader_id": "leader", "unit_id": "unit", "occurred_on": "stage_
 Progress = Callable[[str, int, int], None]
 
 
-@dataclass(slots=True)
-class Parsed:
-    """A ledger file, read: its header, its data rows, and what was wrong with the file itself."""
+class LedgerReader:
+    """A ledger file read a chunk of rows at a time, so that no import holds all its rows.
 
-    format: str
-    sheet: str | None
-    header: Header | None
-    rows: list[Row]
-    file_issues: list[LedgerIssue]
-    warnings: list[LedgerIssue]
+    Blocking (openpyxl, csv, cell conversion): call it from a worker thread.
+    """
 
+    def __init__(self, content: bytes, filename: str | None, limits: spreadsheets.Limits) -> None:
+        sheet = spreadsheets.read(content, filename, limits)
+        self.format, self.sheet, self.size, self.limits = sheet.format, sheet.name, sheet.size, limits
+        top = list(islice(sheet.rows, spreadsheets.HEADER_SEARCH_ROWS))
+        self.header, self.file_issues = ledger.find_header(top)
+        self.warnings: list[LedgerIssue] = []
+        self.rows_read = 0  # data rows
+        self.last_row = 0  # the sheet's row number reached
+        self._source = chain((r for r in top if self.header and r[0] > self.header.row), sheet.rows)
+        for _, text, column in self.header.columns if self.header else ():
+            if column is None:
+                self.warnings.append(LedgerIssue(row=self.header.row if self.header else None, column=text,
+                                                 message="is not a ledger column: ignored"))
 
-def read_file(content: bytes, filename: str | None, limits: spreadsheets.Limits) -> Parsed:
-    """Read and convert every cell (blocking: run in a thread)."""
-    sheet = spreadsheets.read(content, filename, limits)
-    top = list(islice(sheet.rows, spreadsheets.HEADER_SEARCH_ROWS))
-    header, issues = ledger.find_header(top)
-    warnings: list[LedgerIssue] = []
-    rows: list[Row] = []
-    if header is None:
-        return Parsed(sheet.format, sheet.name, None, rows, issues, warnings)
-    for _, text, column in header.columns:
-        if column is None:
-            warnings.append(LedgerIssue(row=header.row, column=text, message="is not a ledger column: ignored"))
-    rest = (r for r in top if r[0] > header.row)
-    for number, cells in _chain(rest, sheet.rows):
-        if ledger.is_total_row(header, cells):
-            warnings.append(LedgerIssue(row=number, message="is a total row (合计): skipped"))
-            continue
-        row = ledger.read_row(header, number, cells)
-        if row is not None:
-            rows.append(row)
-            if len(rows) > limits.max_rows:
-                raise InvalidInput.field("file", f"has more than {limits.max_rows:,} rows: split the ledger",
+    def chunk(self, size: int) -> list[Row]:
+        """The next ``size`` data rows (fewer at the end); blank rows and total rows are skipped."""
+        header = self.header
+        assert header is not None
+        rows: list[Row] = []
+        while len(rows) < size:
+            item = next(self._source, None)
+            if item is None:
+                break
+            number, cells = item
+            self.last_row = number
+            if ledger.is_total_row(header, cells):
+                self.warnings.append(LedgerIssue(row=number, message="is a total row (合计): skipped"))
+                continue
+            row = ledger.read_row(header, number, cells)
+            if row is None:
+                continue
+            self.rows_read += 1
+            if self.rows_read > self.limits.max_rows:
+                raise InvalidInput.field("file", f"has more than {self.limits.max_rows:,} rows: split the ledger",
                                          code="too_many_rows")
-    return Parsed(sheet.format, sheet.name, header, rows, issues, warnings)
+            rows.append(row)
+        return rows
 
 
-def _chain(*parts: Iterator[tuple[int, tuple[Any, ...]]]) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    for part in parts:
-        yield from part
+async def _open(content: bytes, filename: str | None, limits: spreadsheets.Limits) -> LedgerReader:
+    return await anyio.to_thread.run_sync(LedgerReader, content, filename, limits)
+
+
+async def _next_chunk(reader: LedgerReader) -> list[Row]:
+    return await anyio.to_thread.run_sync(reader.chunk, CHUNK_ROWS)
 
 
 # --- planning ------------------------------------------------------------------------------
@@ -136,6 +145,8 @@ class Context:
     file_note: str
     leaders: dict[str, list[Leader]] = field(default_factory=dict)
     units: dict[str, Unit] = field(default_factory=dict)
+    looked_up_leaders: set[str] = field(default_factory=set)
+    looked_up_units: set[str] = field(default_factory=set)
     seen_codes: dict[str, int] = field(default_factory=dict)
     seen_names: dict[tuple[str, str], tuple[int, bool]] = field(default_factory=dict)
     seen_projects: dict[int, int] = field(default_factory=dict)
@@ -159,13 +170,16 @@ def _batches(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 async def _load_references(session: AsyncSession, ctx: Context, rows: Sequence[Row]) -> None:
-    leader_names = sorted({r.values["leader"] for r in rows if r.values.get("leader")})
-    unit_names = sorted({r.values["unit"] for r in rows if r.values.get("unit")})
-    for names in _batches(leader_names):
-        for leader in (await session.execute(select(Leader).where(col(Leader.name).in_(names)))).scalars():
+    """Look up, once per import, the leaders and units these rows name."""
+    leaders = {r.values["leader"] for r in rows if r.values.get("leader")} - ctx.looked_up_leaders
+    units = {r.values["unit"] for r in rows if r.values.get("unit")} - ctx.looked_up_units
+    ctx.looked_up_leaders |= leaders
+    ctx.looked_up_units |= units
+    for batch in _batches(sorted(leaders)):
+        for leader in (await session.execute(select(Leader).where(col(Leader.name).in_(batch)))).scalars():
             ctx.leaders.setdefault(leader.name, []).append(leader)
-    for names in _batches(unit_names):
-        for unit in (await session.execute(select(Unit).where(col(Unit.name).in_(names)))).scalars():
+    for batch in _batches(sorted(units)):
+        for unit in (await session.execute(select(Unit).where(col(Unit.name).in_(batch)))).scalars():
             ctx.units[unit.name] = unit
 
 
@@ -472,6 +486,7 @@ def _plan_update(ctx: Context, row: Row, plan: Plan, project: Project,
 
 
 async def _plan_chunk(session: AsyncSession, ctx: Context, rows: Sequence[Row]) -> list[Plan]:
+    await _load_references(session, ctx, rows)
     by_code, by_name, designations = await _load_matches(session, rows)
     plans = []
     for row in rows:
@@ -524,7 +539,7 @@ class Tally:
     warnings: list[LedgerIssue] = field(default_factory=list)
     changes: list[LedgerRowChange] = field(default_factory=list)
 
-    def add(self, plan: Plan, max_errors: int) -> None:
+    def add(self, plan: Plan, max_errors: int, max_changes: int) -> None:
         self.rows += 1
         self.warnings.extend(plan.warnings[:max(0, max_errors - len(self.warnings))])
         action = plan.action
@@ -540,23 +555,27 @@ class Tally:
             self.created += 1
         else:
             self.updated += 1
+        if len(self.changes) >= max_changes:
+            return
         self.changes.append(LedgerRowChange(row=plan.row, action=action,
                                             project_id=plan.project.id if plan.project else None,
                                             code=plan.create.code if plan.create else plan.code, name=plan.name,
                                             fields=plan.changed, stage_moves=[m.to for m in plan.moves]))
 
 
-def _report(parsed: Parsed, tally: Tally, *, dry_run: bool, filename: str | None, sha256: str) -> ImportReport:
-    assert parsed.header is not None
+def _report(reader: LedgerReader, tally: Tally, *, dry_run: bool, filename: str | None, sha256: str,
+            max_errors: int) -> ImportReport:
+    assert reader.header is not None
     return ImportReport(
         dry_run=dry_run, valid=tally.invalid == 0, file_name=filename,
-        format="xlsx" if parsed.format == "xlsx" else "csv", sha256=sha256, sheet=parsed.sheet,
-        header_row=parsed.header.row,
+        format="xlsx" if reader.format == "xlsx" else "csv", sha256=sha256, sheet=reader.sheet,
+        header_row=reader.header.row,
         columns=[LedgerColumnRead(header=text, field=column.key if column else None)
-                 for _, text, column in parsed.header.columns],
+                 for _, text, column in reader.header.columns],
         rows=tally.rows, created=tally.created, updated=tally.updated, unchanged=tally.unchanged,
         invalid=tally.invalid, errors=tally.errors, errors_truncated=tally.error_count > len(tally.errors),
-        warnings=parsed.warnings + tally.warnings, changes=tally.changes)
+        warnings=(reader.warnings + tally.warnings)[:max_errors], changes=tally.changes,
+        changes_truncated=len(tally.changes) < tally.created + tally.updated)
 
 
 def _rejection(report: ImportReport, detail: str) -> InvalidInput:
@@ -575,34 +594,36 @@ def _clean_filename(filename: str | None) -> str | None:
 
 async def import_projects(session: AsyncSession, actor: Principal, *, content: bytes, filename: str | None,
                           dry_run: bool, today: date, as_of: date | None, limits: spreadsheets.Limits,
-                          max_errors: int, progress: Progress | None = None) -> ImportReport:
+                          max_errors: int, max_changes: int, progress: Progress | None = None) -> ImportReport:
     """Validate a ledger file row by row; unless a dry run, write all of it, or (422) nothing."""
     if as_of is not None and not MIN_BUSINESS_DATE <= as_of <= today:
         raise InvalidInput.field("as_of", f"must be a date from {MIN_BUSINESS_DATE} up to today ({today})")
     filename = _clean_filename(filename)
     sha256 = hashlib.sha256(content).hexdigest()
-    parsed = await anyio.to_thread.run_sync(functools.partial(read_file, content, filename, limits))
-    if parsed.header is None or parsed.file_issues:
-        issues = parsed.file_issues
+    reader = await _open(content, filename, limits)
+    if reader.header is None or reader.file_issues:
+        issues = reader.file_issues
         raise InvalidInput(f"The ledger cannot be read: {issues[0].message}", code="ledger_header",
                            errors=[{"field": "file", "message": i.message, "row": i.row, "column": i.column}
                                    for i in issues])
-    ctx = Context(actor=actor, today=today, as_of=as_of or today, header=parsed.header,
+    ctx = Context(actor=actor, today=today, as_of=as_of or today, header=reader.header,
                   file_note=f"{IMPORT_NOTE}: {filename}" if filename else IMPORT_NOTE)
-    await _load_references(session, ctx, parsed.rows)
-    total = len(parsed.rows)
 
+    # 1. Check every row, a chunk at a time; remember which chunks have something to write.
     tally = Tally()
-    writing: list[int] = []  # the chunks with rows to write
-    for start in range(0, total, CHUNK_ROWS):
-        plans = await _plan_chunk(session, ctx, parsed.rows[start:start + CHUNK_ROWS])
+    writing: dict[int, int] = {}  # chunk index -> its number of rows
+    index = 0
+    while rows := await _next_chunk(reader):
+        plans = await _plan_chunk(session, ctx, rows)
         for plan in plans:
-            tally.add(plan, max_errors)
+            tally.add(plan, max_errors, max_changes)
         if any(plan.action in (ImportAction.create, ImportAction.update) for plan in plans):
-            writing.append(start)
+            writing[index] = len(rows)
+        index += 1
         if progress:
-            progress("validating", min(start + CHUNK_ROWS, total), total)
-    report = _report(parsed, tally, dry_run=dry_run, filename=filename, sha256=sha256)
+            top = reader.header.row  # rows below the header, read of (as the file declares) all
+            progress("validating", reader.last_row - top, max(reader.size or 0, reader.last_row) - top)
+    report = _report(reader, tally, dry_run=dry_run, filename=filename, sha256=sha256, max_errors=max_errors)
     if dry_run:
         return report
     if tally.invalid:
@@ -610,24 +631,19 @@ async def import_projects(session: AsyncSession, actor: Principal, *, content: b
         raise _rejection(report, f"{tally.invalid:,} of {tally.rows:,} rows are invalid; nothing was imported. "
                                  f"First: row {first.row}, {first.column}: {first.message}")
 
-    # Planned again, chunk by chunk, rather than kept: a 100,000-row plan would hold every
-    # project and model in memory at once.
+    # 2. Write: the file is read again and its rows planned again, chunk by chunk, rather
+    # than kept, so that memory does not grow with the ledger.
     ctx.forget_rows()
-    done, to_write = 0, sum(min(CHUNK_ROWS, total - start) for start in writing)
-    for start in writing:
-        for plan in await _plan_chunk(session, ctx, parsed.rows[start:start + CHUNK_ROWS]):
-            if plan.errors:  # the registry changed since the rows were checked
-                raise _rejection(_report(parsed, _single(plan), dry_run=False, filename=filename, sha256=sha256),
-                                 f"Row {plan.row} became invalid while importing; nothing was imported.")
-            try:
-                await _apply(session, ctx, plan)
-            except AppError as exc:
-                plan.errors.append(LedgerIssue(row=plan.row, message=exc.detail))
-                raise _rejection(_report(parsed, _single(plan), dry_run=False, filename=filename, sha256=sha256),
-                                 f"Row {plan.row} was refused: {exc.detail} Nothing was imported.") from exc
-            done += 1
-            if progress:
-                progress("importing", done, to_write)
+    reader = await _open(content, filename, limits)
+    done, to_write, index = 0, sum(writing.values()), 0
+    while writing and (rows := await _next_chunk(reader)):
+        if index in writing:
+            for plan in await _plan_chunk(session, ctx, rows):
+                await _apply_planned(session, ctx, plan, reader, filename=filename, sha256=sha256)
+                done += 1
+                if progress:
+                    progress("importing", done, to_write)
+        index += 1
     await audit.record(session, actor, action="import", resource_type="ledger", resource_id=sha256,
                        after={"file_name": filename, "format": report.format, "rows": report.rows,
                               "created": report.created, "updated": report.updated, "unchanged": report.unchanged,
@@ -636,10 +652,26 @@ async def import_projects(session: AsyncSession, actor: Principal, *, content: b
     return report
 
 
+async def _apply_planned(session: AsyncSession, ctx: Context, plan: Plan, reader: LedgerReader, *,
+                         filename: str | None, sha256: str) -> None:
+    """Write one row planned again; a row that became invalid, or that a service refuses, stops the import."""
+    def rejected(detail: str) -> InvalidInput:
+        return _rejection(_report(reader, _single(plan), dry_run=False, filename=filename, sha256=sha256,
+                                  max_errors=100), detail)
+
+    if plan.errors:  # the registry changed since the rows were checked
+        raise rejected(f"Row {plan.row} became invalid while importing; nothing was imported.")
+    try:
+        await _apply(session, ctx, plan)
+    except AppError as exc:
+        plan.errors.append(LedgerIssue(row=plan.row, message=exc.detail))
+        raise rejected(f"Row {plan.row} was refused: {exc.detail} Nothing was imported.") from exc
+
+
 def _single(plan: Plan) -> Tally:
     tally = Tally()
-    tally.add(plan, 100)
+    tally.add(plan, 100, 100)
     return tally
 
 
-__all__ = ["ImportReport", "Progress", "import_projects", "read_file"]
+__all__ = ["ImportReport", "LedgerReader", "Progress", "import_projects"]

@@ -69,6 +69,7 @@ class Sheet:
     format: LedgerFormat
     name: str | None
     rows: Iterator[tuple[int, tuple[Any, ...]]]
+    size: int | None  # the number of rows, as the file declares it (for progress only)
 
 
 def _unsupported(message: str) -> InvalidInput:
@@ -155,7 +156,7 @@ def _read_xlsx(content: bytes, limits: Limits) -> Sheet:
         finally:
             book.close()
 
-    return Sheet(format="xlsx", name=sheet.title, rows=rows())
+    return Sheet(format="xlsx", name=sheet.title, rows=rows(), size=sheet.max_row)
 
 
 def _capped(number: int, cells: Sequence[Any], limits: Limits) -> tuple[Any, ...]:
@@ -209,7 +210,7 @@ def _read_csv(content: bytes, limits: Limits) -> Sheet:
         except csv.Error as exc:
             raise _unsupported(f"is not a well-formed CSV file near row {number + 1}: {exc}") from exc
 
-    return Sheet(format="csv", name=None, rows=rows())
+    return Sheet(format="csv", name=None, rows=rows(), size=text.count("\n") + (not text.endswith("\n")))
 
 
 # --- writing -------------------------------------------------------------------------------
