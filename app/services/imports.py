@@ -1,7 +1,7 @@
 """Ledger (台账) imports: every row validated, then all of it written, or nothing.
 
 The file is read in a worker thread (``spreadsheets``), its cells by the column map
-(``ledger``), a chunk of rows at a time, so memory does not grow with the ledger:
+(``ledger``), a chunk of rows at a time, so that no import holds all its rows:
 
 1. *plan*: each row is matched to a project — by 项目代码, else by name and investor — and
    what it would change is worked out and checked against the rules the project
