@@ -92,12 +92,14 @@ class ServiceUnavailable(AppError):
 def problem(status: int, code: str, title: str, detail: str, *, errors: list[dict[str, Any]] | None = None,
             headers: dict[str, str] | None = None, instance: str | None = None,
             extensions: dict[str, Any] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {**(extensions or {}), "type": TYPE_BASE + code, "title": title, "status": status,
-                            "detail": detail, "code": code}
+    body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail,
+                            "code": code}
     if instance:
         body["instance"] = instance
     if errors is not None:
         body["errors"] = errors
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -15,7 +15,7 @@ from app.errors import PayloadTooLarge
 from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
 from app.models.fields import ProjectCode
 from app.models.ledger import ImportReport
-from app.routers.common import PositiveId, problems
+from app.routers.common import FieldError, PositiveId, Problem, problems
 from app.services import exports, imports, ledger, spreadsheets
 from app.services.permissions import Action, Principal
 from app.services.projects import ProjectFilters
@@ -97,7 +97,27 @@ would be created or updated. A real run writes every row or, if any row is inval
 """
 
 
-@imports_router.post("/projects", response_model=ImportReport, responses=problems(413),
+class LedgerFieldError(FieldError):
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+
+class LedgerProblem(Problem):
+    """A refused import: ``errors`` names each invalid cell; ``report`` is the whole import report."""
+
+    errors: list[LedgerFieldError] | None = None  # type: ignore[assignment]
+    report: ImportReport | None = None
+
+
+IMPORT_RESPONSES = {**problems(413), 422: {
+    "model": LedgerProblem,
+    "description": "Invalid input, an unreadable file (`unsupported_file`, `ledger_header`, `too_many_rows`), "
+                   "or invalid rows (`ledger_invalid`, with the report): nothing was written.",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/LedgerProblem"}}}}}
+
+
+@imports_router.post("/projects", response_model=ImportReport, responses=IMPORT_RESPONSES,
                      description=IMPORT_DESCRIPTION)
 async def import_projects(
     file: Annotated[UploadFile, File(description="The ledger: .xlsx or .csv.")],
