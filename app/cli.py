@@ -6,6 +6,7 @@
     pipeline create-key              issue an API key; the key is the last line printed
     pipeline escalate                escalate overdue difficulties up the ladder (safe to run anywhere, any time)
     pipeline worker                  deliver webhooks (until SIGINT or SIGTERM), without serving the API
+    pipeline import FILE             load a ledger (台账, .xlsx or .csv): all of it, or nothing
 """
 
 import argparse
@@ -136,6 +137,79 @@ def _escalate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ProgressLine:
+    """A one-line progress bar on stderr, redrawn in place on a terminal, every 10% elsewhere."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last: tuple[str, int] = ("", -1)
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        step = percent if self.tty else percent // 10 * 10
+        if (phase, step) == self.last:
+            return
+        self.last = (phase, step)
+        filled = percent // 5
+        line = f"{phase:>10} [{'#' * filled}{'.' * (20 - filled)}] {done:,}/{total:,} rows"
+        end = "\n" if done >= total or not self.tty else ""
+        print(("\r" if self.tty else "") + line, end=end, file=sys.stderr, flush=True)
+
+
+def _import(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import json
+
+    from app.clock import today
+    from app.services import imports, spreadsheets
+
+    settings = get_settings()
+    path = Path(args.file)
+    try:
+        size = path.stat().st_size
+        if size > settings.import_max_bytes:
+            print(f"error: {path} is {size:,} bytes; the limit is {settings.import_max_bytes:,} "
+                  "(PIPELINE_IMPORT_MAX_BYTES)", file=sys.stderr)
+            return 1
+        content = path.read_bytes()
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    limits = spreadsheets.Limits.of(settings)
+
+    async def work(session: AsyncSession) -> imports.ImportReport:
+        return await imports.import_projects(
+            session, _operator("import"), content=content, filename=path.name, dry_run=args.dry_run, today=today(),
+            as_of=as_of, limits=limits, max_errors=settings.import_max_reported_errors,
+            max_changes=settings.import_max_reported_changes, progress=_ProgressLine())
+
+    try:
+        report = asyncio.run(_in_transaction(work))
+    except AppError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        failed = (exc.extensions or {}).get("report")
+        for issue in (exc.errors or [])[:50]:
+            where = ", ".join(str(x) for x in (f"row {issue.get('row')}" if issue.get("row") else None,
+                                               issue.get("column")) if x)
+            value = f" = {issue['value']!r}" if issue.get("value") is not None else ""
+            print(f"  {where}{value}: {issue['message']}", file=sys.stderr)
+        if args.json and failed:
+            print(json.dumps(failed, ensure_ascii=False, indent=2))
+        return 1
+    if args.json:
+        print(report.model_dump_json(indent=2))
+        return 0 if report.valid else 1
+    verb = "would be" if report.dry_run else "were"
+    print(f"{path.name}: {report.rows:,} rows; {report.created:,} {verb} created, {report.updated:,} updated, "
+          f"{report.unchanged:,} unchanged, {report.invalid:,} invalid" + (" (dry run: nothing written)"
+                                                                              if report.dry_run else ""))
+    for error in report.errors[:50]:
+        value = f" = {error.value!r}" if error.value is not None else ""
+        print(f"  row {error.row}, {error.column}{value}: {error.message}", file=sys.stderr)
+    return 0 if report.valid else 1
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -196,6 +270,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     esc.add_argument("--today", type=date.fromisoformat, default=None,
                      help="the business date to judge overdue by (YYYY-MM-DD); the city's today by default")
     sub.add_parser("worker", help="deliver webhooks (until SIGINT or SIGTERM) without serving the API")
+    ledger = sub.add_parser("import", help="load a ledger (台账): every row, or (on any invalid row) nothing")
+    ledger.add_argument("file", help="an .xlsx workbook or a .csv file")
+    ledger.add_argument("--dry-run", action="store_true", help="check and report only; write nothing")
+    ledger.add_argument("--as-of", help="the ledger's date (YYYY-MM-DD) for stage moves without one; today if omitted")
+    ledger.add_argument("--json", action="store_true", help="print the full report as JSON")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
@@ -204,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "serve": _serve, "seed-demo": _seed_demo, "create-key": _create_key, "escalate": _escalate,
-        "worker": _worker}
+        "worker": _worker, "import": _import}
     return handlers[args.command](args)
 
 

@@ -61,6 +61,19 @@ class Settings(BaseSettings):
     # How many red and amber projects a leader's dashboard lists (the rest are a link away).
     dashboard_attention_limit: int = Field(default=50, ge=0, le=200)
 
+    # Ledger (台账) imports: the largest upload; what an .xlsx (a zip) may expand to, and by
+    # what ratio, checked before it is opened (zip bombs); the most data rows in one file.
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    import_max_uncompressed_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    import_max_compression_ratio: int = Field(default=100, ge=2)
+    import_max_rows: int = Field(default=100_000, ge=1)
+    # Row-level problems listed in one import report (the counts are always complete).
+    import_max_reported_errors: int = Field(default=1000, ge=1)
+    # Created or updated rows listed in one import report.
+    import_max_reported_changes: int = Field(default=10_000, ge=0)
+    # Ledger exports read the database in keyset batches of this many projects.
+    export_batch_size: int = Field(default=1000, ge=1, le=10_000)
+
     default_page_size: int = 50
     max_page_size: int = 200
 
@@ -70,12 +83,12 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # Request bodies above these sizes are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024)
     # On SIGTERM, requests in flight get this long to finish.
     graceful_shutdown_seconds: int = Field(default=30, ge=0)
 
     def body_limit(self, path: str) -> int:
-        return self.max_upload_bytes if path.startswith("/api/v1/imports/") else self.max_body_bytes
+        # A ledger upload is a multipart form: the file plus its part headers.
+        return self.import_max_bytes + 65_536 if path.startswith("/api/v1/imports/") else self.max_body_bytes
 
     # Signed requests (approval events): how far a signature's timestamp may be off.
     signature_tolerance_seconds: int = Field(default=300, ge=1, le=3600)

@@ -60,7 +60,9 @@ def require(action: Action) -> Callable[..., Coroutine[Any, Any, Principal]]:
             raise Forbidden(f"The role {principal.role} may not {action}; allowed: {roles}.")
         if request.method == "POST" and idempotency_key is not None and principal.key_id is not None:
             key = idempotency.check_key(idempotency_key)
-            fingerprint = idempotency.request_hash(request.method, request.url.path, await request.body())
+            # The query is part of what is asked (e.g. an import's dry_run), so part of the fingerprint.
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            fingerprint = idempotency.request_hash(request.method, target, await request.body())
             settings: Settings = request.app.state.settings
             request.state.idempotency_claim = await idempotency.claim(
                 session, principal, key=key, fingerprint=fingerprint,
@@ -93,6 +95,10 @@ class AppRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def route_handler(request: Request) -> Response:
+            if request.method == "POST" and "idempotency-key" in request.headers:
+                # Keep the body (bounded by the request layer) so that both the form or
+                # JSON parser and the idempotency fingerprint can read it.
+                await request.body()
             response = await handler(request)
             claim = getattr(request.state, "idempotency_claim", None)
             if claim is not None and 200 <= response.status_code < 300:

@@ -8,7 +8,9 @@
     ├── Conflict             409    conflict, invalid_transition, project_archived, code_taken, ...,
     │                               event_id_reused, not_an_integration_key, delivery_pending
     ├── PreconditionFailed   412    version_mismatch
-    ├── InvalidInput         422    validation_error, idempotency_key_reused, invalid_cursor
+    ├── PayloadTooLarge      413    payload_too_large, expanded_size_too_large
+    ├── InvalidInput         422    validation_error, idempotency_key_reused, invalid_cursor,
+    │                               unsupported_file, ledger_header, ledger_invalid
     ├── PreconditionRequired 428    if_match_required
     └── ServiceUnavailable   503    database_unavailable
 
@@ -37,14 +39,16 @@ class AppError(Exception):
     code = "internal_error"
     title = "Internal error"
 
-    def __init__(self, detail: str, *, code: str | None = None, errors: list[dict[str, str]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(self, detail: str, *, code: str | None = None, errors: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None, extensions: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
         self.errors = errors
         self.headers = headers
+        # RFC 9457 extension members added to the problem document (e.g. an import's report).
+        self.extensions = extensions
 
 
 class Unauthorized(AppError):
@@ -67,6 +71,10 @@ class PreconditionFailed(AppError):
     status, code, title = 412, "version_mismatch", "Precondition failed"
 
 
+class PayloadTooLarge(AppError):
+    status, code, title = 413, "payload_too_large", "Content too large"
+
+
 class InvalidInput(AppError):
     status, code, title = 422, "validation_error", "Invalid input"
 
@@ -83,14 +91,17 @@ class ServiceUnavailable(AppError):
     status, code, title = 503, "database_unavailable", "Service unavailable"
 
 
-def problem(status: int, code: str, title: str, detail: str, *, errors: list[dict[str, str]] | None = None,
-            headers: dict[str, str] | None = None, instance: str | None = None) -> JSONResponse:
+def problem(status: int, code: str, title: str, detail: str, *, errors: list[dict[str, Any]] | None = None,
+            headers: dict[str, str] | None = None, instance: str | None = None,
+            extensions: dict[str, Any] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail,
                             "code": code}
     if instance:
         body["instance"] = instance
     if errors is not None:
         body["errors"] = errors
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -130,7 +141,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, headers=exc.headers,
-                       instance=request.url.path)
+                       instance=request.url.path, extensions=exc.extensions)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -20,6 +20,7 @@ from app.routers import (
     difficulties,
     exchange_rates,
     integrations,
+    ledger,
     meta,
     projects,
     registry,
@@ -93,5 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    integrations.secrets, webhooks.router):
         app.include_router(router)
     for router in (targets.router, exchange_rates.router, stats.router, stats.leaders):
+        app.include_router(router)
+    for router in (ledger.imports_router, ledger.exports_router):
         app.include_router(router)
     return app

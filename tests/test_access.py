@@ -113,6 +113,8 @@ ROLE_TABLES_ELSEWHERE: dict[str, tuple[str, ...]] = {
         "GET /targets/{id}/projects", "GET /exchange-rates", "POST /exchange-rates", "GET /exchange-rates/{id}",
         "PATCH /exchange-rates/{id}", "GET /stats/pipeline", "GET /stats/pipeline/projects", "GET /stats/targets",
         "GET /stats/leaders", "GET /stats/project-status", "GET /leaders/{id}/dashboard"),
+    "tests/test_ledger_import.py": ("POST /imports/projects",),
+    "tests/test_ledger_export.py": ("GET /exports/projects",),
 }
 COVERED_ELSEWHERE = {route: module for module, routes in ROLE_TABLES_ELSEWHERE.items() for route in routes}
 

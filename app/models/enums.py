@@ -231,6 +231,14 @@ class AttemptOutcome(StrEnum):
     abandoned = "abandoned"
 
 
+class ImportAction(StrEnum):
+    """What a ledger import does with one row."""
+
+    create = "create"
+    update = "update"
+    unchanged = "unchanged"
+
+
 LABELS: dict[str, dict[str, str]] = {
     "stage": {
         "negotiating": "在谈",
@@ -360,6 +368,7 @@ LABELS: dict[str, dict[str, str]] = {
     "approval_event_outcome": {"applied": "已处理", "stale": "过时未处理", "unmatched": "待匹配项目"},
     "delivery_status": {"pending": "待推送", "delivered": "已送达", "failed": "推送失败", "cancelled": "已取消"},
     "attempt_outcome": {"succeeded": "成功", "failed": "失败", "interrupted": "中断", "abandoned": "超时放弃"},
+    "import_action": {"create": "新增", "update": "更新", "unchanged": "无变化"},
 }
 
 ENUMS: dict[str, type[StrEnum]] = {
@@ -387,4 +396,5 @@ ENUMS: dict[str, type[StrEnum]] = {
     "approval_event_outcome": ApprovalEventOutcome,
     "delivery_status": DeliveryStatus,
     "attempt_outcome": AttemptOutcome,
+    "import_action": ImportAction,
 }

@@ -50,6 +50,8 @@ class Action(StrEnum):
     exchange_rate_read = "exchange_rate.read"
     exchange_rate_write = "exchange_rate.write"
     stats_read = "stats.read"
+    project_import = "project.import"
+    project_export = "project.export"
 
 
 A, B, L, U, I, V = Role.admin, Role.bureau, Role.leader, Role.unit, Role.integration, Role.viewer  # noqa: E741
@@ -91,6 +93,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.exchange_rate_read:   frozenset({A, B, L, V}),
     Action.exchange_rate_write:  frozenset({A, B}),
     Action.stats_read:           frozenset({A, B, L, V}),     # incl. every leader's dashboard
+    Action.project_import:       frozenset({A, B}),              # ledger (台账) upload
+    Action.project_export:       frozenset({A, B, L, U, V}),     # unit: only its own projects
 }  # fmt: skip
 
 

@@ -329,3 +329,8 @@ async def list_transitions(session: AsyncSession, principal: Principal, project_
                                         key_of=lambda t: (t.id or 0, t.id or 0))
     return Page[TransitionRead](items=[TransitionRead.model_validate(t, from_attributes=True) for t in kept],
                                 next_cursor=next_cursor)
+
+
+async def designations_of(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, list[ProjectDesignation]]:
+    """The designations of each of these projects (for ledger imports and exports)."""
+    return await _designations(session, project_ids)

@@ -1,0 +1,137 @@
+"""``/imports/projects`` and ``/exports/projects``: the bureau's ledger (台账) in and out."""
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import StreamingResponse
+
+from app.clock import today
+from app.config import Settings
+from app.deps import Allowed, AppRoute, Session, settings_of
+from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
+from app.models.fields import ProjectCode
+from app.models.ledger import ImportReport
+from app.routers.common import FieldError, PositiveId, Problem, problems
+from app.services import exports, imports, ledger, spreadsheets
+from app.services.permissions import Action, Principal
+from app.services.projects import ProjectFilters
+
+# Room for the multipart envelope around the file itself.
+
+
+# Upload size: the request layer refuses a body over Settings.body_limit (413) before it is read.
+imports_router = APIRouter(prefix="/api/v1/imports", tags=["ledger"], route_class=AppRoute,
+                           responses=problems())
+exports_router = APIRouter(prefix="/api/v1/exports", tags=["ledger"], route_class=AppRoute, responses=problems())
+
+
+def _column_table() -> str:
+    lines = ["| header | English | notes |", "|---|---|---|"]
+    for column in ledger.COLUMNS:
+        aliases = "、".join(a for a in column.aliases if not a.isascii())
+        notes = "; ".join(n for n in (column.note, f"also {aliases}" if aliases else "") if n)
+        lines.append(f"| {ledger.header_of(column)} | `{column.key}` | {notes} |")
+    return "\n".join(lines)
+
+
+IMPORT_DESCRIPTION = f"""Load a ledger (台账): an `.xlsx` workbook (its first sheet) or a `.csv` file
+(UTF-8, with or without BOM, or GB18030/GBK).
+
+The header row (a title row may come before it) names the columns, in Chinese or English,
+in any order; unknown columns are ignored. Amounts are in the unit the header says:
+`总投资(元)`, `总投资(万元)`, `总投资(亿元)`, `total_investment (10k)`. Rows are matched to
+projects by 项目代码, else by 项目名称 and 投资方; leaders and units by name.
+
+With `dry_run=true` nothing is written: the report says, row by row, what is wrong and what
+would be created or updated. A real run writes every row or, if any row is invalid, nothing
+(422 `ledger_invalid`, with the same report under `report`).
+
+{_column_table()}
+"""
+
+
+class LedgerFieldError(FieldError):
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+
+class LedgerProblem(Problem):
+    """A refused import: ``errors`` names each invalid cell; ``report`` is the whole import report."""
+
+    errors: list[LedgerFieldError] | None = None  # type: ignore[assignment]
+    report: ImportReport | None = None
+
+
+IMPORT_RESPONSES = {**problems(413), 422: {
+    "model": LedgerProblem,
+    "description": "Invalid input, an unreadable file (`unsupported_file`, `ledger_header`, `too_many_rows`), "
+                   "or invalid rows (`ledger_invalid`, with the report): nothing was written.",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/LedgerProblem"}}}}}
+
+
+@imports_router.post("/projects", response_model=ImportReport, responses=IMPORT_RESPONSES,
+                     description=IMPORT_DESCRIPTION)
+async def import_projects(
+    file: Annotated[UploadFile, File(description="The ledger: .xlsx or .csv.")],
+    session: Session,
+    settings: Annotated[Settings, Depends(settings_of)],
+    principal: Principal = Allowed(Action.project_import),
+    dry_run: Annotated[bool, Query(description="Check and report only; write nothing.")] = False,
+    as_of: Annotated[date | None, Query(
+        description="The ledger's date: stage moves of rows without 进入阶段日期 are dated on it; today if omitted.",
+    )] = None,
+) -> ImportReport:
+    """Import projects from a ledger file, all or nothing."""
+    content = await file.read()
+    return await imports.import_projects(session, principal, content=content, filename=file.filename,
+                                         dry_run=dry_run, today=today(), as_of=as_of,
+                                         limits=spreadsheets.Limits.of(settings),
+                                         max_errors=settings.import_max_reported_errors,
+                                         max_changes=settings.import_max_reported_changes)
+
+
+def project_filters(
+    stage: Annotated[list[Stage], Query(max_length=10)] = [],  # noqa: B006 - FastAPI copies defaults
+    funding_source: Annotated[list[FundingSource], Query(max_length=10)] = [],  # noqa: B006
+    zone: Annotated[list[Zone], Query(max_length=20)] = [],  # noqa: B006
+    industry: Annotated[list[Industry], Query(max_length=20)] = [],  # noqa: B006
+    leader_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
+    unit_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
+    designation: Annotated[list[Designation], Query(max_length=5)] = [],  # noqa: B006
+    designation_status: Annotated[list[DesignationStatus], Query(
+        max_length=5, description="With `designation`: only projects holding it in these statuses.")] = [],  # noqa: B006
+    code: Annotated[ProjectCode | None, Query()] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$",
+                                   description="Text search in name and investor.")] = None,
+    on_hold: bool | None = None,
+    archived: Annotated[bool, Query(description="Export archived projects instead of current ones.")] = False,
+) -> ProjectFilters:
+    """The project list's filters, as query parameters."""
+    return ProjectFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
+                          leader_id=leader_id, unit_id=unit_id, designation=designation,
+                          designation_status=designation_status, code=code, q=q, on_hold=on_hold, archived=archived)
+
+
+@exports_router.get(
+    "/projects", response_class=StreamingResponse,
+    responses={200: {"description": "The ledger file.",
+                     "content": {spreadsheets.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                                 "text/csv": {"schema": {"type": "string", "format": "binary"}}}}})
+async def export_projects(
+    request: Request,
+    session: Session,
+    filters: Annotated[ProjectFilters, Depends(project_filters)],
+    settings: Annotated[Settings, Depends(settings_of)],
+    principal: Principal = Allowed(Action.project_export),
+    format: Annotated[Literal["xlsx", "csv"], Query(description="xlsx (default) or csv (UTF-8 with BOM).")] = "xlsx",
+) -> StreamingResponse:
+    """Export the ledger (台账) of the projects this key may see, with the project list's filters.
+
+    Chinese headers, amounts in 万元, dates as dates, the same columns an import reads: an
+    exported ledger imported again changes nothing. Streamed, whatever its size."""
+    export = await exports.export_projects(session, request.app.state.sessionmaker, principal, filters=filters,
+                                           fmt=format, batch_size=settings.export_batch_size, today=today())
+    return StreamingResponse(export.body, media_type=export.media_type,
+                             headers={"Content-Disposition": export.content_disposition})
