@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Date, Integer, literal
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -35,6 +36,13 @@ def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any
     # SQLite keeps dates as ISO text; julianday() makes them day numbers.
     end, start = list(element.clauses)
     return f"CAST(julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)}) AS INTEGER)"
+
+
+def insert(table: Any, dialect_name: str) -> Any:
+    """INSERT with ``on_conflict_do_update``: both databases have it, under their own names."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def a_date(value: date) -> ColumnElement[date]:

@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import deps, errors, observability, worker
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.middleware import RequestMiddleware
+from app.middleware import RateLimitMiddleware, RequestMiddleware
 from app.routers import (
     access,
     accountability,
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                           "X-Request-ID"],
                            expose_headers=["ETag", "Location", "X-Request-ID", "Idempotent-Replayed", "Retry-After"],
                            max_age=600)
+    app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
     app.add_middleware(RequestMiddleware, body_limit=settings.body_limit)
 
     @app.get("/metrics", include_in_schema=False)

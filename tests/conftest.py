@@ -57,8 +57,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 def settings(database_url: str) -> Settings:
     # Background jobs are off: tests run escalation with a controlled clock and start a
     # webhook worker where they need one.
+    # No rate limit: tests make many requests with one key (test_hygiene turns it on).
     return Settings(database_url=database_url, key_last_used_resolution_seconds=0, escalation_job_enabled=False,
-                    webhook_worker_enabled=False)
+                    webhook_worker_enabled=False, rate_limit_per_minute=0)
 
 
 @pytest.fixture(scope="session")

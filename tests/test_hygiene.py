@@ -99,3 +99,23 @@ async def test_cors_admits_only_the_configured_front_ends(settings: Settings):
 async def test_integers_out_of_range_are_422_never_500(api, path):
     r = await api.client.get(path, headers=api.admin)
     assert r.status_code == 422
+
+
+async def test_a_key_over_its_rate_limit_gets_429_in_every_process(api, settings: Settings):
+    # Two applications on one database stand for two service processes.
+    limited = settings.model_copy(update={"rate_limit_per_minute": 5})
+    one, two = create_app(limited), create_app(limited)
+    async with one.router.lifespan_context(one), two.router.lifespan_context(two), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=one), base_url="http://one") as a, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=two), base_url="http://two") as b:
+        other = await api.key("viewer")
+        statuses = [(await (a if i % 2 else b).get("/api/v1/projects", headers=api.admin)).status_code
+                    for i in range(6)]
+        assert statuses == [200] * 5 + [429]
+        refused = await a.get("/api/v1/projects", headers=api.admin)
+        assert refused.status_code == 429
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 61
+        assert (await b.get("/api/v1/projects", headers=other)).status_code == 200
+        assert (await a.get("/healthz")).status_code == 200  # no key, not counted

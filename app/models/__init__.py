@@ -6,6 +6,7 @@ from app.models.base import utcnow
 from app.models.difficulty import Difficulty, DifficultyEvent
 from app.models.exchange_rate import ExchangeRate
 from app.models.project import Project, ProjectDesignation, StageTransition
+from app.models.ratelimit import RateLimitWindow
 from app.models.registry import Leader, Unit
 from app.models.supervision import SupervisionItem, SupervisionItemProject, SupervisionProgress, SupervisionTask
 from app.models.target import Target, TargetMember
@@ -26,6 +27,7 @@ __all__ = [
     "OutboxEvent",
     "Project",
     "ProjectDesignation",
+    "RateLimitWindow",
     "StageTransition",
     "SupervisionItem",
     "SupervisionItemProject",

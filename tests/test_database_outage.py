@@ -1,0 +1,128 @@
+"""The database goes away under a load of writes, and comes back.
+
+The application reaches PostgreSQL through a TCP proxy on 127.0.0.1 that the test
+cuts (closing every connection and refusing new ones) and restores. Every write the
+service acknowledged must be in the database afterwards; every refusal must be a 503
+problem (never a 500); the service must serve again within 5 seconds of the database
+accepting connections.
+"""
+
+import asyncio
+import contextlib
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from app.config import Settings
+from app.main import create_app
+from app.models import Project
+from tests.factories import project_body
+
+
+class Proxy:
+    """A TCP proxy that can be cut and restored."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.up = True
+        self.links: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.up:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self.links |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self.links -= {writer, up_writer}
+
+    def cut(self) -> None:
+        self.up = False
+        for writer in list(self.links):
+            writer.close()
+
+    def restore(self) -> None:
+        self.up = True
+
+    async def stop(self) -> None:
+        self.cut()
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_writes_survive_a_database_outage(api, settings: Settings, backend: str):
+    if backend != "postgres":
+        pytest.skip("the outage is staged between the service and PostgreSQL")
+    real = urlsplit(settings.database_url)
+    proxy = Proxy(real.hostname or "127.0.0.1", real.port or 5432)
+    await proxy.start()
+    url = settings.database_url.replace(f"{real.hostname}:{real.port}", f"127.0.0.1:{proxy.port}")
+    app = create_app(settings.model_copy(update={"database_url": url, "pool_timeout_seconds": 2.0,
+                                                 "connect_timeout_seconds": 2.0}))
+    acknowledged: list[str] = []
+    statuses: dict[int, int] = {}
+    restored_at: float | None = None
+    first_success_after_restore: float | None = None
+
+    async def writer(client: httpx.AsyncClient, n: int) -> None:
+        nonlocal first_success_after_restore
+        for i in range(60):
+            body = project_body(name=f"断线写入 {n:02d}-{i:03d}")
+            r = await client.post("/api/v1/projects", headers=api.admin, json=body)
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            if r.status_code == 201:
+                acknowledged.append(body["name"])
+                if restored_at is not None and first_success_after_restore is None:
+                    first_success_after_restore = time.monotonic()
+            else:
+                assert r.status_code == 503, r.text
+                assert r.headers["content-type"] == "application/problem+json"
+                assert r.json()["code"] == "database_unavailable"
+                await asyncio.sleep(0.05)
+
+    try:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://outage") as client:
+            load = [asyncio.create_task(writer(client, n)) for n in range(4)]
+            await asyncio.sleep(0.5)
+            proxy.cut()
+            await asyncio.sleep(1.5)
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            proxy.restore()
+            restored_at = time.monotonic()
+            await asyncio.gather(*load)
+            assert (await client.get("/readyz")).status_code == 200
+    finally:
+        await proxy.stop()
+
+    async with api.app.state.sessionmaker() as session:
+        stored = set((await session.execute(select(Project.name))).scalars())
+    assert set(acknowledged) <= stored, "an acknowledged write is missing"
+    assert set(statuses) <= {201, 503} and statuses.get(503, 0) > 0 and statuses.get(201, 0) > 0, statuses
+    assert first_success_after_restore is not None and restored_at is not None
+    recovery = first_success_after_restore - restored_at
+    print(f"outage: {statuses.get(201, 0)} writes acknowledged, {len(stored)} found, "
+          f"{statuses.get(503, 0)} refused with 503, served again {recovery:.2f} s after the database returned")
+    assert recovery < 5.0
