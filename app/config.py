@@ -74,9 +74,6 @@ class Settings(BaseSettings):
     # Ledger exports read the database in keyset batches of this many projects.
     export_batch_size: int = Field(default=1000, ge=1, le=10_000)
 
-    default_page_size: int = 50
-    max_page_size: int = 200
-
     log_level: str = "INFO"
 
     # Browser front ends allowed to call the API (CORS), e.g. ["https://zsj.example.gov.cn"].

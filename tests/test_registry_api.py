@@ -221,8 +221,9 @@ async def test_archiving_an_archived_entry_is_409(api, path):
 async def test_an_unknown_entry_is_404_and_an_out_of_range_id_is_422(api, path, method):
     kw: dict[str, Any] = {"headers": if_match(api.admin, 1), "json": {"name": "x"} if method == "PATCH" else None}
     assert_problem(await api.client.request(method, f"{path}/424242", **kw), 404, "not_found")
+    field = "leader_id" if path == LEADERS else "unit_id"
     for bad in ("99999999999999999999", "0", "abc"):
-        assert_invalid(await api.client.request(method, f"{path}/{bad}", **kw), "entry_id")
+        assert_invalid(await api.client.request(method, f"{path}/{bad}", **kw), field)
 
 
 BAD_CREATES: list[tuple[str, dict[str, Any], str, str | None]] = [

@@ -2,13 +2,13 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from sqlmodel import SQLModel
 
 from app.deps import Allowed, IfMatch, Session
 from app.models import Leader, Unit
 from app.models.registry import LeaderCreate, LeaderRead, LeaderUpdate, UnitCreate, UnitRead, UnitUpdate
-from app.routers.common import Cursor, Id, Limit, make_router, problems, set_etag
+from app.routers.common import Cursor, Limit, make_router, problems, set_etag
 from app.services import registry
 from app.services.pagination import Page
 from app.services.permissions import Action, Principal
@@ -19,6 +19,8 @@ REGISTRY_SORTS = [f"{d}{k}" for k in ("name", "created_at", "id") for d in ("", 
 def _router(path: str, noun: str, model: type[Leader] | type[Unit], create_schema: type[SQLModel],
             update_schema: type[SQLModel], read_schema: type[SQLModel]) -> APIRouter:
     router = make_router(f"/api/v1/{path}", path)
+    # The path parameter is named for the resource (leader_id, unit_id), as everywhere else.
+    EntryId = Annotated[int, Path(alias=f"{noun}_id", ge=1, le=2**31 - 1)]
 
     async def create(body: Any, response: Response, session: Session,
                      principal: Principal = Allowed(Action.registry_write)) -> Any:
@@ -36,13 +38,13 @@ def _router(path: str, noun: str, model: type[Leader] | type[Unit], create_schem
         return await registry.listing(session, model, read_schema, q=q, archived=archived, sort=sort,
                                       cursor=cursor, limit=limit)
 
-    async def read(entry_id: Id, response: Response, session: Session,
+    async def read(entry_id: EntryId, response: Response, session: Session,
                    principal: Principal = Allowed(Action.registry_read)) -> Any:
         entry = await registry.get(session, model, entry_id)
         set_etag(response, entry.version)
         return read_schema.model_validate(entry, from_attributes=True)
 
-    async def update(entry_id: Id, body: Any, response: Response, session: Session,
+    async def update(entry_id: EntryId, body: Any, response: Response, session: Session,
                      if_match: IfMatch,
                      principal: Principal = Allowed(Action.registry_write)) -> Any:
         entry = await registry.update(session, model, read_schema, entry_id, data=body, if_match=if_match,
@@ -50,7 +52,7 @@ def _router(path: str, noun: str, model: type[Leader] | type[Unit], create_schem
         set_etag(response, entry.version)  # type: ignore[attr-defined]
         return entry
 
-    async def archive(entry_id: Id, response: Response, session: Session,
+    async def archive(entry_id: EntryId, response: Response, session: Session,
                       if_match: IfMatch,
                       principal: Principal = Allowed(Action.registry_write)) -> Any:
         entry = await registry.archive(session, model, read_schema, entry_id, if_match=if_match, actor=principal)
@@ -64,12 +66,12 @@ def _router(path: str, noun: str, model: type[Leader] | type[Unit], create_schem
                          summary=f"Add a {noun}")
     router.add_api_route("", listing, methods=["GET"], response_model=Page[read_schema],  # type: ignore[valid-type]
                          name=f"list_{path}", summary=f"List {path}")
-    router.add_api_route("/{entry_id}", read, methods=["GET"], response_model=read_schema,
+    router.add_api_route(f"/{{{noun}_id}}", read, methods=["GET"], response_model=read_schema,
                          responses=problems(404), name=f"get_{noun}", summary=f"One {noun}")
-    router.add_api_route("/{entry_id}", update, methods=["PATCH"], response_model=read_schema,
+    router.add_api_route(f"/{{{noun}_id}}", update, methods=["PATCH"], response_model=read_schema,
                          responses=problems(404, 409, 412, 428), name=f"update_{noun}",
                          summary=f"Change a {noun}")
-    router.add_api_route("/{entry_id}", archive, methods=["DELETE"], response_model=read_schema,
+    router.add_api_route(f"/{{{noun}_id}}", archive, methods=["DELETE"], response_model=read_schema,
                          responses=problems(404, 409, 412, 428), name=f"archive_{noun}",
                          summary=f"Archive a {noun} (nothing is deleted)")
     return router
