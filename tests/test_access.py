@@ -1112,3 +1112,18 @@ async def test_a_viewer_reads_the_audit_trail_but_the_bureau_does_not(api: Api) 
     assert r.json()["items"] == await api.audit()
     r = await api.client.get(f"{API}/audit-events", headers=bureau)
     assert r.status_code == 403
+
+
+def test_the_readme_shows_the_role_matrix_as_the_code_has_it() -> None:
+    from pathlib import Path
+
+    from app.services.permissions import MATRIX
+
+    roles = ("admin", "bureau", "leader", "unit", "integration", "viewer")
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and cells[0].startswith("`") and cells[0].endswith("`"):
+            rows[cells[0].strip("`")] = {r for r, c in zip(roles, cells[1:], strict=True) if c == "✓"}
+    assert rows == {action.value: {r.value for r in allowed} for action, allowed in MATRIX.items()}
