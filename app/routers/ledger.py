@@ -9,10 +9,9 @@ from fastapi.responses import StreamingResponse
 from app.clock import today
 from app.config import Settings
 from app.deps import Allowed, AppRoute, Session, settings_of
-from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
-from app.models.fields import ProjectCode
 from app.models.ledger import ImportReport
-from app.routers.common import FieldError, PositiveId, Problem, problems
+from app.routers.common import FieldError, Problem, problems
+from app.routers.projects import project_filters
 from app.services import exports, imports, ledger, spreadsheets
 from app.services.permissions import Action, Principal
 from app.services.projects import ProjectFilters
@@ -90,28 +89,6 @@ async def import_projects(
                                          limits=spreadsheets.Limits.of(settings),
                                          max_errors=settings.import_max_reported_errors,
                                          max_changes=settings.import_max_reported_changes)
-
-
-def project_filters(
-    stage: Annotated[list[Stage], Query(max_length=10)] = [],  # noqa: B006 - FastAPI copies defaults
-    funding_source: Annotated[list[FundingSource], Query(max_length=10)] = [],  # noqa: B006
-    zone: Annotated[list[Zone], Query(max_length=20)] = [],  # noqa: B006
-    industry: Annotated[list[Industry], Query(max_length=20)] = [],  # noqa: B006
-    leader_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
-    unit_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
-    designation: Annotated[list[Designation], Query(max_length=5)] = [],  # noqa: B006
-    designation_status: Annotated[list[DesignationStatus], Query(
-        max_length=5, description="With `designation`: only projects holding it in these statuses.")] = [],  # noqa: B006
-    code: Annotated[ProjectCode | None, Query()] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$",
-                                   description="Text search in name and investor.")] = None,
-    on_hold: bool | None = None,
-    archived: Annotated[bool, Query(description="Export archived projects instead of current ones.")] = False,
-) -> ProjectFilters:
-    """The project list's filters, as query parameters."""
-    return ProjectFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
-                          leader_id=leader_id, unit_id=unit_id, designation=designation,
-                          designation_status=designation_status, code=code, q=q, on_hold=on_hold, archived=archived)
 
 
 @exports_router.get(

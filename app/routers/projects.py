@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Path, Query, Response, status
+from fastapi import Depends, Path, Query, Response, status
 
 from app.clock import today
 from app.deps import Allowed, IfMatch, Session
@@ -29,10 +29,7 @@ async def create_project(body: ProjectCreate, response: Response, session: Sessi
     return project
 
 
-@router.get("", response_model=Page[ProjectRead])
-async def list_projects(
-    session: Session,
-    principal: Principal = Allowed(Action.project_read),
+def project_filters(
     stage: Annotated[list[Stage], Query(max_length=10)] = [],  # noqa: B006 - FastAPI copies defaults
     funding_source: Annotated[list[FundingSource], Query(max_length=10)] = [],  # noqa: B006
     zone: Annotated[list[Zone], Query(max_length=20)] = [],  # noqa: B006
@@ -46,17 +43,26 @@ async def list_projects(
     q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$",
                                    description="Text search in name and investor.")] = None,
     on_hold: bool | None = None,
-    archived: Annotated[bool, Query(description="List archived projects instead of current ones.")] = False,
+    archived: Annotated[bool, Query(description="Archived projects instead of current ones.")] = False,
+) -> projects.ProjectFilters:
+    """The project list's filters, as query parameters (the list and the ledger export share them)."""
+    return projects.ProjectFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
+                          leader_id=leader_id, unit_id=unit_id, designation=designation,
+                          designation_status=designation_status, code=code, q=q, on_hold=on_hold, archived=archived)
+
+
+
+@router.get("", response_model=Page[ProjectRead])
+async def list_projects(
+    session: Session,
+    filters: Annotated[projects.ProjectFilters, Depends(project_filters)],
+    principal: Principal = Allowed(Action.project_read),
     sort: Annotated[str, Query(json_schema_extra={"enum": SORTS}, description="A field; prefix - to descend.")]
     = "name",
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ProjectRead]:
     """List projects, filtered, in keyset pages. Repeat a filter to match any of its values."""
-    filters = projects.ProjectFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
-                                      leader_id=leader_id, unit_id=unit_id, designation=designation,
-                                      designation_status=designation_status, code=code,
-                                      q=q, on_hold=on_hold, archived=archived)
     return await projects.list_projects(session, principal, filters=filters, sort=sort, cursor=cursor,
                                         limit=limit)
 
