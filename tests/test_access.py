@@ -116,6 +116,28 @@ ROLE_TABLES_ELSEWHERE: dict[str, tuple[str, ...]] = {
     "tests/test_ledger_import.py": ("POST /imports/projects",),
     "tests/test_ledger_export.py": ("GET /exports/projects",),
 }
+# Routes above whose cells, role by role, are in tests/test_roles_features.py.
+ROLE_TABLES_ELSEWHERE["tests/test_roles_features.py"] = (
+    "GET /projects/{id}/difficulties",
+    "GET /supervision-items/{id}",
+    "PATCH /supervision-items/{id}",
+    "DELETE /supervision-items/{id}",
+    "GET /supervision-items/{id}/tasks",
+    "GET /supervision-tasks/{id}",
+    "PATCH /supervision-tasks/{id}",
+    "GET /supervision-tasks/{id}/progress",
+    "GET /approval-kinds/{code}",
+    "DELETE /approval-kinds/{code}",
+    "GET /api-keys/{id}/signing-secret",
+    "GET /webhooks/{id}",
+    "PATCH /webhooks/{id}",
+    "DELETE /webhooks/{id}",
+    "GET /webhooks/{id}/deliveries/{id}",
+    "POST /webhooks/{id}/deliveries/{id}/redeliver",
+    "DELETE /targets/{id}",
+    "GET /targets/{id}/members/history",
+    "GET /exchange-rates/{id}",
+)
 COVERED_ELSEWHERE = {route: module for module, routes in ROLE_TABLES_ELSEWHERE.items() for route in routes}
 
 
