@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
-        body, content_type = observability.render(request.app.state.engine)
+        body, content_type = await observability.render(request.app.state.engine)
         return Response(body, media_type=content_type)
 
     for router in (projects.router, registry.leaders, registry.units, access.api_keys, access.audit_events,

@@ -20,7 +20,10 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.models.enums import DeliveryStatus
 
 REQUESTS = Histogram(
     "pipeline_http_request_duration_seconds", "HTTP request latency by route template and status.",
@@ -29,6 +32,8 @@ REQUESTS = Histogram(
 )
 POOL = Gauge("pipeline_db_pool_connections", "Database pool connections by state.", ["state"],
              multiprocess_mode="livesum")
+OUTBOX = Gauge("pipeline_webhook_deliveries", "Webhook deliveries by status (pending is the outbox backlog).",
+               ["status"], multiprocess_mode="mostrecent")
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
@@ -43,9 +48,21 @@ def observe_pool(engine: AsyncEngine) -> None:
             POOL.labels(state).set(value())
 
 
-def render(engine: AsyncEngine) -> tuple[bytes, str]:
+async def observe_outbox(engine: AsyncEngine) -> None:
+    """Read the delivery backlog from the database: every process sees the same figure."""
+    from app.models import WebhookDelivery  # the metrics module loads before the models elsewhere
+
+    status = WebhookDelivery.__table__.c.status  # type: ignore[attr-defined]
+    async with engine.connect() as conn:
+        counts: dict[str, int] = {s: n for s, n in (await conn.execute(select(status, func.count()).group_by(status)))}
+    for name in DeliveryStatus:
+        OUTBOX.labels(name.value).set(counts.get(name.value, 0))
+
+
+async def render(engine: AsyncEngine) -> tuple[bytes, str]:
     """The exposition text for /metrics."""
     observe_pool(engine)
+    await observe_outbox(engine)
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

@@ -67,6 +67,7 @@ async def test_metrics_expose_request_latency_by_route_and_status(api):
     assert 'pipeline_http_request_duration_seconds_bucket{' in text
     assert 'route="/api/v1/projects/{project_id}"' in text and 'status="404"' in text
     assert 'pipeline_db_pool_connections{state="checked_out"}' in text
+    assert 'pipeline_webhook_deliveries{status="pending"} 0.0' in text
 
 
 async def test_the_access_log_is_one_json_line_without_secrets(api, caplog):
