@@ -9,7 +9,7 @@ from fastapi._compat import field_annotation_is_sequence
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db import get_session
 from app.errors import Forbidden, InvalidInput
 from app.services import auth, idempotency
@@ -148,4 +148,4 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-__all__ = ["Allowed", "AppRoute", "IfMatch", "Session", "current_principal", "get_settings", "settings_of"]
+__all__ = ["Allowed", "AppRoute", "IfMatch", "Session", "current_principal", "settings_of"]
