@@ -137,6 +137,15 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return errors
 
 
+def _routes(routes: list[Any]) -> list[Any]:
+    """Every route, looking inside the routers an app includes."""
+    flat: list[Any] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        flat += _routes(inner.routes) if inner is not None else [route]
+    return flat
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -156,10 +165,17 @@ def install(app: FastAPI) -> None:
             return problem(422, "validation_error", "Invalid input", "body: could not be read as JSON",
                            errors=[{"field": "body", "message": "could not be read as JSON"}],
                            instance=request.url.path)
+        headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path may have several.
+            allowed = sorted({m for route in _routes(request.app.routes)
+                              if getattr(route, "path_regex", None) is not None
+                              and route.path_regex.match(request.url.path)
+                              for m in (getattr(route, "methods", None) or ())})
+            headers = {"Allow": ", ".join(allowed)}
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
-        return problem(exc.status_code, code, str(exc.detail), str(exc.detail),
-                       headers=dict(exc.headers) if exc.headers else None,
+        return problem(exc.status_code, code, str(exc.detail), str(exc.detail), headers=headers,
                        instance=request.url.path)
 
     @app.exception_handler(PoolTimeoutError)

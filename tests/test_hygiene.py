@@ -120,3 +120,11 @@ async def test_a_key_over_its_rate_limit_gets_429_in_every_process(api, settings
         assert 1 <= int(refused.headers["Retry-After"]) <= 61
         assert (await b.get("/api/v1/projects", headers=other)).status_code == 200
         assert (await a.get("/healthz")).status_code == 200  # no key, not counted
+
+
+async def test_a_method_a_path_does_not_take_is_405_naming_every_method_it_does(api):
+    r = await api.client.request("PUT", "/api/v1/projects", headers=api.admin)
+    assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
+    assert r.headers["Allow"] == "GET, POST"
+    r = await api.client.request("PUT", "/api/v1/projects/1", headers=api.admin)
+    assert r.headers["Allow"] == "DELETE, GET, PATCH"
