@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # Request bodies above these sizes are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Each process drops expired idempotency records and old rate-limit windows hourly.
+    housekeeping_enabled: bool = True
     # Requests one API key may make per minute, counted across every process (0: no limit).
     rate_limit_per_minute: int = Field(default=1200, ge=0)
     # On SIGTERM, requests in flight get this long to finish.

@@ -5,6 +5,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -29,7 +30,7 @@ from app.routers import (
     targets,
     webhooks,
 )
-from app.services import escalation, idempotency
+from app.services import escalation, housekeeping, idempotency
 
 log = logging.getLogger("app")
 
@@ -55,14 +56,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.http = worker.make_http_client(settings)
         job = (asyncio.create_task(escalation.periodic(app.state.sessionmaker, settings), name="escalation")
                if settings.escalation_job_enabled else None)
+        sweeper = (asyncio.create_task(housekeeping.periodic(app.state.sessionmaker, interval=timedelta(hours=1)),
+                                       name="housekeeping")
+                   if settings.housekeeping_enabled else None)
         try:
             async with worker.background(app.state.sessionmaker, app.state.http, settings):
                 yield
         finally:
-            if job is not None:
-                job.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await job
+            for task in (job, sweeper):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await app.state.http.aclose()
             await engine.dispose()
 

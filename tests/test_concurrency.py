@@ -159,3 +159,22 @@ async def test_an_import_and_stage_moves_racing_on_the_same_projects_lose_no_upd
         r = await api.client.get(f"/api/v1/projects/{now['id']}/transitions", headers=api.admin)
         assert len(r.json()["items"]) == 1 + (move.status_code == 201)
     assert imported.status_code == 200 or any(m.status_code == 201 for m in moved)
+
+
+async def test_housekeeping_drops_expired_idempotency_records_and_nothing_else(api):
+    from datetime import timedelta
+
+    from app.models import IdempotencyRecord, utcnow
+    from app.services import housekeeping
+
+    await api.client.post("/api/v1/projects", headers={**api.admin, "Idempotency-Key": "old"}, json=project_body())
+    await api.client.post("/api/v1/projects", headers={**api.admin, "Idempotency-Key": "new"}, json=project_body())
+    async with api.app.state.sessionmaker() as session, session.begin():
+        old = (await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key == "old"))).scalar_one()
+        old.expires_at = utcnow() - timedelta(seconds=1)
+    async with api.app.state.sessionmaker() as session, session.begin():
+        records, _ = await housekeeping.sweep(session, now=utcnow())
+    assert records == 1
+    async with api.app.state.sessionmaker() as session:
+        keys = set((await session.execute(select(IdempotencyRecord.key))).scalars())
+    assert keys == {"new"}
