@@ -100,10 +100,10 @@ async def list_projects(request: Request) -> Response:
     where.append("projects.archived_at IS NULL")
     if cursor := q.get("cursor"):
         _label, name, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        params += [name, name, last_id]
+        params += [name, name, name, last_id]
         n = len(params)
-        where.append(f"(projects.name > ${n - 2}::VARCHAR OR projects.name = ${n - 1}::VARCHAR "
-                     f"AND projects.id > ${n}::BIGINT)")
+        where.append(f"projects.name >= ${n - 3}::VARCHAR AND (projects.name > ${n - 2}::VARCHAR "
+                     f"OR projects.name = ${n - 1}::VARCHAR AND projects.id > ${n}::BIGINT)")
     sql = PROJECT_COLUMNS + "WHERE " + " AND ".join(where) + \
         " ORDER BY projects.name ASC, projects.id ASC \n LIMIT $1::INTEGER"
     async with request.app.state.pool.acquire() as conn, conn.transaction():

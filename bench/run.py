@@ -169,7 +169,11 @@ class Bench:
             for name, path in self.aggregates().items():
                 captured[name] = await capture.statements_of(client, seen, path)
         out = {}
-        conn = await asyncpg.connect(self.dsn, server_settings=await self._server_settings())
+        # No statement cache: each run is planned for its parameters, as the service's requests
+        # are (its pool spreads them over many connections, so none reaches PostgreSQL's switch
+        # to a generic plan after five runs of one prepared statement).
+        conn = await asyncpg.connect(self.dsn, server_settings=await self._server_settings(),
+                                     statement_cache_size=0)
         try:
             for name, statements in captured.items():
                 async def call(_n: int, statements: list[capture.Statement] = statements) -> None:
@@ -225,7 +229,8 @@ def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], t
         f"- Reads: concurrency {CONCURRENCY}, at most {READ_REQUESTS:,} requests or {READ_SECONDS:.0f} s each. "
         f"Aggregates: concurrency 1, at most {AGG_REQUESTS} requests or {AGG_SECONDS:.0f} s each; the raw SQL is "
         "the statements the service sent for that request (captured from its engine), run in one transaction "
-        "with asyncpg on one connection with the service's session settings.",
+        "with asyncpg on one connection with the service's session settings and no statement cache "
+        "(each run planned for its parameters, as the service's are).",
         "",
         "## Reads: the service (1 uvicorn worker) against the bare baseline (Starlette + asyncpg, same SQL)",
         "",
@@ -296,7 +301,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgresql"):
         parser.error("give --database-url postgresql+asyncpg://… (or PIPELINE_DATABASE_URL)")
-    command = "python -m bench.run " + " ".join(shlex.quote(a) for a in sys.argv[1:] if "://" not in a)
+    shown = [("postgresql+asyncpg://…" if "://" in a else a) for a in sys.argv[1:]]
+    command = " ".join(["python -m bench.run", *(shlex.quote(a) for a in shown)])
     asyncio.run(main_async(args, command))
 
 
