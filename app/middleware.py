@@ -39,7 +39,8 @@ def _request_id(scope: Scope) -> str:
 
 def _too_large(limit: int, rid: str) -> bytes:
     return json.dumps({"type": TYPE_BASE + "payload_too_large", "title": "Payload too large", "status": 413,
-                       "detail": f"The request body is larger than the limit of {limit} bytes.", "code": "payload_too_large",
+                       "detail": f"The request body is larger than the limit of {limit} bytes.",
+                       "code": "payload_too_large",
                        "errors": [{"field": "body", "message": f"must be at most {limit} bytes"}]}).encode()
 
 

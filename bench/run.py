@@ -137,7 +137,7 @@ class Bench:
                                      headers={"Authorization": f"Bearer {self.key}"}) as client:
             for name, path_of in paths.items():
                 out[name] = await drive(http_get(client, path_of), concurrency=concurrency, requests=requests,
-                                        seconds=seconds, warmup=3)
+                                        seconds=seconds, warmup=20 if concurrency > 1 else 2)
                 print(f"  {group:<22} {name:<60} {out[name].rps:8.1f}/s p50 {out[name].p50_ms:8.1f} ms "
                       f"p99 {out[name].p99_ms:8.1f} ms errors {out[name].errors}", flush=True)
         return out
