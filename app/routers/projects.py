@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Path, Query, Response, status
 
 from app.clock import today
-from app.deps import Allowed, IfMatch, Session
+from app.deps import Allowed, IfMatch, ReadSession, Session
 from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
 from app.models.fields import ProjectCode
 from app.models.project import ProjectCreate, ProjectRead, ProjectUpdate, TransitionCreate, TransitionRead
@@ -31,7 +31,7 @@ async def create_project(body: ProjectCreate, response: Response, session: Sessi
 
 @router.get("", response_model=Page[ProjectRead])
 async def list_projects(
-    session: Session,
+    session: ReadSession,
     principal: Principal = Allowed(Action.project_read),
     stage: Annotated[list[Stage], Query(max_length=10)] = [],  # noqa: B006 - FastAPI copies defaults
     funding_source: Annotated[list[FundingSource], Query(max_length=10)] = [],  # noqa: B006
