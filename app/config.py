@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # The SQLite default lets a newcomer run the service with nothing installed;
     # production uses postgresql+asyncpg://user:pass@host/db.
     database_url: str = "sqlite+aiosqlite:///./pipeline.db"
+    # A read-only replica for the statistics and the project list, which then may trail the
+    # primary by the replica's lag; unset, everything reads the primary.
+    database_read_url: str | None = None
     pool_size: int = Field(default=10, ge=1)
     max_overflow: int = Field(default=5, ge=0)
     pool_timeout_seconds: float = Field(default=5.0, gt=0)
@@ -112,6 +115,14 @@ class Settings(BaseSettings):
         if self.webhook_lease_seconds <= self.webhook_connect_timeout_seconds + self.webhook_timeout_seconds:
             raise ValueError("webhook_lease_seconds must exceed the connect and request timeouts together")
         return self
+
+    @field_validator("database_read_url")
+    @classmethod
+    def _replica_is_postgres(cls, url: str | None) -> str | None:
+        # SQLite has one file and one writer: a second engine on it would only wait for the first.
+        if url and not url.startswith("postgresql"):
+            raise ValueError("a read replica is a PostgreSQL database (postgresql+asyncpg://...)")
+        return url or None
 
     @field_validator("escalation_ladder")
     @classmethod

@@ -1,6 +1,6 @@
 """FastAPI dependencies: the session, the principal, permissions, If-Match, idempotency."""
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -16,6 +16,23 @@ from app.services import auth, idempotency
 from app.services.permissions import MATRIX, Action, Principal, allows
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_session(request: Request, session: Session) -> AsyncIterator[AsyncSession]:
+    """A session on the read replica (``PIPELINE_DATABASE_READ_URL``), read-only and rolled
+    back at the end; the request's own session when no replica is configured."""
+    replica = request.app.state.read_sessionmaker
+    if replica is None:
+        yield session
+        return
+    async with replica() as read:
+        try:
+            yield read
+        finally:
+            await read.rollback()
+
+
+ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
 def _before_commit(request: Request, hook: Callable[[AsyncSession], Awaitable[None]]) -> None:
@@ -148,4 +165,4 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-__all__ = ["Allowed", "AppRoute", "IfMatch", "Session", "current_principal", "settings_of"]
+__all__ = ["Allowed", "AppRoute", "IfMatch", "ReadSession", "Session", "current_principal", "settings_of"]

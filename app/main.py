@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        read_engine = make_engine(settings, settings.database_read_url) if settings.database_read_url else None
+        app.state.read_engine = read_engine
+        app.state.read_sessionmaker = make_sessionmaker(read_engine) if read_engine is not None else None
         app.state.http = worker.make_http_client(settings)
         job = (asyncio.create_task(escalation.periodic(app.state.sessionmaker, settings), name="escalation")
                if settings.escalation_job_enabled else None)
@@ -70,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         await task
             await app.state.http.aclose()
             await engine.dispose()
+            if read_engine is not None:
+                await read_engine.dispose()
 
     app = FastAPI(title="Investment project pipeline", version="1.0.0", description=DESCRIPTION,
                   lifespan=lifespan, dependencies=[Depends(deps.single_valued_query)])

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Response, status
 
 from app.clock import today
-from app.deps import Allowed, IfMatch, Session
+from app.deps import Allowed, IfMatch, ReadSession, Session
 from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
 from app.models.fields import ProjectCode
 from app.models.project import ProjectCreate, ProjectRead, ProjectUpdate, TransitionCreate, TransitionRead
@@ -47,14 +47,14 @@ def project_filters(
 ) -> projects.ProjectFilters:
     """The project list's filters, as query parameters (the list and the ledger export share them)."""
     return projects.ProjectFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
-                          leader_id=leader_id, unit_id=unit_id, designation=designation,
-                          designation_status=designation_status, code=code, q=q, on_hold=on_hold, archived=archived)
-
+                                   leader_id=leader_id, unit_id=unit_id, designation=designation,
+                                   designation_status=designation_status, code=code, q=q, on_hold=on_hold,
+                                   archived=archived)
 
 
 @router.get("", response_model=Page[ProjectRead])
 async def list_projects(
-    session: Session,
+    session: ReadSession,
     filters: Annotated[projects.ProjectFilters, Depends(project_filters)],
     principal: Principal = Allowed(Action.project_read),
     sort: Annotated[str, Query(json_schema_extra={"enum": SORTS}, description="A field; prefix - to descend.")]

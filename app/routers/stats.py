@@ -8,7 +8,7 @@ from fastapi import Depends, Query
 
 from app.clock import today
 from app.config import Settings
-from app.deps import Allowed, Session, settings_of
+from app.deps import Allowed, ReadSession, settings_of
 from app.errors import InvalidInput
 from app.models.enums import FundingSource, Industry, PipelineDimension, ProjectStatus, Stage, Zone
 from app.models.fields import BusinessDate
@@ -84,7 +84,7 @@ Filters = Annotated[pipeline_stats.PipelineFilters, Depends(pipeline_filters)]
 
 
 @router.get("/pipeline", response_model=PipelineStats)
-async def pipeline(session: Session, filters: Filters, principal: Principal = Allowed(Action.stats_read),
+async def pipeline(session: ReadSession, filters: Filters, principal: Principal = Allowed(Action.stats_read),
                    group_by: GroupBy = [], as_of: AsOf = None,  # noqa: B006
                    funnel: Annotated[bool, Query(description=(
                        "Include the funnel between stages (it reads the whole stage history); "
@@ -98,7 +98,7 @@ async def pipeline(session: Session, filters: Filters, principal: Principal = Al
 
 
 @router.get("/pipeline/projects", response_model=Page[PipelineProject])
-async def pipeline_projects(session: Session, filters: Filters, principal: Principal = Allowed(Action.stats_read),
+async def pipeline_projects(session: ReadSession, filters: Filters, principal: Principal = Allowed(Action.stats_read),
                             as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None) -> Page[PipelineProject]:
     """The projects behind a pipeline figure, as they stood on `as_of`."""
     return await pipeline_stats.list_projects(session, as_of=as_of or today(), filters=filters, cursor=cursor,
@@ -106,7 +106,7 @@ async def pipeline_projects(session: Session, filters: Filters, principal: Princ
 
 
 @router.get("/targets", response_model=TargetStats)
-async def targets(session: Session, year: Annotated[int, Query(ge=2000, le=2100)],
+async def targets(session: ReadSession, year: Annotated[int, Query(ge=2000, le=2100)],
                   principal: Principal = Allowed(Action.stats_read), as_of: AsOf = None) -> TargetStats:
     """Each target of the year: its members, how many reached the goal and for how much (in
     the target's currency), the share done, what is late, by leader in charge."""
@@ -114,7 +114,7 @@ async def targets(session: Session, year: Annotated[int, Query(ge=2000, le=2100)
 
 
 @router.get("/leaders", response_model=LeaderStats)
-async def leader_stats(session: Session, settings: AppSettings, principal: Principal = Allowed(Action.stats_read),
+async def leader_stats(session: ReadSession, settings: AppSettings, principal: Principal = Allowed(Action.stats_read),
                        as_of: AsOf = None) -> LeaderStats:
     """Every leader in charge side by side: projects by stage with totals, late, statuses, targets."""
     return await dashboard.leader_stats(session, as_of=as_of or today(), rules=status.rules_of(settings),
@@ -123,7 +123,7 @@ async def leader_stats(session: Session, settings: AppSettings, principal: Princ
 
 @router.get("/project-status", response_model=ProjectStatusPage)
 async def project_status(
-    session: Session,
+    session: ReadSession,
     settings: AppSettings,
     principal: Principal = Allowed(Action.stats_read),
     as_of: AsOf = None,
@@ -146,7 +146,7 @@ async def project_status(
 
 
 @leaders.get("/{leader_id}/dashboard", response_model=LeaderDashboard, responses=problems(404))
-async def leader_dashboard(leader_id: Id, session: Session, settings: AppSettings,
+async def leader_dashboard(leader_id: Id, session: ReadSession, settings: AppSettings,
                            principal: Principal = Allowed(Action.stats_read), as_of: AsOf = None) -> LeaderDashboard:
     """One leader's projects on `as_of`: by stage with totals, late, red/amber/green with the
     reasons, and the year's targets they count toward. Any leader may read any dashboard."""

@@ -101,10 +101,12 @@ def apply(stmt: Select[Any], *, key: SortKey, descending: bool, id_column: Any, 
         value, last_id = _decode(cursor, sort_label, key, id_max)
         col = key.column
         after: ColumnElement[bool]
+        # The redundant bound on the sort column alone gives the (sort, id) index a place to
+        # start: without it PostgreSQL cannot seek on the OR and reads every earlier row.
         if descending:
-            after = or_(col < value, and_(col == value, id_column < last_id))
+            after = and_(col <= value, or_(col < value, and_(col == value, id_column < last_id)))
         else:
-            after = or_(col > value, and_(col == value, id_column > last_id))
+            after = and_(col >= value, or_(col > value, and_(col == value, id_column > last_id)))
         stmt = stmt.where(after)
     order = (key.column.desc(), id_column.desc()) if descending else (key.column.asc(), id_column.asc())
     return stmt.order_by(*order).limit(limit + 1)

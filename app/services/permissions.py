@@ -6,8 +6,9 @@ is answered 404, so that its existence does not leak.
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy import ColumnElement, Row, exists, or_, select, true
 from sqlmodel import col
 
 from app.models import Difficulty, Project, SupervisionItem, SupervisionTask
@@ -124,7 +125,7 @@ def project_scope(principal: Principal) -> ColumnElement[bool]:
     return true()
 
 
-def can_see_project(principal: Principal, project: Project) -> bool:
+def can_see_project(principal: Principal, project: Project | Row[Any]) -> bool:
     if principal.role == Role.unit:
         return project.unit_id == principal.unit_id
     return True

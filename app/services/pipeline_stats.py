@@ -255,6 +255,10 @@ async def funnel(session: AsyncSession, *, as_of: date, filters: PipelineFilters
                      .where(col(t.kind) == TransitionKind.correction.value, col(t.occurred_on) <= on)
                      .cte("corrected"))
     corrected = select(corrected_ids.c.project_id)
+    # NOT EXISTS, not NOT IN: PostgreSQL plans NOT IN (subquery) as a subplan rescanned per
+    # row once the ids outgrow work_mem (quadratic); NOT EXISTS is an anti-join.
+    uncorrected = ~select(corrected_ids.c.project_id).where(
+        corrected_ids.c.project_id == col(t.project_id)).exists()
     kinds = [TransitionKind.advance.value, TransitionKind.terminate.value]
     parts: list[AnySelect] = []
     sides: tuple[tuple[Any, Any, list[Any]], ...] = (
@@ -263,7 +267,7 @@ async def funnel(session: AsyncSession, *, as_of: date, filters: PipelineFilters
     for stage_of, metric_of, where in sides:
         key, metric = stage_of.label("stage"), metric_of.label("metric")
         parts.append(scoped(select(key, metric, func.count().label("n")))
-                     .where(*where, col(t.project_id).not_in(corrected)).group_by(key, metric))
+                     .where(*where, uncorrected).group_by(key, metric))
         repeated = (scoped(select(key, metric, col(t.project_id)))
                     .where(*where, col(t.project_id).in_(corrected)).distinct().subquery())
         parts.append(select(repeated.c.stage, repeated.c.metric, func.count().label("n"))

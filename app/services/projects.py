@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -35,6 +35,10 @@ SORT_KEYS: dict[str, SortKey] = {
 }
 SORT_ATTRS = {"total_investment": "total_investment_amount"}
 AUDIT_IGNORED = frozenset({"updated_at"})
+# The hot read paths (one project, a list page) select the table's columns with Core: rows,
+# not ORM instances, skip the identity map and instance state they would only be read from.
+PROJECT_COLUMNS = tuple(Project.__table__.columns)  # type: ignore[attr-defined]
+ProjectLike = Project | Row[Any]
 
 
 @dataclass
@@ -85,7 +89,7 @@ class ProjectFilters:
         return stmt
 
 
-def to_read(project: Project, designations: Sequence[ProjectDesignation]) -> ProjectRead:
+def to_read(project: ProjectLike, designations: Sequence[ProjectDesignation]) -> ProjectRead:
     assert project.id is not None
     return ProjectRead(
         id=project.id, code=project.code, name=project.name, investor=project.investor,
@@ -210,7 +214,11 @@ async def get_project(session: AsyncSession, principal: Principal, project_id: i
 
 
 async def read_project(session: AsyncSession, principal: Principal, project_id: int) -> ProjectRead:
-    return await _read(session, await get_project(session, principal, project_id))
+    """The project as the API shows it, if the principal may see it; else 404."""
+    row = (await session.execute(select(*PROJECT_COLUMNS).where(col(Project.id) == project_id))).first()
+    if row is None or not can_see_project(principal, row):
+        raise NotFound(f"No project with id {project_id}.")
+    return to_read(row, (await _designations(session, [project_id]))[project_id])
 
 
 async def read_project_by_code(session: AsyncSession, principal: Principal, code: str) -> ProjectRead:
@@ -224,10 +232,10 @@ async def list_projects(session: AsyncSession, principal: Principal, *, filters:
                         cursor: str | None, limit: int) -> Page[ProjectRead]:
     """One page of the projects the principal may see, in keyset order."""
     key, descending = pagination.parse_sort(sort, SORT_KEYS)
-    stmt = filters.apply(select(Project).where(project_scope(principal)))
+    stmt = filters.apply(select(*PROJECT_COLUMNS).where(project_scope(principal)))
     stmt = pagination.apply(stmt, key=key, descending=descending, id_column=Project.id, cursor=cursor,
                             limit=limit, sort_label=sort)
-    rows = list((await session.execute(stmt)).scalars())
+    rows = list((await session.execute(stmt)).all())
     attr = SORT_ATTRS.get(key.name, key.name)
     kept, next_cursor = pagination.page(rows, limit=limit, sort_label=sort,
                                         key_of=lambda p: (getattr(p, attr), p.id or 0))

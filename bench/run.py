@@ -1,0 +1,310 @@
+"""The performance benchmark: the service against the bare floor, at province scale.
+
+    python -m bench.run [--database-url postgresql+asyncpg://USER@HOST/DB] [--projects 1000000] [--skip-load]
+
+Loads the data set (bench/generate.py), starts the service with uvicorn (one worker, then
+two) and the bare baseline (bench/baseline_app.py) on loopback ports, drives each with
+bench/load.py, times the aggregates' own SQL alone (captured from the service, run with
+asyncpg), and writes bench/RESULTS.md.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from app.services.pagination import _encode
+from bench import capture, generate
+from bench.load import Figures, drive, http_get
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "RESULTS.md"
+CONCURRENCY = 16
+READ_SECONDS = 10.0
+READ_REQUESTS = 20_000
+AGG_REQUESTS = 20
+AGG_SECONDS = 20.0
+TRANSITIONS = 1_000
+PAGE = 50
+DEEP_PAGES = 1_000
+AS_OF = "2024-06-30"
+GROUP = "group_by=stage,funding_source"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(app: str, url: str, workers: int, *, factory: bool) -> Iterator[str]:
+    """``uvicorn app`` on a loopback port until the block ends; yields its base URL."""
+    port = _free_port()
+    env = {**os.environ, "PIPELINE_DATABASE_URL": url, "PIPELINE_ESCALATION_JOB_ENABLED": "false",
+           "PIPELINE_WEBHOOK_WORKER_ENABLED": "false", "PIPELINE_LOG_LEVEL": "WARNING"}
+    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--workers",
+           str(workers), "--log-level", "warning", "--no-access-log", *(["--factory"] if factory else [])]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(base + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{app} did not start")
+        time.sleep(1.0 if workers > 1 else 0.2)  # let every worker come up
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def create_key(url: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "app.cli", "create-key", "--role", "admin", "--name", "bench"],
+                         cwd=ROOT, env={**os.environ, "PIPELINE_DATABASE_URL": url}, check=True,
+                         capture_output=True, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+
+class Bench:
+    def __init__(self, url: str, key: str) -> None:
+        self.url = url
+        self.key = key
+        self.dsn = generate.asyncpg_dsn(url)
+        self.rows: list[tuple[str, str, Figures, str]] = []  # (group, name, figures, baseline name)
+
+    async def facts(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            self.ids = [r["id"] for r in await conn.fetch("SELECT id FROM projects ORDER BY random() LIMIT 5000")]
+            pick = await conn.fetchrow("SELECT leader_id, stage, count(*) n FROM projects WHERE archived_at IS NULL "
+                                       "GROUP BY 1, 2 HAVING count(*) > 60 ORDER BY count(*) LIMIT 1")
+            self.leader, self.stage, self.selective = pick["leader_id"], pick["stage"], pick["n"]
+            deep = await conn.fetchrow("SELECT name, id FROM projects WHERE archived_at IS NULL ORDER BY name, id "
+                                       f"OFFSET {PAGE * DEEP_PAGES - 1} LIMIT 1")
+            self.deep_cursor = _encode("name", deep["name"], deep["id"])
+            self.movable = list(await conn.fetch(
+                "SELECT id, version, stage FROM projects WHERE archived_at IS NULL AND NOT on_hold AND stage IN "
+                "('negotiating','signed','registered','preliminary','under_construction') ORDER BY random() "
+                f"LIMIT {TRANSITIONS}"))
+            self.pg_version = await conn.fetchval("SHOW server_version")
+            self.counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}")
+                           for t in ("projects", "stage_transitions", "difficulties", "target_members")}
+        finally:
+            await conn.close()
+
+    def reads(self, prefix: str) -> dict[str, Callable[[int], str]]:
+        ids = self.ids
+        return {
+            "GET project by id": lambda n: f"{prefix}/projects/{ids[n % len(ids)]}",
+            "list, filtered (leader_id & stage), first page":
+                lambda n: f"{prefix}/projects?leader_id={self.leader}&stage={self.stage}&limit={PAGE}",
+            "list, all, first page": lambda n: f"{prefix}/projects?limit={PAGE}",
+            f"list, all, page {DEEP_PAGES:,}": lambda n: f"{prefix}/projects?limit={PAGE}&cursor={self.deep_cursor}",
+        }
+
+    def aggregates(self) -> dict[str, str]:
+        return {
+            "/stats/pipeline by stage, funding_source": f"/api/v1/stats/pipeline?{GROUP}",
+            f"/stats/pipeline by stage, funding_source, as_of={AS_OF}": f"/api/v1/stats/pipeline?{GROUP}&as_of={AS_OF}",
+            "/stats/targets (year 2026)": "/api/v1/stats/targets?year=2026",
+            f"leader {self.leader}'s dashboard": f"/api/v1/leaders/{self.leader}/dashboard",
+        }
+
+    async def http(self, base: str, paths: dict[str, Callable[[int], str]], group: str, *,
+                   concurrency: int = CONCURRENCY, requests: int = READ_REQUESTS,
+                   seconds: float = READ_SECONDS) -> dict[str, Figures]:
+        out = {}
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=600,
+                                     headers={"Authorization": f"Bearer {self.key}"}) as client:
+            for name, path_of in paths.items():
+                out[name] = await drive(http_get(client, path_of), concurrency=concurrency, requests=requests,
+                                        seconds=seconds, warmup=20 if concurrency > 1 else 2)
+                print(f"  {group:<22} {name:<60} {out[name].rps:8.1f}/s p50 {out[name].p50_ms:8.1f} ms "
+                      f"p99 {out[name].p99_ms:8.1f} ms errors {out[name].errors}", flush=True)
+        return out
+
+    async def transitions(self, base: str) -> Figures:
+        today = date.today().isoformat()
+        order = generate.STAGES
+
+        async with httpx.AsyncClient(base_url=base, timeout=600,
+                                     headers={"Authorization": f"Bearer {self.key}"}) as client:
+            async def call(n: int) -> None:
+                if n < 0:
+                    return
+                p = self.movable[n]
+                r = await client.post(f"/api/v1/projects/{p['id']}/transitions",
+                                      json={"to": order[order.index(p["stage"]) + 1], "occurred_on": today},
+                                      headers={"If-Match": f'"{p["version"]}"'})
+                if r.status_code != 201:
+                    raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
+
+            result = await drive(call, concurrency=CONCURRENCY, requests=len(self.movable), seconds=READ_SECONDS)
+        print(f"  transitions {result.rps:.1f}/s p50 {result.p50_ms:.1f} errors {result.errors}", flush=True)
+        return result
+
+    async def raw_sql(self) -> tuple[dict[str, Figures], dict[str, list[capture.Statement]]]:
+        """Each aggregate's SQL, captured from the service, timed alone with asyncpg."""
+        captured: dict[str, list[capture.Statement]] = {}
+        async with capture.in_process(self.url, self.key) as (client, seen):
+            for name, path in self.aggregates().items():
+                captured[name] = await capture.statements_of(client, seen, path)
+        out = {}
+        # No statement cache: each run is planned for its parameters, as the service's requests
+        # are (its pool spreads them over many connections, so none reaches PostgreSQL's switch
+        # to a generic plan after five runs of one prepared statement).
+        conn = await asyncpg.connect(self.dsn, server_settings=await self._server_settings(),
+                                     statement_cache_size=0)
+        try:
+            for name, statements in captured.items():
+                async def call(_n: int, statements: list[capture.Statement] = statements) -> None:
+                    async with conn.transaction():
+                        for sql, params in statements:
+                            await conn.fetch(sql, *params)
+                out[name] = await drive(call, concurrency=1, requests=AGG_REQUESTS, seconds=AGG_SECONDS, warmup=2)
+                print(f"  raw SQL  {name:<60} p50 {out[name].p50_ms:8.1f} ms ({len(statements)} statements)",
+                      flush=True)
+        finally:
+            await conn.close()
+        return out, captured
+
+    async def _server_settings(self) -> dict[str, str]:
+        """The session settings the service's engine sets (app/db.py), so the raw SQL runs alike."""
+        from app.config import Settings
+        from app.db import make_engine
+
+        engine = make_engine(Settings(database_url=self.url))
+        try:
+            args = engine.dialect.create_connect_args(engine.url)[1]
+            settings: dict[str, str] = dict(args.get("server_settings") or {})
+        finally:
+            await engine.dispose()
+        return settings
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}×" if base else "—"
+
+
+def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], two: dict[str, Figures],
+                  agg: dict[str, Figures], raw: dict[str, Figures], moves: Figures, command: str,
+                  wall: float) -> str:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    lines = [
+        "# Benchmark results",
+        "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: `{command}` (whole run {wall / 60:.1f} min)",
+        f"- Machine: {os.cpu_count()} CPUs (nproc), {cpu}; Python {platform.python_version()}; "
+        f"PostgreSQL {b.pg_version} on the same machine. "
+        "PostgreSQL, the service, the baseline and the load driver all share these cores: "
+        "the driver (one Python process) takes CPU the server would otherwise have, so absolute figures "
+        "are low and the two-worker figure is bounded by the cores left over.",
+        f"- Data: {b.counts['projects']:,} projects, {b.counts['stage_transitions']:,} stage-history rows, "
+        f"{b.counts['difficulties']:,} difficulties, 4 targets ({b.counts['target_members']:,} list members); "
+        f"selective filter leader_id={b.leader}&stage={b.stage} ({b.selective} projects); page size {PAGE}.",
+        f"- Reads: concurrency {CONCURRENCY}, at most {READ_REQUESTS:,} requests or {READ_SECONDS:.0f} s each. "
+        f"Aggregates: concurrency 1, at most {AGG_REQUESTS} requests or {AGG_SECONDS:.0f} s each; the raw SQL is "
+        "the statements the service sent for that request (captured from its engine), run in one transaction "
+        "with asyncpg on one connection with the service's session settings and no statement cache "
+        "(each run planned for its parameters, as the service's are).",
+        "",
+        "## Reads: the service (1 uvicorn worker) against the bare baseline (Starlette + asyncpg, same SQL)",
+        "",
+        "| Request | service req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | throughput ratio | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, f in one.items():
+        g = base[name]
+        target = "≥ 0.50×" if "all, first" not in name and "page 1" not in name else "—"
+        lines.append(f"| {name} | {f.rps:.0f} | {f.p50_ms:.1f} | {f.p99_ms:.1f} | {g.rps:.0f} | {g.p50_ms:.1f} | "
+                     f"{g.p99_ms:.1f} | {_ratio(f.rps, g.rps)} | {target} |")
+    first, deep = one["list, all, first page"], one[f"list, all, page {DEEP_PAGES:,}"]
+    lines += ["", f"Deep page against first page (service, p50 latency): {_ratio(deep.p50_ms, first.p50_ms)} "
+              f"(throughput {_ratio(first.rps, deep.rps)} of the first page's cost; target ≤ 1.2×).", "",
+              "## Aggregates: the service against its own SQL timed alone", "",
+              "| Request | service p50 ms | p99 ms | raw SQL p50 ms | p99 ms | ratio (p50) | target |",
+              "|---|---:|---:|---:|---:|---:|---|"]
+    for name, f in agg.items():
+        g = raw[name]
+        lines.append(f"| {name} | {f.p50_ms:.1f} | {f.p99_ms:.1f} | {g.p50_ms:.1f} | {g.p99_ms:.1f} | "
+                     f"{_ratio(f.p50_ms, g.p50_ms)} | ≤ 1.5× |")
+    names = list(agg)
+    lines += ["", f"`as_of` against the current-state aggregate (service, p50): "
+              f"{_ratio(agg[names[1]].p50_ms, agg[names[0]].p50_ms)} (target ≤ 3×).", "",
+              "## Scaling and writes", "",
+              "| Figure | req/s | p50 ms | p99 ms | ratio | target |", "|---|---:|---:|---:|---:|---|"]
+    g1, g2 = one["GET project by id"], two["GET project by id"]
+    lines.append(f"| GET project by id, 1 worker | {g1.rps:.0f} | {g1.p50_ms:.1f} | {g1.p99_ms:.1f} | 1.00× | |")
+    lines.append(f"| GET project by id, 2 workers | {g2.rps:.0f} | {g2.p50_ms:.1f} | {g2.p99_ms:.1f} | "
+                 f"{_ratio(g2.rps, g1.rps)} | ≥ 1.6× |")
+    lines.append(f"| stage transition (POST, If-Match), 1 worker | {moves.rps:.0f} | {moves.p50_ms:.1f} | "
+                 f"{moves.p99_ms:.1f} | no baseline | |")
+    errors = sum(f.errors for d in (one, base, two, agg) for f in d.values()) + moves.errors
+    lines += ["", f"Failed requests in the whole run: {errors}.", ""]
+    text = "\n".join(lines)
+    RESULTS.write_text(text)
+    return text
+
+
+async def main_async(args: argparse.Namespace, command: str) -> None:
+    started = time.perf_counter()
+    if not args.skip_load:
+        print("loading the data set…", flush=True)
+        counts = await generate.load(args.database_url, projects=args.projects, history=10 * args.projects)
+        print(f"  {json.dumps(counts)} in {time.perf_counter() - started:.0f} s", flush=True)
+    key = await asyncio.to_thread(create_key, args.database_url)
+    b = Bench(args.database_url, key)
+    await b.facts()
+    with server("bench.baseline_app:app", args.database_url, 1, factory=False) as base_url:
+        base = await b.http(base_url, b.reads(""), "baseline")
+    with server("app.main:create_app", args.database_url, 1, factory=True) as url:
+        one = await b.http(url, b.reads("/api/v1"), "service, 1 worker")
+        agg = await b.http(url, {k: (lambda n, p=p: p) for k, p in b.aggregates().items()}, "service, 1 worker",
+                           concurrency=1, requests=AGG_REQUESTS, seconds=AGG_SECONDS)
+        moves = await b.transitions(url)
+    raw, _ = await b.raw_sql()
+    with server("app.main:create_app", args.database_url, 2, factory=True) as url:
+        two = await b.http(url, {"GET project by id": b.reads("/api/v1")["GET project by id"]}, "service, 2 workers")
+    print(write_results(b, one, base, two, agg, raw, moves, command, time.perf_counter() - started))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=os.environ.get("PIPELINE_BENCH_DATABASE_URL",
+                                                                  os.environ.get("PIPELINE_DATABASE_URL")))
+    parser.add_argument("--projects", type=int, default=100_000, help="projects to load (ten history rows each)")
+    parser.add_argument("--skip-load", action="store_true", help="reuse the data set already loaded")
+    args = parser.parse_args()
+    if not args.database_url or not args.database_url.startswith("postgresql"):
+        parser.error("give --database-url postgresql+asyncpg://… (or PIPELINE_DATABASE_URL)")
+    shown = [("postgresql+asyncpg://…" if "://" in a else a) for a in sys.argv[1:]]
+    command = " ".join(["python -m bench.run", *(shlex.quote(a) for a in shown)])
+    asyncio.run(main_async(args, command))
+
+
+if __name__ == "__main__":
+    main()
