@@ -20,6 +20,26 @@ Headers = dict[str, str]
 _seq = itertools.count(1)
 
 
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(r: Any, status: int, code: str) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == PROBLEM
+    body = r.json()
+    assert body["status"] == status and body["code"] == code
+    assert body["type"] and body["title"] and body["detail"]
+    return dict(body)
+
+
+def assert_invalid(r: Any, field: str, message: str | None = None, *, code: str = "validation_error") -> None:
+    body = assert_problem(r, 422, code)
+    fields = {e["field"]: e["message"] for e in body["errors"]}
+    assert field in fields, f"no error names {field!r}: {body['errors']}"
+    if message is not None:
+        assert message in fields[field], fields[field]
+
+
 def project_body(**overrides: Any) -> dict[str, Any]:
     n = next(_seq)
     body: dict[str, Any] = {

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from app.clock import today
-from tests.factories import project_body
+from tests.factories import assert_invalid, assert_problem, project_body
 
 PROJECTS = "/api/v1/projects"
-PROBLEM = "application/problem+json"
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -53,23 +52,6 @@ async def counts(api: Any) -> tuple[int, int]:
 
 async def listed_ids(api: Any, **params: Any) -> set[int]:
     return {p["id"] for p in await walk(api, PROJECTS, params, limit=200)}
-
-
-def assert_problem(r: Any, status: int, code: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == PROBLEM
-    body = r.json()
-    assert body["status"] == status and body["code"] == code
-    assert body["type"] and body["title"] and body["detail"]
-    return dict(body)
-
-
-def assert_invalid(r: Any, field: str, message: str | None = None, *, code: str = "validation_error") -> None:
-    body = assert_problem(r, 422, code)
-    fields = {e["field"]: e["message"] for e in body["errors"]}
-    assert field in fields, f"no error names {field!r}: {body['errors']}"
-    if message is not None:
-        assert message in fields[field], fields[field]
 
 
 def cursor_of(*parts: Any) -> str:

@@ -8,33 +8,15 @@ from typing import Any
 import pytest
 
 from app.models.enums import ENUMS
-from tests.factories import project_body
+from tests.factories import assert_invalid, assert_problem, project_body
 
 LEADERS = "/api/v1/leaders"
 UNITS = "/api/v1/units"
-PROBLEM = "application/problem+json"
 REGISTRIES = [LEADERS, UNITS]
 
 
 def if_match(headers: dict[str, str], version: int | str) -> dict[str, str]:
     return {**headers, "If-Match": f'"{version}"' if isinstance(version, int) else version}
-
-
-def assert_problem(r: Any, status: int, code: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == PROBLEM
-    body = r.json()
-    assert body["status"] == status and body["code"] == code
-    assert body["type"] and body["title"] and body["detail"]
-    return dict(body)
-
-
-def assert_invalid(r: Any, field: str, message: str | None = None, *, code: str = "validation_error") -> None:
-    body = assert_problem(r, 422, code)
-    fields = {e["field"]: e["message"] for e in body["errors"]}
-    assert field in fields, f"no error names {field!r}: {body['errors']}"
-    if message is not None:
-        assert message in fields[field], fields[field]
 
 
 async def walk(api: Any, path: str, params: dict[str, Any] | None = None, *, limit: int = 50) -> list[dict[str, Any]]:
