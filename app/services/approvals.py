@@ -108,9 +108,8 @@ async def update_kind(session: AsyncSession, code: str, *, data: ApprovalKindUpd
         setattr(kind, name, value)
     kind.updated_at = utcnow()
     await _flush_kind(session)
-    old, new = audit.diff(before, _kind_snapshot(kind))
-    await audit.record(session, actor, action="approval_kind.update", resource_type="approval_kind",
-                       resource_id=code, before=old, after=new)
+    await audit.record_change(session, actor, action="approval_kind.update", resource_type="approval_kind",
+                              resource_id=code, before=before, after=_kind_snapshot(kind))
     return _kind_read(kind)
 
 

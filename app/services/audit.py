@@ -24,6 +24,14 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any],
     return {k: before.get(k) for k in changed}, {k: after.get(k) for k in changed}
 
 
+async def record_change(session: AsyncSession, actor: Principal, *, action: str, resource_type: str,
+                        resource_id: int | str, before: dict[str, Any], after: dict[str, Any]) -> AuditEvent:
+    """Record an update: only the fields that changed, as they were and as they are."""
+    old, new = diff(before, after)
+    return await record(session, actor, action=action, resource_type=resource_type, resource_id=resource_id,
+                        before=old, after=new)
+
+
 async def record(session: AsyncSession, actor: Principal, *, action: str, resource_type: str,
                  resource_id: int | str, before: dict[str, Any] | None = None,
                  after: dict[str, Any] | None = None) -> AuditEvent:

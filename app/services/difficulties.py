@@ -217,9 +217,8 @@ async def update_difficulty(session: AsyncSession, principal: Principal, difficu
     difficulty.updated_at = utcnow()
     await versioning.flush(session)
     after = to_read(difficulty, today=today)
-    old, new = audit.diff(snapshot(before), snapshot(after))
-    await audit.record(session, principal, action="difficulty.update", resource_type="difficulty",
-                       resource_id=difficulty_id, before=old, after=new)
+    await audit.record_change(session, principal, action="difficulty.update", resource_type="difficulty",
+                              resource_id=difficulty_id, before=snapshot(before), after=snapshot(after))
     return after
 
 

@@ -88,9 +88,8 @@ async def update_rate(session: AsyncSession, rate_id: int, *, data: ExchangeRate
         setattr(rate, name, value)
     rate.updated_at = utcnow()
     await _flush(session)
-    old, new = audit.diff(before, _snapshot(rate))
-    await audit.record(session, actor, action="exchange_rate.update", resource_type="exchange_rate",
-                       resource_id=rate_id, before=old, after=new)
+    await audit.record_change(session, actor, action="exchange_rate.update", resource_type="exchange_rate",
+                              resource_id=rate_id, before=before, after=_snapshot(rate))
     return ExchangeRateRead.model_validate(rate, from_attributes=True)
 
 

@@ -88,9 +88,8 @@ async def update(session: AsyncSession, model: Model, read: type[Read], entry_id
         setattr(entry, name, value)
     entry.updated_at = utcnow()
     await _flush(session, model)
-    old, new = audit.diff(before, _snapshot(entry, read))
-    await audit.record(session, actor, action=f"{_resource(model)}.update", resource_type=_resource(model),
-                       resource_id=entry_id, before=old, after=new)
+    await audit.record_change(session, actor, action=f"{_resource(model)}.update", resource_type=_resource(model),
+                              resource_id=entry_id, before=before, after=_snapshot(entry, read))
     return read.model_validate(entry, from_attributes=True)
 
 

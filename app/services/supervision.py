@@ -239,9 +239,9 @@ async def update_item(session: AsyncSession, principal: Principal, item_id: int,
     item.updated_at = utcnow()
     await versioning.flush(session)
     after = await _read_item(session, principal, item_id, today=today)
-    old, new = audit.diff(_snapshot(before), _snapshot(after))
-    await audit.record(session, principal, action="supervision_item.update", resource_type="supervision_item",
-                       resource_id=item_id, before=old, after=new)
+    await audit.record_change(session, principal, action="supervision_item.update",
+                              resource_type="supervision_item", resource_id=item_id, before=_snapshot(before),
+                              after=_snapshot(after))
     return after
 
 
@@ -372,9 +372,9 @@ async def update_task(session: AsyncSession, principal: Principal, task_id: int,
     task.updated_at = utcnow()
     await versioning.flush(session)
     after = task_read(task, today=today)
-    old, new = audit.diff(_snapshot(before), _snapshot(after))
-    await audit.record(session, principal, action="supervision_task.update", resource_type="supervision_task",
-                       resource_id=task_id, before=old, after=new)
+    await audit.record_change(session, principal, action="supervision_task.update",
+                              resource_type="supervision_task", resource_id=task_id, before=_snapshot(before),
+                              after=_snapshot(after))
     return after
 
 

@@ -137,9 +137,8 @@ async def update_target(session: AsyncSession, target_id: int, *, data: TargetUp
         target.plan_rates = _plan_rates(data.plan_rates)
     target.updated_at = utcnow()
     await versioning.flush(session)
-    old, new = audit.diff(before, _snapshot(target))
-    await audit.record(session, actor, action="target.update", resource_type="target", resource_id=target_id,
-                       before=old, after=new)
+    await audit.record_change(session, actor, action="target.update", resource_type="target", resource_id=target_id,
+                              before=before, after=_snapshot(target))
     return to_read(target)
 
 
