@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, ge=1)
     max_overflow: int = Field(default=5, ge=0)
     pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    # A pooled connection idle longer than this is checked with a round trip before use.
+    pool_ping_after_idle_seconds: float = Field(default=1.0, ge=0)
     statement_timeout_ms: int = Field(default=15_000, ge=100)
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
 
@@ -87,6 +89,9 @@ class Settings(BaseSettings):
     housekeeping_enabled: bool = True
     # Requests one API key may make per minute, counted across every process (0: no limit).
     rate_limit_per_minute: int = Field(default=1200, ge=0)
+    # At start, set what exists aside from the garbage collector (gc.freeze): it lives as
+    # long as the process. Off in the tests, which start many applications in one process.
+    gc_freeze: bool = True
     # On SIGTERM, requests in flight get this long to finish.
     graceful_shutdown_seconds: int = Field(default=30, ge=0)
 

@@ -5,10 +5,11 @@ few functions the two databases spell differently are defined here, each compile
 both, so no service ever asks which database it runs on.
 """
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Integer, literal
+from sqlalchemy import Date, Integer, String, any_, bindparam, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -49,3 +50,32 @@ def a_date(value: date) -> ColumnElement[date]:
     """A date parameter typed as DATE: asyncpg is told its type; SQLite gets ISO text
     (never ``CAST(… AS DATE)``, which SQLite would turn into a number)."""
     return literal(value, Date)
+
+
+class json_rows(FunctionElement[str]):
+    """An aggregate: the group's rows as JSON text, ``[{"key": value, …}, …]``, or NULL when
+    the group is empty. Called as ``json_rows("key", value, "key", value, …)``."""
+
+    type = String()
+    inherit_cache = True
+    name = "json_rows"
+
+
+@compiles(json_rows)
+def _json_rows_postgresql(element: json_rows, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_agg(json_build_object({compiler.process(element.clauses, **kw)}))::text"
+
+
+@compiles(json_rows, "sqlite")
+def _json_rows_sqlite(element: json_rows, compiler: SQLCompiler, **kw: Any) -> str:
+    # json_group_array gives '[]' for no rows; NULLIF makes both databases agree on NULL.
+    return f"NULLIF(json_group_array(json_object({compiler.process(element.clauses, **kw)})), '[]')"
+
+
+def in_values(column: Any, values: Sequence[Any], dialect_name: str) -> ColumnElement[bool]:
+    """``column IN (values)``. On PostgreSQL one array parameter (``column = ANY($n)``): the
+    statement's text then does not depend on how many values there are, so its compiled
+    form is reused (``app/plainsql.py``) whatever the filter holds."""
+    if dialect_name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(list(values))  # type: ignore[no-any-return]

@@ -12,6 +12,7 @@
     ├── InvalidInput         422    validation_error, idempotency_key_reused, invalid_cursor,
     │                               unsupported_file, ledger_header, ledger_invalid
     ├── PreconditionRequired 428    if_match_required
+    ├── TooManyRequests      429    rate_limited
     └── ServiceUnavailable   503    database_unavailable
 
 Request validation errors (422 ``validation_error``) list ``errors: [{field, message}]``.
@@ -85,6 +86,10 @@ class InvalidInput(AppError):
 
 class PreconditionRequired(AppError):
     status, code, title = 428, "if_match_required", "Precondition required"
+
+
+class TooManyRequests(AppError):
+    status, code, title = 429, "rate_limited", "Too many requests"
 
 
 class ServiceUnavailable(AppError):

@@ -15,7 +15,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import context, observability
 from app.errors import PROBLEM_JSON, TYPE_BASE
-from app.services import ratelimit
 
 access_log = logging.getLogger("app.access")
 
@@ -139,39 +138,3 @@ async def _send_413(send: Send, limit: int, rid: str) -> None:
         (b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
         (b"x-request-id", rid.encode()), (b"connection", b"close"), *SECURITY_HEADERS]})
     await send({"type": "http.response.body", "body": body})
-
-
-
-
-
-class RateLimitMiddleware:
-    """429 with Retry-After once a key passes its requests per minute (0: no limit)."""
-
-    def __init__(self, app: ASGIApp, *, per_minute: int) -> None:
-        self.app = app
-        self.per_minute = per_minute
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.per_minute <= 0:
-            await self.app(scope, receive, send)
-            return
-        authorization = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"authorization"),
-                             None)
-        bucket = ratelimit.bucket_of(authorization)
-        if bucket is not None:
-            try:
-                verdict = await ratelimit.hit(scope["app"].state.engine, bucket, limit=self.per_minute)
-            except Exception:  # the request itself will meet the database's trouble and say so
-                access_log.warning("rate limit not counted", exc_info=True)
-            else:
-                if not verdict.allowed:
-                    body = json.dumps({
-                        "type": TYPE_BASE + "rate_limited", "title": "Too many requests", "status": 429,
-                        "detail": f"This key made more than {self.per_minute} requests this minute.",
-                        "code": "rate_limited"}).encode()
-                    await send({"type": "http.response.start", "status": 429, "headers": [
-                        (b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
-                        (b"retry-after", str(verdict.retry_after_seconds).encode())]})
-                    await send({"type": "http.response.body", "body": body})
-                    return
-        await self.app(scope, receive, send)

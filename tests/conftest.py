@@ -59,7 +59,8 @@ def settings(database_url: str) -> Settings:
     # webhook worker where they need one.
     # No rate limit: tests make many requests with one key (test_hygiene turns it on).
     return Settings(database_url=database_url, key_last_used_resolution_seconds=0, escalation_job_enabled=False,
-                    webhook_worker_enabled=False, rate_limit_per_minute=0, housekeeping_enabled=False)
+                    webhook_worker_enabled=False, rate_limit_per_minute=0, housekeeping_enabled=False,
+                    gc_freeze=False)
 
 
 @pytest.fixture(scope="session")

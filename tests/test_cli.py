@@ -76,7 +76,7 @@ def test_serve_finishes_a_request_in_flight_when_told_to_stop(tmp_path):
                 pass
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.1)
-        ledger = csv_bytes(table([ledger_row(n) for n in range(1, 6001)]))  # a dry run of a few seconds
+        ledger = csv_bytes(table([ledger_row(n) for n in range(1, 30_001)]))  # a dry run of a second or more
         answer: list[httpx.Response] = []
         finished: list[float] = []
 

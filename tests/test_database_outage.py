@@ -10,11 +10,13 @@ accepting connections.
 import asyncio
 import contextlib
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.config import Settings
 from app.main import create_app
@@ -126,3 +128,36 @@ async def test_writes_survive_a_database_outage(api, settings: Settings, backend
     print(f"outage: {statuses.get(201, 0)} writes acknowledged, {len(stored)} found, "
           f"{statuses.get(503, 0)} refused with 503, served again {recovery:.2f} s after the database returned")
     assert recovery < 5.0
+
+
+async def _kill_the_pooled_connection(app: Any) -> None:
+    """Terminate the backend of the one connection in ``app``'s pool (of size one)."""
+    async with app.state.engine.connect() as conn:
+        pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    killer = await asyncpg.connect(app.state.settings.database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await killer.close()
+
+
+@pytest.mark.parametrize("ping_after_idle", [0.0, 3600.0])
+async def test_a_pooled_connection_that_died_idle(api, settings: Settings, backend: str, ping_after_idle: float):
+    """Checked after an idle spell (the default), a dead pooled connection is replaced
+    unseen; unchecked, it fails one request with 503, and the next is served."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's connections")
+    app = create_app(settings.model_copy(update={"pool_ping_after_idle_seconds": ping_after_idle,
+                                                 "pool_size": 1, "max_overflow": 0}))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://pool") as client:
+        assert (await client.get("/api/v1/projects", headers=api.admin)).status_code == 200
+        await _kill_the_pooled_connection(app)
+        await asyncio.sleep(0.05)
+        first = await client.get("/api/v1/projects", headers=api.admin)
+        if ping_after_idle == 0.0:
+            assert first.status_code == 200, first.text
+        else:
+            assert first.status_code == 503, first.text
+            assert first.json()["code"] == "database_unavailable"
+        assert (await client.get("/api/v1/projects", headers=api.admin)).status_code == 200

@@ -128,3 +128,54 @@ async def test_a_method_a_path_does_not_take_is_405_naming_every_method_it_does(
     assert r.headers["Allow"] == "GET, POST"
     r = await api.client.request("PUT", "/api/v1/projects/1", headers=api.admin)
     assert r.headers["Allow"] == "DELETE, GET, PATCH"
+
+
+def test_no_dependency_runs_in_a_worker_thread():
+    """FastAPI runs a plain ``def`` dependency in a thread pool: a thread hop per request,
+    which halved GET /healthz's throughput (bench/). Every dependency is ``async``."""
+    import inspect
+
+    from fastapi.routing import APIRoute
+
+    def calls(dependant):
+        for sub in dependant.dependencies:
+            yield sub.call
+            yield from calls(sub)
+
+    def api_routes(routes):
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield route
+            elif hasattr(route, "original_router"):  # an included router
+                yield from api_routes(route.original_router.routes)
+
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///unused.db"))
+    routes = list(api_routes(app.routes))
+    every = [*(d.dependency for d in app.router.dependencies), *(c for r in routes for c in calls(r.dependant))]
+    threaded = {call.__name__ for call in every
+                if not (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call))}
+    assert len(routes) > 50 and len(every) > 200 and not threaded, threaded
+
+
+async def test_a_request_that_fails_still_counts_against_the_limit(api, settings: Settings):
+    """The count commits by itself, before the request's own work, which here rolls back."""
+    limited = settings.model_copy(update={"rate_limit_per_minute": 3})
+    app = create_app(limited)
+    async with app.router.lifespan_context(app), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://one") as client:
+        missing = [(await client.get("/api/v1/projects/999999", headers=api.admin)).status_code for _ in range(3)]
+        assert missing == [404] * 3
+        assert (await client.get("/api/v1/projects", headers=api.admin)).status_code == 429
+        bad_secret = api.admin["Authorization"][:-4] + "xxxx"
+        assert (await client.get("/api/v1/projects", headers={"Authorization": bad_secret})).status_code == 429
+
+
+async def test_a_started_process_sets_its_long_lived_objects_aside_from_the_collector(settings: Settings):
+    import gc
+
+    app = create_app(settings.model_copy(update={"gc_freeze": True}))
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

@@ -3,12 +3,13 @@ sends for a lookup by id, a selective list filter and one project's history scan
 table whole."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 from sqlalchemy import event, text
 
+from app import plainsql
 from tests.factories import Api
 
 PROJECTS = 5000
@@ -54,12 +55,17 @@ async def _plans_of(api: Api, path: str) -> list[tuple[str, list[tuple[str, str]
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
         sent.append((statement, parameters))
 
+    def record_plain(_connection: Any, statement: str, parameters: Sequence[Any]) -> None:
+        sent.append((statement, parameters))
+
     engine = api.app.state.engine
     event.listen(engine.sync_engine, "before_cursor_execute", record)
+    plainsql.observers.append(record_plain)
     try:
         r = await api.client.get(path, headers=api.admin)
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+        plainsql.observers.remove(record_plain)
     assert r.status_code == 200, r.text
     out = []
     async with engine.connect() as conn:

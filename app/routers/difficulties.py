@@ -27,7 +27,7 @@ SORTS = ", ".join(difficulties.SORT_KEYS)
 Sort = Annotated[str, Query(max_length=40, description=f"One of {SORTS}; prefix - to descend.")]
 
 
-def filters(
+async def filters(
     status: Annotated[list[DifficultyStatus], Query(max_length=4)] = [],  # noqa: B006 - FastAPI copies defaults
     category: Annotated[list[DifficultyCategory], Query(max_length=10)] = [],  # noqa: B006
     escalation_level: Annotated[list[EscalationLevel], Query(max_length=3)] = [],  # noqa: B006

@@ -39,7 +39,7 @@ async def signed(
     x_signature: Annotated[str | None, Header(alias=signing.HEADER, description=SIGNATURE_DOC)] = None,
 ) -> None:
     """Checks the signature over the raw body, before the body is parsed."""
-    settings = settings_of(request)
+    settings = await settings_of(request)
     await integrations.verify_request(session, principal, signature=x_signature, body=await request.body(),
                                       now=time.time(), tolerance=settings.signature_tolerance_seconds)
 

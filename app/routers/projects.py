@@ -9,7 +9,7 @@ from app.deps import Allowed, IfMatch, ReadSession, Session
 from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
 from app.models.fields import ProjectCode
 from app.models.project import ProjectCreate, ProjectRead, ProjectUpdate, TransitionCreate, TransitionRead
-from app.routers.common import Cursor, Id, Limit, PositiveId, make_router, problems, set_etag
+from app.routers.common import Cursor, Id, Limit, PositiveId, json_response, make_router, problems, set_etag
 from app.services import projects
 from app.services.pagination import Page
 from app.services.permissions import Action, Principal
@@ -29,7 +29,7 @@ async def create_project(body: ProjectCreate, response: Response, session: Sessi
     return project
 
 
-def project_filters(
+async def project_filters(
     stage: Annotated[list[Stage], Query(max_length=10)] = [],  # noqa: B006 - FastAPI copies defaults
     funding_source: Annotated[list[FundingSource], Query(max_length=10)] = [],  # noqa: B006
     zone: Annotated[list[Zone], Query(max_length=20)] = [],  # noqa: B006
@@ -61,10 +61,10 @@ async def list_projects(
     = "name",
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[ProjectRead]:
+) -> Response:
     """List projects, filtered, in keyset pages. Repeat a filter to match any of its values."""
-    return await projects.list_projects(session, principal, filters=filters, sort=sort, cursor=cursor,
-                                        limit=limit)
+    return json_response(await projects.list_projects(session, principal, filters=filters, sort=sort,
+                                                      cursor=cursor, limit=limit))
 
 
 @router.get("/by-code/{code}", response_model=ProjectRead, responses=problems(404))
@@ -77,12 +77,11 @@ async def get_project_by_code(code: Annotated[ProjectCode, Path()], response: Re
 
 
 @router.get("/{project_id}", response_model=ProjectRead, responses=problems(404))
-async def get_project(project_id: Id, response: Response, session: Session,
-                      principal: Principal = Allowed(Action.project_read)) -> ProjectRead:
+async def get_project(project_id: Id, session: Session,
+                      principal: Principal = Allowed(Action.project_read)) -> Response:
     """One project; its ETag is what a change must send as If-Match."""
     project = await projects.read_project(session, principal, project_id)
-    set_etag(response, project.version)
-    return project
+    return json_response(project, version=project["version"])
 
 
 @router.patch("/{project_id}", response_model=ProjectRead, responses=problems(404, 409, 412, 428))

@@ -63,7 +63,7 @@ def dimensions(values: list[str]) -> list[PipelineDimension]:
     return out
 
 
-def pipeline_filters(
+async def pipeline_filters(
     stage: Annotated[list[Stage], Query(max_length=7)] = [],  # noqa: B006 - FastAPI copies defaults
     funding_source: Annotated[list[FundingSource], Query(max_length=2)] = [],  # noqa: B006
     zone: Annotated[list[Zone], Query(max_length=20)] = [],  # noqa: B006

@@ -8,14 +8,17 @@ request's check cheap. A key reads ``ipk_<prefix>_<secret>``; the prefix finds t
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Unauthorized
 from app.models import ApiKey, utcnow
 from app.models.enums import Role
+from app.plainsql import Query
 from app.services.permissions import Principal
 
 KEY_PREFIX = "ipk_"
@@ -32,10 +35,11 @@ def new_key() -> tuple[str, str, str]:
     return f"{KEY_PREFIX}{prefix}_{secret}", prefix, _hash(secret)
 
 
-def principal_of(key: ApiKey) -> Principal:
-    assert key.id is not None
-    return Principal(key_id=key.id, name=key.name, role=Role(key.role), leader_id=key.leader_id,
-                     unit_id=key.unit_id)
+# Every request runs this one: plain SQL (app/plainsql.py).
+KEY_BY_PREFIX = Query(lambda _dialect: select(
+    *(getattr(ApiKey, name) for name in ("id", "name", "role", "leader_id", "unit_id", "secret_hash", "expires_at",
+                                         "revoked_at", "last_used_at")))
+    .where(ApiKey.prefix == bindparam("prefix")))  # type: ignore[arg-type]
 
 
 async def authenticate(session: AsyncSession, authorization: str | None, *,
@@ -54,18 +58,19 @@ async def authenticate(session: AsyncSession, authorization: str | None, *,
     invalid = Unauthorized("The API key is not valid.", headers={"WWW-Authenticate": "Bearer"})
     if not prefix or not secret or len(prefix) > 16:
         raise invalid
-    key = (await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))).scalar_one_or_none()  # type: ignore[arg-type]
-    if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
+    key: Mapping[str, Any] | None = await KEY_BY_PREFIX.first(session, prefix=prefix)
+    if key is None or not hmac.compare_digest(key["secret_hash"], _hash(secret)):
         raise invalid
     now = utcnow()
-    if key.revoked_at is not None:
+    if key["revoked_at"] is not None:
         raise Unauthorized("The API key has been revoked.", code="key_revoked",
                            headers={"WWW-Authenticate": "Bearer"})
-    if key.expires_at is not None and key.expires_at <= now:
+    if key["expires_at"] is not None and key["expires_at"] <= now:
         raise Unauthorized("The API key has expired.", code="key_expired",
                            headers={"WWW-Authenticate": "Bearer"})
-    due = key.last_used_at is None or now - key.last_used_at >= last_used_resolution
-    return principal_of(key), due
+    due = key["last_used_at"] is None or now - key["last_used_at"] >= last_used_resolution
+    return Principal(key_id=key["id"], name=key["name"], role=Role(key["role"]), leader_id=key["leader_id"],
+                     unit_id=key["unit_id"]), due
 
 
 async def touch(session: AsyncSession, key_id: int, *, last_used_resolution: timedelta) -> None:

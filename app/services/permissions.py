@@ -4,11 +4,12 @@ A role missing from an action's row gets 403. An object outside a principal's sc
 is answered 404, so that its existence does not leak.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, exists, or_, select, true
+from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlmodel import col
 
 from app.models import Difficulty, Project, SupervisionItem, SupervisionTask
@@ -125,9 +126,11 @@ def project_scope(principal: Principal) -> ColumnElement[bool]:
     return true()
 
 
-def can_see_project(principal: Principal, project: Project | Row[Any]) -> bool:
+def can_see_project(principal: Principal, project: Project | Mapping[str, Any]) -> bool:
+    """``project_scope`` for one project: an ORM instance, or a row's mapping."""
     if principal.role == Role.unit:
-        return project.unit_id == principal.unit_id
+        unit_id = project.unit_id if isinstance(project, Project) else project["unit_id"]
+        return bool(unit_id == principal.unit_id)
     return True
 
 

@@ -1,19 +1,23 @@
 """The project registry: create, read, list, update, archive, and stage moves."""
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app import plainsql
+from app.dialect import in_values, json_rows
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Leader, Project, ProjectDesignation, StageTransition, Unit, utcnow
 from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
-from app.models.fields import Money
 from app.models.project import (
     DesignationEntry,
     ProjectCreate,
@@ -22,6 +26,7 @@ from app.models.project import (
     TransitionCreate,
     TransitionRead,
 )
+from app.plainsql import Query
 from app.services import approval_events, audit, outbox, pagination, stages, versioning
 from app.services.pagination import Page, SortKey
 from app.services.permissions import Principal, can_see_project, project_scope
@@ -35,10 +40,16 @@ SORT_KEYS: dict[str, SortKey] = {
 }
 SORT_ATTRS = {"total_investment": "total_investment_amount"}
 AUDIT_IGNORED = frozenset({"updated_at"})
-# The hot read paths (one project, a list page) select the table's columns with Core: rows,
-# not ORM instances, skip the identity map and instance state they would only be read from.
 PROJECT_COLUMNS = tuple(Project.__table__.columns)  # type: ignore[attr-defined]
-ProjectLike = Project | Row[Any]
+DESIGNATION_FIELDS = ("designation", "status", "year", "decided_on")
+# The hot read paths (one project, a list page) select rows with Core, not ORM instances,
+# and each project's designations with it as JSON text: one statement, so the two agree.
+_DESIGNATION_PAIRS = chain.from_iterable((literal_column(f"'{name}'"), getattr(ProjectDesignation, name))
+                                         for name in DESIGNATION_FIELDS)
+PROJECT_READ_COLUMNS = (*PROJECT_COLUMNS, select(json_rows(*_DESIGNATION_PAIRS))
+                        .where(col(ProjectDesignation.project_id) == col(Project.id))
+                        .scalar_subquery().label("designations"))
+PROJECT_BY_ID = Query(lambda _dialect: select(*PROJECT_READ_COLUMNS).where(col(Project.id) == bindparam("id")))
 
 
 @dataclass
@@ -58,21 +69,26 @@ class ProjectFilters:
     on_hold: bool | None = None
     archived: bool = False
 
-    def apply(self, stmt: Select[Any]) -> Select[Any]:
+    def apply(self, stmt: Select[Any], dialect_name: str = "") -> Select[Any]:
+        """``stmt`` filtered; ``dialect_name`` "postgresql" gives each list filter one array
+        parameter (``dialect.in_values``)."""
         columns: dict[str, Any] = {"stage": Project.stage, "funding_source": Project.funding_source,
                                    "zone": Project.zone, "industry": Project.industry,
                                    "leader_id": Project.leader_id, "unit_id": Project.unit_id}
         for name, column in columns.items():
             values = getattr(self, name)
             if values:
-                stmt = stmt.where(column.in_([str(v) if isinstance(v, str) else v for v in values]))
+                stmt = stmt.where(in_values(column, [str(v) if isinstance(v, str) else v for v in values],
+                                            dialect_name))
         if self.designation or self.designation_status:
             held = select(col(ProjectDesignation.project_id)).where(
                 col(ProjectDesignation.project_id) == col(Project.id))
             if self.designation:
-                held = held.where(col(ProjectDesignation.designation).in_([str(d) for d in self.designation]))
+                held = held.where(in_values(col(ProjectDesignation.designation), [str(d) for d in self.designation],
+                                            dialect_name))
             if self.designation_status:
-                held = held.where(col(ProjectDesignation.status).in_([str(s) for s in self.designation_status]))
+                held = held.where(in_values(col(ProjectDesignation.status),
+                                            [str(s) for s in self.designation_status], dialect_name))
             stmt = stmt.where(held.exists())
         if self.code is not None:
             stmt = stmt.where(Project.code == self.code)  # type: ignore[arg-type]
@@ -89,23 +105,33 @@ class ProjectFilters:
         return stmt
 
 
-def to_read(project: ProjectLike, designations: Sequence[ProjectDesignation]) -> ProjectRead:
-    assert project.id is not None
-    return ProjectRead(
-        id=project.id, code=project.code, name=project.name, investor=project.investor,
-        investor_country=project.investor_country, funding_source=FundingSource(project.funding_source),
-        industry=Industry(project.industry), zone=Zone(project.zone),
-        total_investment=Money(amount=project.total_investment_amount,
-                               currency=project.total_investment_currency),
-        stage=Stage(project.stage), stage_entered_on=project.stage_entered_on, leader_id=project.leader_id,
-        unit_id=project.unit_id, planned_sign_on=project.planned_sign_on,
-        planned_start_on=project.planned_start_on, planned_production_on=project.planned_production_on,
-        designations=[DesignationEntry(designation=Designation(d.designation), status=DesignationStatus(d.status),
-                                       year=d.year, decided_on=d.decided_on)
-                      for d in sorted(designations, key=lambda d: d.designation)],
-        on_hold=project.on_hold, version=project.version, created_at=project.created_at,
-        updated_at=project.updated_at, archived_at=project.archived_at,
-    )
+def project_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The API's project (``ProjectRead``'s fields, in order) from a row of
+    ``PROJECT_READ_COLUMNS``, as plain values for the JSON encoder: what the hot read paths
+    answer without building a model per project."""
+    designations = json.loads(row["designations"]) if row["designations"] else []
+    return _project(row, designations)
+
+
+def to_read(project: Project, designations: Sequence[ProjectDesignation]) -> ProjectRead:
+    return ProjectRead.model_validate(_project(
+        {c.name: getattr(project, c.name) for c in PROJECT_COLUMNS},
+        [{name: getattr(d, name) for name in DESIGNATION_FIELDS} for d in designations]))
+
+
+def _project(row: Mapping[str, Any], designations: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "code": row["code"], "name": row["name"], "investor": row["investor"],
+        "investor_country": row["investor_country"], "funding_source": row["funding_source"],
+        "industry": row["industry"], "zone": row["zone"],
+        "total_investment": {"amount": row["total_investment_amount"], "currency": row["total_investment_currency"]},
+        "stage": row["stage"], "stage_entered_on": row["stage_entered_on"], "leader_id": row["leader_id"],
+        "unit_id": row["unit_id"], "planned_sign_on": row["planned_sign_on"],
+        "planned_start_on": row["planned_start_on"], "planned_production_on": row["planned_production_on"],
+        "designations": sorted(designations, key=itemgetter("designation")),
+        "on_hold": row["on_hold"], "version": row["version"], "created_at": row["created_at"],
+        "updated_at": row["updated_at"], "archived_at": row["archived_at"],
+    }
 
 
 def snapshot(read: ProjectRead) -> dict[str, Any]:
@@ -213,12 +239,12 @@ async def get_project(session: AsyncSession, principal: Principal, project_id: i
     return project
 
 
-async def read_project(session: AsyncSession, principal: Principal, project_id: int) -> ProjectRead:
-    """The project as the API shows it, if the principal may see it; else 404."""
-    row = (await session.execute(select(*PROJECT_COLUMNS).where(col(Project.id) == project_id))).first()
+async def read_project(session: AsyncSession, principal: Principal, project_id: int) -> dict[str, Any]:
+    """The project as the API shows it (``project_json``), if the principal may see it; else 404."""
+    row = await PROJECT_BY_ID.first(session, id=project_id)
     if row is None or not can_see_project(principal, row):
         raise NotFound(f"No project with id {project_id}.")
-    return to_read(row, (await _designations(session, [project_id]))[project_id])
+    return project_json(row)
 
 
 async def read_project_by_code(session: AsyncSession, principal: Principal, code: str) -> ProjectRead:
@@ -229,18 +255,18 @@ async def read_project_by_code(session: AsyncSession, principal: Principal, code
 
 
 async def list_projects(session: AsyncSession, principal: Principal, *, filters: ProjectFilters, sort: str,
-                        cursor: str | None, limit: int) -> Page[ProjectRead]:
-    """One page of the projects the principal may see, in keyset order."""
+                        cursor: str | None, limit: int) -> dict[str, Any]:
+    """One page of the projects the principal may see, in keyset order, as ``Page[ProjectRead]``'s
+    fields (``project_json``)."""
     key, descending = pagination.parse_sort(sort, SORT_KEYS)
-    stmt = filters.apply(select(*PROJECT_COLUMNS).where(project_scope(principal)))
+    stmt = filters.apply(select(*PROJECT_READ_COLUMNS).where(project_scope(principal)),
+                         session.get_bind().dialect.name)
     stmt = pagination.apply(stmt, key=key, descending=descending, id_column=Project.id, cursor=cursor,
                             limit=limit, sort_label=sort)
-    rows = list((await session.execute(stmt)).all())
+    rows = await plainsql.rows(session, stmt)
     attr = SORT_ATTRS.get(key.name, key.name)
-    kept, next_cursor = pagination.page(rows, limit=limit, sort_label=sort,
-                                        key_of=lambda p: (getattr(p, attr), p.id or 0))
-    designations = await _designations(session, [p.id for p in kept if p.id is not None])
-    return Page[ProjectRead](items=[to_read(p, designations[p.id or 0]) for p in kept], next_cursor=next_cursor)
+    kept, next_cursor = pagination.page(rows, limit=limit, sort_label=sort, key_of=lambda p: (p[attr], p["id"]))
+    return {"items": [project_json(p) for p in kept], "next_cursor": next_cursor}
 
 
 async def update_project(session: AsyncSession, principal: Principal, project_id: int, *, data: ProjectUpdate,
