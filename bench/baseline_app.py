@@ -1,9 +1,13 @@
 """The bare floor: Starlette and an asyncpg pool issuing the service's own SQL.
 
-GET ``/projects/{id}`` and GET ``/projects?leader_id=&stage=&limit=&cursor=`` run, in one
-transaction as the service does, the statements the service sends for them (the API-key
-lookup, the project rows, their designations; texts as SQLAlchemy renders them) and
-answer the rows as JSON, with no validation, permissions or models between.
+GET ``/projects/{id}`` and GET ``/projects?leader_id=&stage=&limit=&cursor=`` run the
+statements the service sends for them (the key's rate-limit count, the API-key lookup,
+then the project rows with their designations), outside a transaction as the service
+does, and answer the rows as JSON, with no validation, permissions or models between.
+
+The SQL is not copied by hand: at start-up it is compiled from the service's own statement
+objects for PostgreSQL, so that the two cannot drift apart. Each list shape is compiled
+with sentinel values, which tell which request value each ``$n`` takes.
 
     PIPELINE_DATABASE_URL=postgresql+asyncpg://... uvicorn bench.baseline_app:app
 """
@@ -11,28 +15,59 @@ answer the rows as JSON, with no validation, permissions or models between.
 import base64
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql.asyncpg import dialect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-KEY_SQL = ("SELECT api_keys.id, api_keys.name, api_keys.role, api_keys.leader_id, api_keys.unit_id, "
-           "api_keys.prefix, api_keys.secret_hash, api_keys.created_at, api_keys.created_by, api_keys.expires_at, "
-           "api_keys.revoked_at, api_keys.last_used_at \nFROM api_keys \nWHERE api_keys.prefix = $1::VARCHAR")
-PROJECT_COLUMNS = ("SELECT projects.id, projects.code, projects.name, projects.investor, projects.investor_country, "
-                   "projects.funding_source, projects.industry, projects.zone, projects.total_investment_amount, "
-                   "projects.total_investment_currency, projects.stage, projects.stage_entered_on, "
-                   "projects.leader_id, projects.unit_id, projects.planned_sign_on, projects.planned_start_on, "
-                   "projects.planned_production_on, projects.on_hold, projects.version, projects.created_at, "
-                   "projects.updated_at, projects.archived_at \nFROM projects \n")
-DESIGNATIONS = ("SELECT project_designations.project_id, project_designations.designation, "
-                "project_designations.status, project_designations.year, project_designations.decided_on \n"
-                "FROM project_designations \nWHERE project_designations.project_id IN ({})")
+from app.models import Project
+from app.models.enums import Role, Stage
+from app.plainsql import Query
+from app.services import auth, pagination, projects, ratelimit
+from app.services.permissions import Principal, project_scope
+
+POSTGRESQL = dialect()
+
+
+def _fixed(query: Query) -> tuple[str, Callable[..., list[Any]]]:
+    """A fixed statement of the service, as plain SQL, and how to order its arguments."""
+    sql, names, own = query._postgresql(POSTGRESQL)
+    return sql, lambda **params: [params[n] if n in params else own[n] for n in names]
+
+
+COUNT_SQL, COUNT_ARGS = _fixed(ratelimit.COUNT)
+FORGET_SQL, FORGET_ARGS = _fixed(ratelimit.FORGET_OLDER)
+KEY_SQL, KEY_ARGS = _fixed(auth.KEY_BY_PREFIX)
+PROJECT_SQL, PROJECT_ARGS = _fixed(projects.PROJECT_BY_ID)
+ADMIN = Principal(key_id=1, name="bench", role=Role.admin)
+
+# Sentinels: values no request sends, so each marks the parameter it lands in.
+_STAGE, _LEADER, _LIMIT, _NAME, _ID = Stage.terminated, 987_654_321, 12_345, "\x01name", 987_654_323
+
+
+def _list_sql(filtered: bool, after: bool) -> tuple[str, list[str]]:
+    """The service's list statement of this shape, and the request value each ``$n`` takes."""
+    filters = (projects.ProjectFilters(stage=[_STAGE], leader_id=[_LEADER]) if filtered
+               else projects.ProjectFilters())
+    stmt = filters.apply(select(*projects.PROJECT_READ_COLUMNS).where(project_scope(ADMIN)), "postgresql")
+    stmt = pagination.apply(stmt, key=projects.SORT_KEYS["name"], descending=False, id_column=Project.id,
+                            cursor=pagination._encode("name", _NAME, _ID) if after else None, limit=_LIMIT,
+                            sort_label="name")
+    compiled = stmt.compile(dialect=POSTGRESQL, compile_kwargs={"render_postcompile": True})
+    roles = {(str(_STAGE),): "stage", (_LEADER,): "leader_id", _LIMIT + 1: "limit", _NAME: "name", _ID: "id"}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in compiled.construct_params().items()}
+    return compiled.string, [roles[values[name]] for name in compiled.positiontup or ()]
+
+
+LIST_SQL = {(filtered, after): _list_sql(filtered, after) for filtered in (False, True) for after in (False, True)}
 
 
 def _dsn() -> str:
@@ -41,7 +76,8 @@ def _dsn() -> str:
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    app.state.pool = await asyncpg.create_pool(_dsn(), min_size=10, max_size=15)
+    size = int(os.environ.get("PIPELINE_POOL_SIZE", "15"))
+    app.state.pool = await asyncpg.create_pool(_dsn(), min_size=size, max_size=size)
     try:
         yield
     finally:
@@ -52,71 +88,50 @@ def _prefix(request: Request) -> str:
     return request.headers.get("authorization", "").removeprefix("Bearer ipk_").partition("_")[0]
 
 
-def _json(rows: list[asyncpg.Record], designations: list[asyncpg.Record]) -> list[dict[str, Any]]:
-    by_project: dict[int, list[dict[str, Any]]] = {}
-    for d in designations:
-        by_project.setdefault(d["project_id"], []).append(
-            {"designation": d["designation"], "status": d["status"], "year": d["year"],
-             "decided_on": d["decided_on"].isoformat() if d["decided_on"] else None})
-    out = []
-    for row in rows:
-        item = {k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if k == "total_investment_amount" else v)
-                for k, v in row.items()}
-        item["designations"] = by_project.get(row["id"], [])
-        out.append(item)
-    return out
+async def _authenticated(conn: asyncpg.Connection, request: Request) -> bool:
+    prefix = _prefix(request)
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    if await conn.fetchval(COUNT_SQL, *COUNT_ARGS(bucket=f"key:{prefix}", start=start)) == 1:
+        await conn.execute(FORGET_SQL, *FORGET_ARGS(bucket=f"key:{prefix}", start=start))
+    return await conn.fetchrow(KEY_SQL, *KEY_ARGS(prefix=prefix)) is not None
 
 
-async def _designations(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Record]:
-    if not ids:
-        return []
-    sql = DESIGNATIONS.format(", ".join(f"${i}::BIGINT" for i in range(1, len(ids) + 1)))
-    return list(await conn.fetch(sql, *ids))
+def _json(row: asyncpg.Record) -> dict[str, Any]:
+    item = {k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if k == "total_investment_amount" else v)
+            for k, v in row.items()}
+    item["designations"] = json.loads(row["designations"]) if row["designations"] else []
+    return item
 
 
 async def get_project(request: Request) -> Response:
     project_id = int(request.path_params["id"])
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        if await conn.fetchrow(KEY_SQL, _prefix(request)) is None:
+    async with request.app.state.pool.acquire() as conn:
+        if not await _authenticated(conn, request):
             return JSONResponse({"detail": "unauthorized"}, status_code=401)
-        row = await conn.fetchrow(PROJECT_COLUMNS + "WHERE projects.id = $1::BIGINT", project_id)
-        if row is None:
-            return JSONResponse({"detail": "not found"}, status_code=404)
-        designations = await _designations(conn, [project_id])
-    return JSONResponse(_json([row], designations)[0], headers={"ETag": f'"{row["version"]}"'})
+        row = await conn.fetchrow(PROJECT_SQL, *PROJECT_ARGS(id=project_id))
+    if row is None:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+    return JSONResponse(_json(row), headers={"ETag": f'"{row["version"]}"'})
 
 
 async def list_projects(request: Request) -> Response:
     q = request.query_params
     limit = int(q.get("limit", 50))
-    params: list[Any] = [limit + 1]
-    where = []
-    if "stage" in q:
-        params.append(q["stage"])
-        where.append(f"projects.stage IN (${len(params)}::VARCHAR)")
-    if "leader_id" in q:
-        params.append(int(q["leader_id"]))
-        where.append(f"projects.leader_id IN (${len(params)}::INTEGER)")
-    where.append("projects.archived_at IS NULL")
+    values: dict[str, Any] = {"limit": limit + 1, "stage": q.getlist("stage"),
+                              "leader_id": [int(v) for v in q.getlist("leader_id")]}
     if cursor := q.get("cursor"):
-        _label, name, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        params += [name, name, name, last_id]
-        n = len(params)
-        where.append(f"projects.name >= ${n - 3}::VARCHAR AND (projects.name > ${n - 2}::VARCHAR "
-                     f"OR projects.name = ${n - 1}::VARCHAR AND projects.id > ${n}::BIGINT)")
-    sql = PROJECT_COLUMNS + "WHERE " + " AND ".join(where) + \
-        " ORDER BY projects.name ASC, projects.id ASC \n LIMIT $1::INTEGER"
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        if await conn.fetchrow(KEY_SQL, _prefix(request)) is None:
+        _label, values["name"], values["id"] = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    sql, order = LIST_SQL["stage" in q and "leader_id" in q, bool(cursor)]
+    async with request.app.state.pool.acquire() as conn:
+        if not await _authenticated(conn, request):
             return JSONResponse({"detail": "unauthorized"}, status_code=401)
-        rows = list(await conn.fetch(sql, *params))
-        kept = rows[:limit]
-        designations = await _designations(conn, [r["id"] for r in kept])
+        rows = list(await conn.fetch(sql, *(values[role] for role in order)))
+    kept = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
         raw = json.dumps(["name", kept[-1]["name"], kept[-1]["id"]], separators=(",", ":")).encode()
         next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    return JSONResponse({"items": _json(kept, designations), "next_cursor": next_cursor})
+    return JSONResponse({"items": [_json(r) for r in kept], "next_cursor": next_cursor})
 
 
 app = Starlette(routes=[Route("/projects/{id:int}", get_project), Route("/projects", list_projects)],

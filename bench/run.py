@@ -2,10 +2,10 @@
 
     python -m bench.run [--database-url postgresql+asyncpg://USER@HOST/DB] [--projects 1000000] [--skip-load]
 
-Loads the data set (bench/generate.py), starts the service with uvicorn (one worker, then
-two) and the bare baseline (bench/baseline_app.py) on loopback ports, drives each with
-bench/load.py, times the aggregates' own SQL alone (captured from the service, run with
-asyncpg), and writes bench/RESULTS.md.
+Loads the data set (bench/generate.py), starts the service with uvicorn (one process; two
+processes; one process of two workers) and the bare baseline (bench/baseline_app.py) on
+loopback ports, drives each with wrk (bench/load.py), times the aggregates' own SQL alone
+(captured from the service, run with asyncpg), and writes bench/RESULTS.md.
 """
 
 import argparse
@@ -19,7 +19,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -28,13 +29,16 @@ import httpx
 
 from app.services.pagination import _encode
 from bench import capture, generate
-from bench.load import Figures, drive, http_get
+from bench.load import CpuSplit, Figures, cpu_split, drive, http_get, wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
 CONCURRENCY = 16
+KEYS = 16
+ONE = "service, 1 process"
+SHARED = "service, uvicorn --workers 2"
+TWO = "service, 2 processes"
 READ_SECONDS = 10.0
-READ_REQUESTS = 20_000
 AGG_REQUESTS = 20
 AGG_SECONDS = 20.0
 TRANSITIONS = 1_000
@@ -51,14 +55,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(app: str, url: str, workers: int, *, factory: bool) -> Iterator[str]:
-    """``uvicorn app`` on a loopback port until the block ends; yields its base URL."""
+def server(app: str, url: str, workers: int, *, factory: bool) -> Iterator[tuple[str, int]]:
+    """``uvicorn app`` on a loopback port until the block ends; yields its base URL and pid."""
     port = _free_port()
-    # One key drives the whole load, far past a production per-key rate limit: the limit is
-    # off here, so the figures leave out its one extra database round trip per request.
+    # A handful of keys drive the whole load: their rate limit is set out of reach, but
+    # still counted, so each request pays for its count as in production.
     env = {**os.environ, "PIPELINE_DATABASE_URL": url, "PIPELINE_ESCALATION_JOB_ENABLED": "false",
            "PIPELINE_WEBHOOK_WORKER_ENABLED": "false", "PIPELINE_LOG_LEVEL": "WARNING",
-           "PIPELINE_RATE_LIMIT_PER_MINUTE": "0", "PIPELINE_HOUSEKEEPING_ENABLED": "false"}
+           "PIPELINE_RATE_LIMIT_PER_MINUTE": str(10**9), "PIPELINE_HOUSEKEEPING_ENABLED": "false",
+           # A connection per concurrent request, in the service and the baseline alike.
+           "PIPELINE_POOL_SIZE": str(CONCURRENCY)}
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--workers",
            str(workers), "--log-level", "warning", "--no-access-log", *(["--factory"] if factory else [])]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
@@ -73,25 +79,27 @@ def server(app: str, url: str, workers: int, *, factory: bool) -> Iterator[str]:
         else:
             raise RuntimeError(f"{app} did not start")
         time.sleep(1.0 if workers > 1 else 0.2)  # let every worker come up
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def create_key(url: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "app.cli", "create-key", "--role", "admin", "--name", "bench"],
+def create_key(url: str, name: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "app.cli", "create-key", "--role", "admin", "--name", name],
                          cwd=ROOT, env={**os.environ, "PIPELINE_DATABASE_URL": url}, check=True,
                          capture_output=True, text=True).stdout
     return out.strip().splitlines()[-1]
 
 
 class Bench:
-    def __init__(self, url: str, key: str) -> None:
+    def __init__(self, url: str, keys: list[str]) -> None:
         self.url = url
-        self.key = key
+        self.keys = keys  # the reads rotate through them, as many users would
+        self.key = keys[0]
         self.dsn = generate.asyncpg_dsn(url)
-        self.rows: list[tuple[str, str, Figures, str]] = []  # (group, name, figures, baseline name)
+        # (group, figure): cores busy during its run, and each service process's share
+        self.cpu: dict[tuple[str, str], tuple[CpuSplit, list[float]]] = {}
 
     async def facts(self) -> None:
         conn = await asyncpg.connect(self.dsn)
@@ -113,14 +121,14 @@ class Bench:
         finally:
             await conn.close()
 
-    def reads(self, prefix: str) -> dict[str, Callable[[int], str]]:
-        ids = self.ids
+    def reads(self, prefix: str) -> dict[str, list[str]]:
+        """Each read figure's request paths (wrk sends them round-robin)."""
         return {
-            "GET project by id": lambda n: f"{prefix}/projects/{ids[n % len(ids)]}",
+            "GET project by id": [f"{prefix}/projects/{i}" for i in self.ids],
             "list, filtered (leader_id & stage), first page":
-                lambda n: f"{prefix}/projects?leader_id={self.leader}&stage={self.stage}&limit={PAGE}",
-            "list, all, first page": lambda n: f"{prefix}/projects?limit={PAGE}",
-            f"list, all, page {DEEP_PAGES:,}": lambda n: f"{prefix}/projects?limit={PAGE}&cursor={self.deep_cursor}",
+                [f"{prefix}/projects?leader_id={self.leader}&stage={self.stage}&limit={PAGE}"],
+            "list, all, first page": [f"{prefix}/projects?limit={PAGE}"],
+            f"list, all, page {DEEP_PAGES:,}": [f"{prefix}/projects?limit={PAGE}&cursor={self.deep_cursor}"],
         }
 
     def aggregates(self) -> dict[str, str]:
@@ -131,19 +139,43 @@ class Bench:
             f"leader {self.leader}'s dashboard": f"/api/v1/leaders/{self.leader}/dashboard",
         }
 
-    async def http(self, base: str, paths: dict[str, Callable[[int], str]], group: str, *,
-                   concurrency: int = CONCURRENCY, requests: int = READ_REQUESTS,
-                   seconds: float = READ_SECONDS) -> dict[str, Figures]:
+    def wrk(self, servers: list[tuple[str, int]], paths: dict[str, list[str]], group: str) -> dict[str, Figures]:
+        """Each figure's reads with wrk; with several servers, the connections split evenly
+        among them (a wrk for each), as a load balancer would."""
         out = {}
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=600,
-                                     headers={"Authorization": f"Bearer {self.key}"}) as client:
-            for name, path_of in paths.items():
-                out[name] = await drive(http_get(client, path_of), concurrency=concurrency, requests=requests,
-                                        seconds=seconds, warmup=20 if concurrency > 1 else 2)
-                print(f"  {group:<22} {name:<60} {out[name].rps:8.1f}/s p50 {out[name].p50_ms:8.1f} ms "
-                      f"p99 {out[name].p99_ms:8.1f} ms errors {out[name].errors}", flush=True)
+        authorizations = [f"Bearer {k}" for k in self.keys]
+
+        def run(targets: list[str]) -> Figures:
+            with ThreadPoolExecutor(len(servers)) as pool:
+                parts = list(pool.map(lambda base: wrk(
+                    base, targets, authorizations=authorizations, concurrency=CONCURRENCY // len(servers),
+                    seconds=READ_SECONDS), [base for base, _ in servers]))
+            return Figures(requests=sum(p.requests for p in parts), errors=sum(p.errors for p in parts),
+                           seconds=max(p.seconds for p in parts), p50_ms=max(p.p50_ms for p in parts),
+                           p99_ms=max(p.p99_ms for p in parts))
+
+        for name, targets in paths.items():
+            out[name], cpu, processes = cpu_split(lambda targets=targets: run(targets),  # type: ignore[misc]
+                                                  {pid for _, pid in servers})
+            self.cpu[(group, name)] = (cpu, processes)
+            self._print(group, name, out[name])
         return out
+
+    async def sequential(self, base: str, paths: dict[str, str], group: str) -> dict[str, Figures]:
+        """Latency at concurrency 1, with the Python driver (the figure is latency, not rate)."""
+        out = {}
+        async with httpx.AsyncClient(base_url=base, timeout=600,
+                                     headers={"Authorization": f"Bearer {self.key}"}) as client:
+            for name, path in paths.items():
+                out[name] = await drive(http_get(client, lambda _n, path=path: path), concurrency=1,
+                                        requests=AGG_REQUESTS, seconds=AGG_SECONDS, warmup=2)
+                self._print(group, name, out[name])
+        return out
+
+    @staticmethod
+    def _print(group: str, name: str, f: Figures) -> None:
+        print(f"  {group:<22} {name:<60} {f.rps:8.1f}/s p50 {f.p50_ms:8.1f} ms p99 {f.p99_ms:8.1f} ms "
+              f"errors {f.errors}", flush=True)
 
     async def transitions(self, base: str) -> Figures:
         today = date.today().isoformat()
@@ -209,8 +241,8 @@ def _ratio(value: float, base: float) -> str:
 
 
 def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], two: dict[str, Figures],
-                  agg: dict[str, Figures], raw: dict[str, Figures], moves: Figures, command: str,
-                  wall: float) -> str:
+                  shared: dict[str, Figures], agg: dict[str, Figures], raw: dict[str, Figures], moves: Figures,
+                  command: str, wall: float) -> str:
     cpu = "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -223,19 +255,34 @@ def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], t
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: `{command}` (whole run {wall / 60:.1f} min)",
         f"- Machine: {os.cpu_count()} CPUs (nproc), {cpu}; Python {platform.python_version()}; "
         f"PostgreSQL {b.pg_version} on the same machine. "
-        "PostgreSQL, the service, the baseline and the load driver all share these cores: "
-        "the driver (one Python process) takes CPU the server would otherwise have, so absolute figures "
-        "are low and the two-worker figure is bounded by the cores left over.",
+        "PostgreSQL, the service, the baseline and the load driver all share these cores.",
         f"- Data: {b.counts['projects']:,} projects, {b.counts['stage_transitions']:,} stage-history rows, "
         f"{b.counts['difficulties']:,} difficulties, 4 targets ({b.counts['target_members']:,} list members); "
         f"selective filter leader_id={b.leader}&stage={b.stage} ({b.selective} projects); page size {PAGE}.",
-        f"- Reads: concurrency {CONCURRENCY}, at most {READ_REQUESTS:,} requests or {READ_SECONDS:.0f} s each. "
-        f"Aggregates: concurrency 1, at most {AGG_REQUESTS} requests or {AGG_SECONDS:.0f} s each; the raw SQL is "
-        "the statements the service sent for that request (captured from its engine), run in one transaction "
+        f"- Reads: wrk (one thread), concurrency {CONCURRENCY}, {READ_SECONDS:.0f} s each after a 2 s warm-up, "
+        f"the requests rotating through {KEYS} API keys; "
+        f"the service and the baseline each hold a pool of {CONCURRENCY} connections per process. "
+        f"Aggregates: the Python driver at concurrency 1, at most {AGG_REQUESTS} requests or {AGG_SECONDS:.0f} s "
+        "each; the raw SQL is the statements the service sent for that request (captured from its engine), "
+        "run in one transaction "
         "with asyncpg on one connection with the service's session settings and no statement cache "
         "(each run planned for its parameters, as the service's are).",
+        "- The per-key rate limit is on, at 10⁹ requests a minute (out of reach, but each request's count is "
+        "made, in the service and in the baseline alike).",
         "",
-        "## Reads: the service (1 uvicorn worker) against the bare baseline (Starlette + asyncpg, same SQL)",
+        "## What each path uses",
+        "",
+        "- Every request: the rate-limit count and the API-key lookup, as plain SQL on the request's asyncpg "
+        "connection (`app/plainsql.py`), each committed by itself.",
+        "- GET a project by id: one plain statement (the row with its designations as JSON), and the response "
+        "encoded once from plain values (`pydantic_core.to_json`), not through the response model.",
+        "- The project list: a Core statement built per request, compiled once per shape (SQLAlchemy's cache key), "
+        "run on asyncpg; encoded as above.",
+        "- The aggregates: SQLAlchemy Core through the engine. The stage transition: the ORM, in one transaction.",
+        "- The baseline compiles the same statements from the service's own statement objects at start-up "
+        "(`bench/baseline_app.py`) and runs them with an asyncpg pool under bare Starlette.",
+        "",
+        "## Reads: the service (1 process) against the bare baseline (Starlette + asyncpg, same SQL)",
         "",
         "| Request | service req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | throughput ratio | target |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
@@ -260,13 +307,27 @@ def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], t
               f"{_ratio(agg[names[1]].p50_ms, agg[names[0]].p50_ms)} (target ≤ 3×).", "",
               "## Scaling and writes", "",
               "| Figure | req/s | p50 ms | p99 ms | ratio | target |", "|---|---:|---:|---:|---:|---|"]
-    g1, g2 = one["GET project by id"], two["GET project by id"]
-    lines.append(f"| GET project by id, 1 worker | {g1.rps:.0f} | {g1.p50_ms:.1f} | {g1.p99_ms:.1f} | 1.00× | |")
-    lines.append(f"| GET project by id, 2 workers | {g2.rps:.0f} | {g2.p50_ms:.1f} | {g2.p99_ms:.1f} | "
-                 f"{_ratio(g2.rps, g1.rps)} | ≥ 1.6× |")
-    lines.append(f"| stage transition (POST, If-Match), 1 worker | {moves.rps:.0f} | {moves.p50_ms:.1f} | "
+    g1, g2, gs = one["GET project by id"], two["GET project by id"], shared["GET project by id"]
+    lines.append(f"| GET project by id, 1 process | {g1.rps:.0f} | {g1.p50_ms:.1f} | {g1.p99_ms:.1f} | 1.00× | |")
+    lines.append(f"| GET project by id, 2 processes, connections split evenly | {g2.rps:.0f} | {g2.p50_ms:.1f} | "
+                 f"{g2.p99_ms:.1f} | {_ratio(g2.rps, g1.rps)} | ≥ 1.6× |")
+    lines.append(f"| GET project by id, `uvicorn --workers 2` (one shared socket) | {gs.rps:.0f} | {gs.p50_ms:.1f} | "
+                 f"{gs.p99_ms:.1f} | {_ratio(gs.rps, g1.rps)} | |")
+    lines.append(f"| stage transition (POST, If-Match), 1 process | {moves.rps:.0f} | {moves.p50_ms:.1f} | "
                  f"{moves.p99_ms:.1f} | no baseline | |")
-    errors = sum(f.errors for d in (one, base, two, agg) for f in d.values()) + moves.errors
+    lines += ["", "Two processes stand for two behind a load balancer: a wrk for each, with half the "
+              "connections. Under `uvicorn --workers 2` the workers share one listening socket and the "
+              "connections land where they land (the shares below).", "",
+              f"Where the {os.cpu_count()} cores went during each GET-by-id run (cores busy, from /proc; "
+              "interrupt time is in no column):", "",
+              "| Run | service (each process) | PostgreSQL | wrk | other processes | idle | "
+              "service CPU ms per request |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for group, figures in (("baseline", base), (ONE, one), (TWO, two), (SHARED, shared)):
+        (c, processes), f = b.cpu[(group, "GET project by id")], figures["GET project by id"]
+        each = " + ".join(f"{p:.2f}" for p in processes)
+        lines.append(f"| {group} | {c.service:.2f} ({each}) | {c.postgres:.2f} | {c.driver:.2f} | {c.other:.2f} | "
+                     f"{c.idle:.2f} | {1000 * c.service / f.rps:.3f} |")
+    errors = sum(f.errors for d in (one, base, two, shared, agg) for f in d.values()) + moves.errors
     lines += ["", f"Failed requests in the whole run: {errors}.", ""]
     text = "\n".join(lines)
     RESULTS.write_text(text)
@@ -279,20 +340,24 @@ async def main_async(args: argparse.Namespace, command: str) -> None:
         print("loading the data set…", flush=True)
         counts = await generate.load(args.database_url, projects=args.projects, history=10 * args.projects)
         print(f"  {json.dumps(counts)} in {time.perf_counter() - started:.0f} s", flush=True)
-    key = await asyncio.to_thread(create_key, args.database_url)
-    b = Bench(args.database_url, key)
+    keys = await asyncio.gather(*(asyncio.to_thread(create_key, args.database_url, f"bench {n}")
+                                  for n in range(KEYS)))
+    b = Bench(args.database_url, list(keys))
     await b.facts()
-    with server("bench.baseline_app:app", args.database_url, 1, factory=False) as base_url:
-        base = await b.http(base_url, b.reads(""), "baseline")
-    with server("app.main:create_app", args.database_url, 1, factory=True) as url:
-        one = await b.http(url, b.reads("/api/v1"), "service, 1 worker")
-        agg = await b.http(url, {k: (lambda n, p=p: p) for k, p in b.aggregates().items()}, "service, 1 worker",
-                           concurrency=1, requests=AGG_REQUESTS, seconds=AGG_SECONDS)
-        moves = await b.transitions(url)
+    by_id = {"GET project by id": b.reads("/api/v1")["GET project by id"]}
+    with server("bench.baseline_app:app", args.database_url, 1, factory=False) as baseline:
+        base = b.wrk([baseline], b.reads(""), "baseline")
+    with server("app.main:create_app", args.database_url, 1, factory=True) as service:
+        one = b.wrk([service], b.reads("/api/v1"), ONE)
+        agg = await b.sequential(service[0], b.aggregates(), ONE)
+        moves = await b.transitions(service[0])
     raw, _ = await b.raw_sql()
-    with server("app.main:create_app", args.database_url, 2, factory=True) as url:
-        two = await b.http(url, {"GET project by id": b.reads("/api/v1")["GET project by id"]}, "service, 2 workers")
-    print(write_results(b, one, base, two, agg, raw, moves, command, time.perf_counter() - started))
+    with server("app.main:create_app", args.database_url, 2, factory=True) as service:
+        shared = b.wrk([service], by_id, SHARED)
+    with server("app.main:create_app", args.database_url, 1, factory=True) as first, \
+            server("app.main:create_app", args.database_url, 1, factory=True) as second:
+        two = b.wrk([first, second], by_id, TWO)
+    print(write_results(b, one, base, two, shared, agg, raw, moves, command, time.perf_counter() - started))
 
 
 def main() -> None:
