@@ -13,7 +13,7 @@
     │                               unsupported_file, ledger_header, ledger_invalid
     ├── PreconditionRequired 428    if_match_required
     ├── TooManyRequests      429    rate_limited
-    └── ServiceUnavailable   503    database_unavailable
+    └── ServiceUnavailable   503    database_unavailable, query_timeout
 
 Request validation errors (422 ``validation_error``) list ``errors: [{field, message}]``.
 Anything else is a bug and answers 500 ``internal_error`` with no internals.
@@ -151,6 +151,24 @@ def _routes(routes: list[Any]) -> list[Any]:
     return flat
 
 
+# PostgreSQL's query_canceled: here, a statement ran past ``statement_timeout``.
+QUERY_CANCELED = "57014"
+
+
+def _sqlstate(exc: Exception) -> str | None:
+    """The SQLSTATE behind a database error, raised through SQLAlchemy or app/plainsql.py."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None)
+
+
+def _query_timeout(request: Request, exc: Exception) -> JSONResponse:
+    timeout_ms = request.app.state.settings.statement_timeout_ms
+    log.warning("statement timeout (%d ms) on %s: %s", timeout_ms, request.url.path, getattr(exc, "orig", exc))
+    return problem(503, "query_timeout", "Service unavailable",
+                   f"The database did not answer within the limit of {timeout_ms} ms; try again later.",
+                   headers={"Retry-After": "30"}, instance=request.url.path)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -187,6 +205,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     async def _db_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if _sqlstate(exc) == QUERY_CANCELED:
+            return _query_timeout(request, exc)
         log.warning("database unavailable: %s: %s", type(exc).__name__, getattr(exc, "orig", exc))
         return problem(503, "database_unavailable", "Service unavailable",
                        "The database cannot be reached; try again shortly.",
@@ -197,6 +217,8 @@ def install(app: FastAPI) -> None:
     async def _db_error(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, OSError) or getattr(exc, "connection_invalidated", False):
             return await _db_unavailable(request, exc)
+        if _sqlstate(exc) == QUERY_CANCELED:
+            return _query_timeout(request, exc)
         log.exception("database error")
         return problem(500, "internal_error", "Internal error", "An unexpected error occurred.",
                        instance=request.url.path)

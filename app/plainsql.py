@@ -25,8 +25,8 @@ from sqlalchemy import Delete, Dialect, Insert, Select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-# Errors that mean the connection or the server is gone, or the statement timed out:
-# the service answers those with 503, as it does for SQLAlchemy's own.
+# Errors that mean the connection or the server is gone (or an operator stopped it): the
+# service answers those with 503 and drops the connection, as it does for SQLAlchemy's own.
 _UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.OperatorInterventionError,
                 OSError, TimeoutError)
 
@@ -130,6 +130,8 @@ async def _fetch(connection: AsyncConnection, sql: str, args: list[Any]) -> Sequ
         observe(connection, sql, args)
     try:
         return await driver.fetch(sql, *args)  # type: ignore[no-any-return]
+    except asyncpg.QueryCanceledError as exc:  # the statement timeout: the connection is sound
+        raise OperationalError(sql, args, exc) from exc
     except _UNAVAILABLE as exc:
         await connection.invalidate()
         raise OperationalError(sql, args, exc) from exc

@@ -161,3 +161,31 @@ async def test_a_pooled_connection_that_died_idle(api, settings: Settings, backe
             assert first.status_code == 503, first.text
             assert first.json()["code"] == "database_unavailable"
         assert (await client.get("/api/v1/projects", headers=api.admin)).status_code == 200
+
+
+async def test_a_statement_past_the_timeout_is_503_query_timeout(api, settings: Settings, backend: str):
+    """A change waiting on a row lock another transaction holds, and a request's rate-limit
+    count waiting the same way (app/plainsql.py), both outlast the statement timeout."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's statement_timeout")
+    project = await api.project()
+    app = create_app(settings.model_copy(update={"statement_timeout_ms": 300, "rate_limit_per_minute": 1000}))
+    holder = await asyncpg.connect(settings.database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://slow") as client:
+            async with holder.transaction():
+                await holder.execute("SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", project["id"])
+                r = await client.patch(f"/api/v1/projects/{project['id']}", json={"name": "等锁"},
+                                       headers={**api.admin, "If-Match": f'"{project["version"]}"'})
+            assert r.status_code == 503, r.text
+            assert r.json()["code"] == "query_timeout" and "300 ms" in r.json()["detail"]
+            assert (await client.get(f"/api/v1/projects/{project['id']}", headers=api.admin)).status_code == 200
+            async with holder.transaction():
+                await holder.execute("SELECT 1 FROM rate_limit_windows FOR UPDATE")
+                r = await client.get(f"/api/v1/projects/{project['id']}", headers=api.admin)
+            assert r.status_code == 503, r.text
+            assert r.json()["code"] == "query_timeout"
+    finally:
+        await holder.close()
+    assert (await api.get_project(project["id"]))["name"] != "等锁"

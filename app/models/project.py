@@ -45,6 +45,10 @@ class Project(SQLModel, table=True):
         Index("ix_projects_stage_entered_on_id", "stage_entered_on", "id"),
         Index("ix_projects_created_at_id", "created_at", "id"),
         Index("ix_projects_updated_at_id", "updated_at", "id"),
+        # A leader's projects in a stage (their dashboard, the list filtered by both): at
+        # 10^6 projects the two single-column indexes ANDed read some 50,000 entries for
+        # 700 rows.
+        Index("ix_projects_leader_id_stage", "leader_id", "stage"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
