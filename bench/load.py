@@ -8,6 +8,7 @@ request number, sends it, and records its latency, until ``requests`` have been 
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -51,7 +52,8 @@ async def drive(call: Callable[[int], Awaitable[Any]], *, concurrency: int, requ
                 warmup: int = 0) -> Figures:
     """Run ``call(n)`` for n = 0, 1, … at ``concurrency``; ``call`` raises on a failed request."""
     for n in range(warmup):
-        await call(-1 - n)
+        with contextlib.suppress(Exception):  # a failure shows in the measured requests too
+            await call(-1 - n)
     counter = iter(range(requests))
     latencies: list[float] = []
     errors = 0
@@ -119,7 +121,7 @@ def wrk(base: str, paths: list[str], *, authorizations: list[str], concurrency: 
         f.write(script)
         f.flush()
         out = ""
-        for duration in (warmup_seconds, seconds):
+        for duration in ([warmup_seconds] if warmup_seconds > 0 else []) + [seconds]:
             out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "--timeout", "60s",
                                   "-s", f.name, base], check=True, capture_output=True, text=True).stdout
     line = next(s for s in out.splitlines() if s.startswith("RESULT "))

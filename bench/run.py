@@ -1,6 +1,7 @@
 """The performance benchmark: the service against the bare floor, at province scale.
 
     python -m bench.run [--database-url postgresql+asyncpg://USER@HOST/DB] [--projects 1000000] [--skip-load]
+                        [--out bench/RESULTS-1M.md]
 
 Loads the data set (bench/generate.py), starts the service with uvicorn (one process; two
 processes; one process of two workers) and the bare baseline (bench/baseline_app.py) on
@@ -34,11 +35,14 @@ from bench.load import CpuSplit, Figures, cpu_split, drive, http_get, wrk
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
 CONCURRENCY = 16
+STATEMENT_TIMEOUT_MS = 600_000
 KEYS = 16
 ONE = "service, 1 process"
+ONE_AGAIN = "service, 1 process (beside the 2-process runs)"
 SHARED = "service, uvicorn --workers 2"
 TWO = "service, 2 processes"
-READ_SECONDS = 10.0
+TURNS = 2
+TURN_SECONDS = 5.0
 AGG_REQUESTS = 20
 AGG_SECONDS = 20.0
 TRANSITIONS = 1_000
@@ -64,7 +68,9 @@ def server(app: str, url: str, workers: int, *, factory: bool) -> Iterator[tuple
            "PIPELINE_WEBHOOK_WORKER_ENABLED": "false", "PIPELINE_LOG_LEVEL": "WARNING",
            "PIPELINE_RATE_LIMIT_PER_MINUTE": str(10**9), "PIPELINE_HOUSEKEEPING_ENABLED": "false",
            # A connection per concurrent request, in the service and the baseline alike.
-           "PIPELINE_POOL_SIZE": str(CONCURRENCY)}
+           "PIPELINE_POOL_SIZE": str(CONCURRENCY),
+           # The aggregates over 10^7 history rows outlast the default 15 s: time them whole.
+           "PIPELINE_STATEMENT_TIMEOUT_MS": str(STATEMENT_TIMEOUT_MS)}
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--workers",
            str(workers), "--log-level", "warning", "--no-access-log", *(["--factory"] if factory else [])]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
@@ -139,27 +145,43 @@ class Bench:
             f"leader {self.leader}'s dashboard": f"/api/v1/leaders/{self.leader}/dashboard",
         }
 
-    def wrk(self, servers: list[tuple[str, int]], paths: dict[str, list[str]], group: str) -> dict[str, Figures]:
-        """Each figure's reads with wrk; with several servers, the connections split evenly
+    def alternate(self, sides: dict[str, tuple[list[tuple[str, int]], str]], names: list[str]) -> dict[
+            str, dict[str, Figures]]:
+        """Each read figure for each side (its servers, its path prefix) in ``TURNS`` turns of
+        ``TURN_SECONDS`` that alternate between the sides, so that the machine's drift falls on
+        all of them alike. With several servers on a side, wrk splits the connections evenly
         among them (a wrk for each), as a load balancer would."""
-        out = {}
-        authorizations = [f"Bearer {k}" for k in self.keys]
-
-        def run(targets: list[str]) -> Figures:
-            with ThreadPoolExecutor(len(servers)) as pool:
-                parts = list(pool.map(lambda base: wrk(
-                    base, targets, authorizations=authorizations, concurrency=CONCURRENCY // len(servers),
-                    seconds=READ_SECONDS), [base for base, _ in servers]))
-            return Figures(requests=sum(p.requests for p in parts), errors=sum(p.errors for p in parts),
-                           seconds=max(p.seconds for p in parts), p50_ms=max(p.p50_ms for p in parts),
-                           p99_ms=max(p.p99_ms for p in parts))
-
-        for name, targets in paths.items():
-            out[name], cpu, processes = cpu_split(lambda targets=targets: run(targets),  # type: ignore[misc]
-                                                  {pid for _, pid in servers})
-            self.cpu[(group, name)] = (cpu, processes)
-            self._print(group, name, out[name])
+        out: dict[str, dict[str, Figures]] = {group: {} for group in sides}
+        for name in names:
+            turns: dict[str, list[tuple[Figures, CpuSplit, list[float]]]] = {group: [] for group in sides}
+            for turn in range(TURNS):
+                for group, (servers, prefix) in sides.items():
+                    turns[group].append(cpu_split(  # type: ignore[misc]
+                        lambda servers=servers, prefix=prefix, turn=turn, name=name: self._drive(
+                            servers, self.reads(prefix)[name], warmup=2.0 if turn == 0 else 0.0),
+                        {pid for _, pid in servers}))
+            for group, done in turns.items():
+                figures = [f for f, _, _ in done]
+                out[group][name] = Figures(
+                    requests=sum(f.requests for f in figures), errors=sum(f.errors for f in figures),
+                    seconds=sum(f.seconds for f in figures), p50_ms=sum(f.p50_ms for f in figures) / len(figures),
+                    p99_ms=max(f.p99_ms for f in figures))
+                cpus = [c for _, c, _ in done]
+                mean = CpuSplit(**{k: sum(getattr(c, k) for c in cpus) / len(cpus)
+                                   for k in ("service", "postgres", "driver", "other", "idle")})
+                self.cpu[(group, name)] = (mean, done[-1][2])
+                self._print(group, name, out[group][name])
         return out
+
+    def _drive(self, servers: list[tuple[str, int]], targets: list[str], *, warmup: float) -> Figures:
+        authorizations = [f"Bearer {k}" for k in self.keys]
+        with ThreadPoolExecutor(len(servers)) as pool:
+            parts = list(pool.map(lambda base: wrk(
+                base, targets, authorizations=authorizations, concurrency=CONCURRENCY // len(servers),
+                seconds=TURN_SECONDS, warmup_seconds=warmup), [base for base, _ in servers]))
+        return Figures(requests=sum(p.requests for p in parts), errors=sum(p.errors for p in parts),
+                       seconds=max(p.seconds for p in parts), p50_ms=max(p.p50_ms for p in parts),
+                       p99_ms=max(p.p99_ms for p in parts))
 
     async def sequential(self, base: str, paths: dict[str, str], group: str) -> dict[str, Figures]:
         """Latency at concurrency 1, with the Python driver (the figure is latency, not rate)."""
@@ -168,7 +190,7 @@ class Bench:
                                      headers={"Authorization": f"Bearer {self.key}"}) as client:
             for name, path in paths.items():
                 out[name] = await drive(http_get(client, lambda _n, path=path: path), concurrency=1,
-                                        requests=AGG_REQUESTS, seconds=AGG_SECONDS, warmup=2)
+                                        requests=AGG_REQUESTS, seconds=AGG_SECONDS, warmup=1)
                 self._print(group, name, out[name])
         return out
 
@@ -193,7 +215,7 @@ class Bench:
                 if r.status_code != 201:
                     raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
 
-            result = await drive(call, concurrency=CONCURRENCY, requests=len(self.movable), seconds=READ_SECONDS)
+            result = await drive(call, concurrency=CONCURRENCY, requests=len(self.movable), seconds=10.0)
         print(f"  transitions {result.rps:.1f}/s p50 {result.p50_ms:.1f} errors {result.errors}", flush=True)
         return result
 
@@ -215,7 +237,7 @@ class Bench:
                     async with conn.transaction():
                         for sql, params in statements:
                             await conn.fetch(sql, *params)
-                out[name] = await drive(call, concurrency=1, requests=AGG_REQUESTS, seconds=AGG_SECONDS, warmup=2)
+                out[name] = await drive(call, concurrency=1, requests=AGG_REQUESTS, seconds=AGG_SECONDS, warmup=1)
                 print(f"  raw SQL  {name:<60} p50 {out[name].p50_ms:8.1f} ms ({len(statements)} statements)",
                       flush=True)
         finally:
@@ -240,9 +262,9 @@ def _ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}×" if base else "—"
 
 
-def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], two: dict[str, Figures],
-                  shared: dict[str, Figures], agg: dict[str, Figures], raw: dict[str, Figures], moves: Figures,
-                  command: str, wall: float) -> str:
+def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], alone: dict[str, Figures],
+                  two: dict[str, Figures], shared: dict[str, Figures], agg: dict[str, Figures],
+                  raw: dict[str, Figures], moves: Figures, command: str, wall: float, out: Path) -> str:
     cpu = "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -259,8 +281,10 @@ def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], t
         f"- Data: {b.counts['projects']:,} projects, {b.counts['stage_transitions']:,} stage-history rows, "
         f"{b.counts['difficulties']:,} difficulties, 4 targets ({b.counts['target_members']:,} list members); "
         f"selective filter leader_id={b.leader}&stage={b.stage} ({b.selective} projects); page size {PAGE}.",
-        f"- Reads: wrk (one thread), concurrency {CONCURRENCY}, {READ_SECONDS:.0f} s each after a 2 s warm-up, "
-        f"the requests rotating through {KEYS} API keys; "
+        f"- Reads: wrk (one thread), concurrency {CONCURRENCY}, the requests rotating through {KEYS} API keys; "
+        f"each figure in {TURNS} turns of {TURN_SECONDS:.0f} s per side after a 2 s warm-up, the sides taking "
+        "turns (baseline, service, baseline, service; one process, two processes, …) so that the machine's "
+        "drift falls on both; p50 is the turns' mean, p99 their worst; "
         f"the service and the baseline each hold a pool of {CONCURRENCY} connections per process. "
         f"Aggregates: the Python driver at concurrency 1, at most {AGG_REQUESTS} requests or {AGG_SECONDS:.0f} s "
         "each; the raw SQL is the statements the service sent for that request (captured from its engine), "
@@ -268,7 +292,8 @@ def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], t
         "with asyncpg on one connection with the service's session settings and no statement cache "
         "(each run planned for its parameters, as the service's are).",
         "- The per-key rate limit is on, at 10⁹ requests a minute (out of reach, but each request's count is "
-        "made, in the service and in the baseline alike).",
+        "made, in the service and in the baseline alike). The statement timeout is "
+        f"{STATEMENT_TIMEOUT_MS // 1000} s (the service's default is 15 s).",
         "",
         "## What each path uses",
         "",
@@ -307,7 +332,7 @@ def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], t
               f"{_ratio(agg[names[1]].p50_ms, agg[names[0]].p50_ms)} (target ≤ 3×).", "",
               "## Scaling and writes", "",
               "| Figure | req/s | p50 ms | p99 ms | ratio | target |", "|---|---:|---:|---:|---:|---|"]
-    g1, g2, gs = one["GET project by id"], two["GET project by id"], shared["GET project by id"]
+    g1, g2, gs = alone["GET project by id"], two["GET project by id"], shared["GET project by id"]
     lines.append(f"| GET project by id, 1 process | {g1.rps:.0f} | {g1.p50_ms:.1f} | {g1.p99_ms:.1f} | 1.00× | |")
     lines.append(f"| GET project by id, 2 processes, connections split evenly | {g2.rps:.0f} | {g2.p50_ms:.1f} | "
                  f"{g2.p99_ms:.1f} | {_ratio(g2.rps, g1.rps)} | ≥ 1.6× |")
@@ -320,9 +345,9 @@ def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], t
               "connections land where they land (the shares below).", "",
               f"Where the {os.cpu_count()} cores went during each GET-by-id run (cores busy, from /proc; "
               "interrupt time is in no column):", "",
-              "| Run | service (each process) | PostgreSQL | wrk | other processes | idle | "
+              "| Run | service (each process, last turn) | PostgreSQL | wrk | other processes | idle | "
               "service CPU ms per request |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for group, figures in (("baseline", base), (ONE, one), (TWO, two), (SHARED, shared)):
+    for group, figures in (("baseline", base), (ONE, one), (ONE_AGAIN, alone), (TWO, two), (SHARED, shared)):
         (c, processes), f = b.cpu[(group, "GET project by id")], figures["GET project by id"]
         each = " + ".join(f"{p:.2f}" for p in processes)
         lines.append(f"| {group} | {c.service:.2f} ({each}) | {c.postgres:.2f} | {c.driver:.2f} | {c.other:.2f} | "
@@ -330,7 +355,7 @@ def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], t
     errors = sum(f.errors for d in (one, base, two, shared, agg) for f in d.values()) + moves.errors
     lines += ["", f"Failed requests in the whole run: {errors}.", ""]
     text = "\n".join(lines)
-    RESULTS.write_text(text)
+    out.write_text(text)
     return text
 
 
@@ -344,20 +369,21 @@ async def main_async(args: argparse.Namespace, command: str) -> None:
                                   for n in range(KEYS)))
     b = Bench(args.database_url, list(keys))
     await b.facts()
-    by_id = {"GET project by id": b.reads("/api/v1")["GET project by id"]}
-    with server("bench.baseline_app:app", args.database_url, 1, factory=False) as baseline:
-        base = b.wrk([baseline], b.reads(""), "baseline")
-    with server("app.main:create_app", args.database_url, 1, factory=True) as service:
-        one = b.wrk([service], b.reads("/api/v1"), ONE)
+    reads, by_id = list(b.reads("")), ["GET project by id"]
+    with server("bench.baseline_app:app", args.database_url, 1, factory=False) as baseline, \
+            server("app.main:create_app", args.database_url, 1, factory=True) as service:
+        compared = b.alternate({"baseline": ([baseline], ""), ONE: ([service], "/api/v1")}, reads)
+        base, one = compared["baseline"], compared[ONE]
         agg = await b.sequential(service[0], b.aggregates(), ONE)
         moves = await b.transitions(service[0])
     raw, _ = await b.raw_sql()
-    with server("app.main:create_app", args.database_url, 2, factory=True) as service:
-        shared = b.wrk([service], by_id, SHARED)
     with server("app.main:create_app", args.database_url, 1, factory=True) as first, \
             server("app.main:create_app", args.database_url, 1, factory=True) as second:
-        two = b.wrk([first, second], by_id, TWO)
-    print(write_results(b, one, base, two, shared, agg, raw, moves, command, time.perf_counter() - started))
+        scaled = b.alternate({ONE_AGAIN: ([first], "/api/v1"), TWO: ([first, second], "/api/v1")}, by_id)
+    with server("app.main:create_app", args.database_url, 2, factory=True) as service:
+        shared = b.alternate({SHARED: ([service], "/api/v1")}, by_id)[SHARED]
+    print(write_results(b, one, base, scaled[ONE_AGAIN], scaled[TWO], shared, agg, raw, moves, command,
+                        time.perf_counter() - started, args.out))
 
 
 def main() -> None:
@@ -366,6 +392,7 @@ def main() -> None:
                                                                   os.environ.get("PIPELINE_DATABASE_URL")))
     parser.add_argument("--projects", type=int, default=100_000, help="projects to load (ten history rows each)")
     parser.add_argument("--skip-load", action="store_true", help="reuse the data set already loaded")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the results go (default: %(default)s)")
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgresql"):
         parser.error("give --database-url postgresql+asyncpg://… (or PIPELINE_DATABASE_URL)")
