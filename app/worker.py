@@ -76,8 +76,7 @@ class Worker:
 
     async def run_once(self) -> int:
         """Claim one batch of due deliveries and make their attempts; returns how many."""
-        async with self.sessionmaker() as session, session.begin():
-            claims = await delivery.claim(session, worker=self.name, settings=self.settings)
+        claims = await asyncio.shield(self._claim())
         try:
             results = await asyncio.gather(*(self._attempt(c) for c in claims), return_exceptions=True)
         except asyncio.CancelledError:
@@ -96,7 +95,7 @@ class Worker:
         result = await self._post(claim)
         result = Result(result.outcome, result.status_code, result.error,
                         duration_ms=int((time.monotonic() - started) * 1000))
-        await self._record(claim, result)
+        await asyncio.shield(self._record(claim, result))
 
     async def _post(self, claim: Claim) -> Result:
         headers = {
@@ -125,6 +124,13 @@ class Worker:
         text = excerpt[:EXCERPT_BYTES].decode("utf-8", "replace")
         return Result(AttemptOutcome.failed, status_code=response.status_code,
                       error=f"HTTP {response.status_code}: {text}")
+
+    # The transactions are shielded from a stop: one cut short can leave its connection
+    # holding the transaction (on SQLite, the database's one write lock) until the garbage
+    # collector finds it. A stop mid-batch thus lets a claim or a record finish first.
+    async def _claim(self) -> list[Claim]:
+        async with self.sessionmaker() as session, session.begin():
+            return await delivery.claim(session, worker=self.name, settings=self.settings)
 
     async def _record(self, claim: Claim, result: Result) -> None:
         async with self.sessionmaker() as session, session.begin():
