@@ -353,3 +353,18 @@ async def test_pipeline_worker_delivers_alone_and_stops_on_sigterm(api, settings
     assert "webhook worker" in stderr.decode() and "stopped" in stderr.decode()
     async with api.app.state.sessionmaker() as session:
         assert (await session.execute(select(func.count()).select_from(OutboxEvent))).scalar_one() == 1
+
+
+async def test_an_archive_event_writes_the_instant_as_the_api_shows_it(api):
+    hook = await api.webhook("https://receiver.example/hook")
+    leader = await api.leader()
+    archived = {}
+    for kind, path, version in (("webhook", f"/api/v1/webhooks/{hook['id']}", hook["version"]),
+                                ("leader", f"/api/v1/leaders/{leader['id']}", leader["version"])):
+        r = await api.client.delete(path, headers={**api.admin, "If-Match": f'"{version}"'})
+        assert r.status_code == 200, r.text
+        archived[kind] = r.json()["archived_at"]
+    events = {e["resource_type"]: e for e in await api.audit() if e["action"].endswith(".archive")}
+    assert events["webhook"]["after"] == {"archived_at": archived["webhook"], "deliveries_cancelled": 0}
+    assert events["leader"]["after"] == {"archived_at": archived["leader"]}
+    assert events["webhook"]["before"] == events["leader"]["before"] == {"archived_at": None}

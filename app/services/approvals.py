@@ -116,14 +116,8 @@ async def update_kind(session: AsyncSession, code: str, *, data: ApprovalKindUpd
 async def archive_kind(session: AsyncSession, code: str, *, if_match: str | None, actor: Principal) -> ApprovalKindRead:
     """Retire a kind: no new items of it; existing items keep it."""
     kind = await get_kind(session, code)
-    versioning.check(if_match, kind.version)
-    if kind.archived_at is not None:
-        raise Conflict("The approval kind is already archived.", code="already_archived")
-    kind.archived_at = kind.updated_at = utcnow()
-    await _flush_kind(session)
-    await audit.record(session, actor, action="approval_kind.archive", resource_type="approval_kind",
-                       resource_id=code, before={"archived_at": None},
-                       after={"archived_at": kind.archived_at.isoformat()})
+    await audit.archive(session, actor, kind, if_match=if_match, what="approval kind", resource_type="approval_kind",
+                        resource_id=code)
     return _kind_read(kind)
 
 
@@ -268,15 +262,9 @@ async def archive_item(session: AsyncSession, principal: Principal, project_id: 
                        if_match: str | None, today: date) -> ApprovalItemRead:
     """Archive an item recorded by mistake (a withdrawn application is a status, not this)."""
     project, item = await get_item(session, principal, project_id, item_id)
-    versioning.check(if_match, item.version)
-    if item.archived_at is not None:
-        raise Conflict("The approval item is already archived.", code="already_archived")
-    item.archived_at = item.updated_at = utcnow()
-    await versioning.flush(session)
+    await audit.archive(session, principal, item, if_match=if_match, what="approval item",
+                        resource_type="approval_item", resource_id=item_id, action="approval.archive")
     read = to_read(item, today=today)
-    await audit.record(session, principal, action="approval.archive", resource_type="approval_item",
-                       resource_id=item_id, before={"archived_at": None},
-                       after={"archived_at": read.model_dump(mode="json")["archived_at"]})
     await outbox.emit(session, "approval.archived", {"approval": read.model_dump(mode="json"),
                                                      "project_id": project.id, "project_code": project.code})
     return read

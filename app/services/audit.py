@@ -7,7 +7,9 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import context
-from app.models import AuditEvent
+from app.errors import Conflict
+from app.models import AuditEvent, utcnow
+from app.services import versioning
 from app.services.permissions import Principal
 
 _INSTANT = TypeAdapter(datetime)
@@ -30,6 +32,22 @@ async def record_change(session: AsyncSession, actor: Principal, *, action: str,
     old, new = diff(before, after)
     return await record(session, actor, action=action, resource_type=resource_type, resource_id=resource_id,
                         before=old, after=new)
+
+
+async def archive(session: AsyncSession, actor: Principal, entity: Any, *, if_match: str | None, what: str,
+                  resource_type: str, resource_id: int | str, code: str = "already_archived",
+                  action: str | None = None) -> AuditEvent:
+    """The archive step every archivable resource shares: ``if_match`` must name the current
+    version, an archived one is refused (409 ``code``), then the stamp, the flush, and the
+    event (``archived_at`` as it was and as it is). ``what`` names it in the refusal."""
+    versioning.check(if_match, entity.version)
+    if entity.archived_at is not None:
+        raise Conflict(f"The {what} is already archived.", code=code)
+    entity.archived_at = entity.updated_at = utcnow()
+    await versioning.flush(session)
+    return await record(session, actor, action=action or f"{resource_type}.archive", resource_type=resource_type,
+                        resource_id=resource_id, before={"archived_at": None},
+                        after={"archived_at": instant(entity.archived_at)})
 
 
 async def record(session: AsyncSession, actor: Principal, *, action: str, resource_type: str,

@@ -313,15 +313,9 @@ async def archive_project(session: AsyncSession, principal: Principal, project_i
                           if_match: str | None) -> ProjectRead:
     """Archive a project: it leaves the lists but is never deleted."""
     project = await get_project(session, principal, project_id)
-    versioning.check(if_match, project.version)
-    if project.archived_at is not None:
-        raise Conflict("The project is already archived.", code="project_archived")
-    project.archived_at = project.updated_at = utcnow()
-    await _flush(session)
+    await audit.archive(session, principal, project, if_match=if_match, what="project", resource_type="project",
+                        resource_id=project_id, code="project_archived")
     read = await _read(session, project)
-    await audit.record(session, principal, action="project.archive", resource_type="project",
-                       resource_id=project_id, before={"archived_at": None},
-                       after={"archived_at": read.model_dump(mode="json")["archived_at"]})
     await outbox.emit(session, "project.archived", {"project": read.model_dump(mode="json")})
     return read
 

@@ -97,12 +97,6 @@ async def archive(session: AsyncSession, model: Model, read: type[Read], entry_i
                   actor: Principal) -> Read:
     """Archive a leader or unit; projects keep their reference to it."""
     entry = await get(session, model, entry_id)
-    versioning.check(if_match, entry.version)
-    if entry.archived_at is not None:
-        raise Conflict(f"The {_resource(model)} is already archived.", code="already_archived")
-    entry.archived_at = entry.updated_at = utcnow()
-    await _flush(session, model)
-    await audit.record(session, actor, action=f"{_resource(model)}.archive", resource_type=_resource(model),
-                       resource_id=entry_id, before={"archived_at": None},
-                       after={"archived_at": audit.instant(entry.archived_at)})
+    await audit.archive(session, actor, entry, if_match=if_match, what=_resource(model),
+                        resource_type=_resource(model), resource_id=entry_id)
     return read.model_validate(entry, from_attributes=True)

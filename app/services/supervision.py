@@ -249,16 +249,9 @@ async def archive_item(session: AsyncSession, principal: Principal, item_id: int
                        today: date) -> SupervisionItemRead:
     """Archive an item: it leaves the lists and the assessment but is never deleted."""
     item = await _get_item(session, principal, item_id)
-    versioning.check(if_match, item.version)
-    if item.archived_at is not None:
-        raise Conflict("The supervision item is already archived.", code="item_archived")
-    item.archived_at = item.updated_at = utcnow()
-    await versioning.flush(session)
-    read = await _read_item(session, principal, item_id, today=today)
-    await audit.record(session, principal, action="supervision_item.archive", resource_type="supervision_item",
-                       resource_id=item_id, before={"archived_at": None},
-                       after={"archived_at": item.archived_at.isoformat()})
-    return read
+    await audit.archive(session, principal, item, if_match=if_match, what="supervision item",
+                        resource_type="supervision_item", resource_id=item_id, code="item_archived")
+    return await _read_item(session, principal, item_id, today=today)
 
 
 # --- tasks --------------------------------------------------------------------------------

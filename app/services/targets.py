@@ -146,13 +146,8 @@ async def archive_target(session: AsyncSession, target_id: int, *, if_match: str
                          actor: Principal) -> TargetRead:
     """Archive a target: it leaves the lists and the statistics, and keeps its history."""
     target = await get_target(session, target_id)
-    versioning.check(if_match, target.version)
-    if target.archived_at is not None:
-        raise Conflict("The target is already archived.", code="target_archived")
-    target.archived_at = target.updated_at = utcnow()
-    await versioning.flush(session)
-    await audit.record(session, actor, action="target.archive", resource_type="target", resource_id=target_id,
-                       before={"archived_at": None}, after={"archived_at": target.archived_at.isoformat()})
+    await audit.archive(session, actor, target, if_match=if_match, what="target", resource_type="target",
+                        resource_id=target_id, code="target_archived")
     return to_read(target)
 
 

@@ -106,20 +106,14 @@ async def archive_webhook(session: AsyncSession, webhook_id: int, *, if_match: s
                           actor: Principal) -> WebhookRead:
     """Archive a subscription: nothing more is sent to it, and its pending deliveries are cancelled."""
     subscription = await get_webhook(session, webhook_id)
-    versioning.check(if_match, subscription.version)
-    if subscription.archived_at is not None:
-        raise Conflict("The webhook is already archived.", code="already_archived")
-    subscription.archived_at = subscription.updated_at = utcnow()
-    await versioning.flush(session)
+    event = await audit.archive(session, actor, subscription, if_match=if_match, what="webhook",
+                                resource_type="webhook", resource_id=webhook_id)
     cancelled = await session.execute(
         update(WebhookDelivery)
         .where(col(WebhookDelivery.subscription_id) == webhook_id,
                col(WebhookDelivery.status) == DeliveryStatus.pending)
         .values(status=DeliveryStatus.cancelled))
-    await audit.record(session, actor, action="webhook.archive", resource_type="webhook", resource_id=webhook_id,
-                       before={"archived_at": None},
-                       after={"archived_at": subscription.archived_at.isoformat(),
-                              "deliveries_cancelled": int(getattr(cancelled, "rowcount", 0) or 0)})
+    event.after = {**(event.after or {}), "deliveries_cancelled": int(getattr(cancelled, "rowcount", 0) or 0)}
     return _read(subscription)
 
 
