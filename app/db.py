@@ -6,6 +6,7 @@ Dialect differences in connection set-up live here (column types live in
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Request
@@ -138,11 +139,12 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request: commit on success, roll back on error.
+@asynccontextmanager
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session: committed when the block ends well, rolled back otherwise.
 
-    Used with ``scope="function"`` so the commit happens before the response is sent:
-    a failed commit becomes an error response, never a success that did not stick.
+    The commit happens before the response is sent: a failed commit becomes an error
+    response, never a success that did not stick.
     """
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
@@ -156,3 +158,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             for hook in getattr(request.state, "before_commit", ()):
                 await hook(session)
             await session.commit()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """``request_session`` as a dependency; used with ``scope="function"`` so that it ends
+    (and commits) before the response is sent."""
+    async with request_session(request) as session:
+        yield session

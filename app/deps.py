@@ -9,8 +9,9 @@ from fastapi._compat import field_annotation_is_sequence
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import plainsql
 from app.config import Settings
-from app.db import get_session
+from app.db import get_session, request_session
 from app.errors import Forbidden, InvalidInput
 from app.services import auth, idempotency, ratelimit
 from app.services.permissions import MATRIX, Action, Principal, allows
@@ -41,15 +42,30 @@ def _before_commit(request: Request, hook: Callable[[AsyncSession], Awaitable[No
     request.state.before_commit.append(hook)
 
 
+async def commit_deferred(request: Request) -> None:
+    """For a route without a session: run what the request left for its commit (the key's
+    last use, when due) in a session of its own."""
+    if getattr(request.state, "before_commit", None):
+        async with request_session(request):
+            pass  # request_session runs the hooks and commits
+
+
 async def current_principal(
     request: Request,
     session: Session,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
+    return await principal_of(request, session, authorization)
+
+
+async def principal_of(request: Request, on: plainsql.On, authorization: str | None) -> Principal:
+    """Who asks (401 if nobody valid), once counted against the key's rate limit (429).
+
+    The key's last use is written when the request commits (``commit_deferred``)."""
     settings: Settings = request.app.state.settings
-    await ratelimit.check(session, authorization, limit=settings.rate_limit_per_minute)
+    await ratelimit.check(on, authorization, limit=settings.rate_limit_per_minute)
     resolution = timedelta(seconds=settings.key_last_used_resolution_seconds)
-    principal, due = await auth.authenticate(session, authorization, last_used_resolution=resolution)
+    principal, due = await auth.authenticate(on, authorization, last_used_resolution=resolution)
     request.state.principal = principal
     if due and principal.key_id is not None:
         key_id = principal.key_id
@@ -59,6 +75,13 @@ async def current_principal(
 
         _before_commit(request, _touch)
     return principal
+
+
+def permit(principal: Principal, action: Action) -> None:
+    """403 unless the principal's role may do ``action``."""
+    if not allows(principal, action):
+        roles = ", ".join(sorted(MATRIX[action]))
+        raise Forbidden(f"The role {principal.role} may not {action}; allowed: {roles}.")
 
 
 def require(action: Action) -> Callable[..., Coroutine[Any, Any, Principal]]:
@@ -73,9 +96,7 @@ def require(action: Action) -> Callable[..., Coroutine[Any, Any, Principal]]:
             max_length=idempotency.MAX_KEY_LENGTH, pattern=r"^[\x20-\x7e]+$",
         )] = None,
     ) -> Principal:
-        if not allows(principal, action):
-            roles = ", ".join(sorted(MATRIX[action]))
-            raise Forbidden(f"The role {principal.role} may not {action}; allowed: {roles}.")
+        permit(principal, action)
         if request.method == "POST" and idempotency_key is not None and principal.key_id is not None:
             key = idempotency.check_key(idempotency_key)
             # The query is part of what is asked (e.g. an import's dry_run), so part of the fingerprint.
@@ -168,4 +189,5 @@ async def settings_of(request: Request) -> Settings:
     return settings
 
 
-__all__ = ["Allowed", "AppRoute", "IfMatch", "ReadSession", "Session", "current_principal", "settings_of"]
+__all__ = ["Allowed", "AppRoute", "IfMatch", "ReadSession", "Session", "commit_deferred", "current_principal", "permit",
+           "principal_of", "settings_of"]

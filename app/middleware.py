@@ -121,7 +121,7 @@ class RequestMiddleware:
     def _finish(scope: Scope, status: int, started: float, rid: str) -> None:
         elapsed = time.perf_counter() - started
         route = scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
+        template = getattr(route, "path_format", None) or "unmatched"  # without convertors: {project_id}
         observability.observe_request(scope["method"], template, status, elapsed)
         state: MutableMapping[str, Any] = scope.get("state", {})
         principal = state.get("principal")

@@ -299,8 +299,10 @@ def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], a
         "",
         "- Every request: the rate-limit count and the API-key lookup, as plain SQL on the request's asyncpg "
         "connection (`app/plainsql.py`), each committed by itself.",
-        "- GET a project by id: one plain statement (the row with its designations as JSON), and the response "
-        "encoded once from plain values (`pydantic_core.to_json`), not through the response model.",
+        "- GET a project by id: a plain Starlette route (`plain_get`, matched before its FastAPI route) on a bare "
+        "pooled connection (`plainsql.connect`: no session, no FastAPI dependency solving); one plain statement "
+        "(the row with its designations as JSON); the response encoded once from plain values "
+        "(`pydantic_core.to_json`), not through the response model.",
         "- The project list: a Core statement built per request, compiled once per shape (SQLAlchemy's cache key), "
         "run on asyncpg; encoded as above.",
         "- The aggregates: SQLAlchemy Core through the engine. The stage transition: the ORM, in one transaction.",

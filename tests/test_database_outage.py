@@ -142,25 +142,28 @@ async def _kill_the_pooled_connection(app: Any) -> None:
 
 
 @pytest.mark.parametrize("ping_after_idle", [0.0, 3600.0])
-async def test_a_pooled_connection_that_died_idle(api, settings: Settings, backend: str, ping_after_idle: float):
+@pytest.mark.parametrize("read", ["list", "one"])  # through a session; on a bare pooled connection
+async def test_a_pooled_connection_that_died_idle(api, settings: Settings, backend: str, ping_after_idle: float,
+                                                  read: str):
     """Checked after an idle spell (the default), a dead pooled connection is replaced
     unseen; unchecked, it fails one request with 503, and the next is served."""
     if backend != "postgres":
         pytest.skip("PostgreSQL's connections")
+    path = "/api/v1/projects" + ("" if read == "list" else f"/{(await api.project())['id']}")
     app = create_app(settings.model_copy(update={"pool_ping_after_idle_seconds": ping_after_idle,
                                                  "pool_size": 1, "max_overflow": 0}))
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://pool") as client:
-        assert (await client.get("/api/v1/projects", headers=api.admin)).status_code == 200
+        assert (await client.get(path, headers=api.admin)).status_code == 200
         await _kill_the_pooled_connection(app)
         await asyncio.sleep(0.05)
-        first = await client.get("/api/v1/projects", headers=api.admin)
+        first = await client.get(path, headers=api.admin)
         if ping_after_idle == 0.0:
             assert first.status_code == 200, first.text
         else:
             assert first.status_code == 503, first.text
             assert first.json()["code"] == "database_unavailable"
-        assert (await client.get("/api/v1/projects", headers=api.admin)).status_code == 200
+        assert (await client.get(path, headers=api.admin)).status_code == 200
 
 
 async def test_a_statement_past_the_timeout_is_503_query_timeout(api, settings: Settings, backend: str):

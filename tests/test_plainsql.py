@@ -1,8 +1,13 @@
 """The hot reads' plain SQL (app/plainsql.py) gives what SQLAlchemy gives, and the bodies
 the hot routes encode themselves are what their response models say."""
 
-from sqlalchemy import select
+import asyncio
+from typing import Any
 
+import pytest
+from sqlalchemy import func, select
+
+from app import plainsql
 from app.models.project import ProjectRead
 from app.services import auth, projects
 from app.services.pagination import Page
@@ -37,6 +42,10 @@ async def test_plain_rows_equal_sqlalchemys_rows(api):
         assert row is not None and row["created_at"].tzinfo is not None
         assert str(row["total_investment_amount"]) == "1234567.89"
         assert (await session.execute(select(1))).scalar_one() == 1
+    # A connection of its own (``plainsql.connect``: bare on PostgreSQL) gives the same rows.
+    async with plainsql.connect(api.app.state.engine) as connection:
+        plain = await projects.PROJECT_BY_ID.first(connection, id=made["id"])
+        assert plain is not None and dict(plain.items()) == dict(row.items())
 
 
 async def test_the_hot_bodies_are_what_their_models_say(api):
@@ -71,3 +80,27 @@ async def test_one_list_shape_serves_every_value(api):
     assert {p["id"] for p in both.json()["items"] + rest.json()["items"]} == mine[a["id"]] | mine[b["id"]]
     assert (await api.client.get(f"/api/v1/projects?leader_id={a['id']}&stage=signed",
                                  headers=api.admin)).json()["items"] == []
+
+
+async def test_a_statement_cut_short_takes_its_bare_connection_out_of_the_pool(api, backend):
+    if backend != "postgres":
+        pytest.skip("the bare pooled connection is PostgreSQL's")
+    engine = api.app.state.engine
+    sleep = plainsql.Query(lambda _dialect_name: select(func.pg_sleep(30).label("slept")))
+    lent: list[Any] = []
+
+    async def sleeper() -> None:
+        async with plainsql.connect(engine) as connection:
+            assert isinstance(connection, plainsql.Pooled)
+            lent.append(connection.connection.driver_connection)
+            await sleep.rows(connection)
+
+    task = asyncio.create_task(sleeper())
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Mid-statement, the connection may be in any state: it is discarded, never lent again.
+    assert lent[0].is_closed()
+    async with plainsql.connect(engine) as connection:
+        assert (await projects.PROJECT_BY_ID.first(connection, id=(await api.project())["id"])) is not None

@@ -2,14 +2,15 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Response, status
+from fastapi import Depends, Path, Query, Request, Response, status
 
+from app import plainsql
 from app.clock import today
-from app.deps import Allowed, IfMatch, ReadSession, Session
+from app.deps import Allowed, IfMatch, ReadSession, Session, commit_deferred, permit, principal_of
 from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
 from app.models.fields import ProjectCode
 from app.models.project import ProjectCreate, ProjectRead, ProjectUpdate, TransitionCreate, TransitionRead
-from app.routers.common import Cursor, Id, Limit, PositiveId, json_response, make_router, problems, set_etag
+from app.routers.common import Cursor, Id, Limit, PositiveId, json_response, make_router, plain_get, problems, set_etag
 from app.services import projects
 from app.services.pagination import Page
 from app.services.permissions import Action, Principal
@@ -76,12 +77,31 @@ async def get_project_by_code(code: Annotated[ProjectCode, Path()], response: Re
     return project
 
 
+async def _project(on: plainsql.On, principal: Principal, project_id: int) -> Response:
+    project = await projects.read_project(on, principal, project_id)
+    return json_response(project, version=project["version"])
+
+
 @router.get("/{project_id}", response_model=ProjectRead, responses=problems(404))
 async def get_project(project_id: Id, session: Session,
                       principal: Principal = Allowed(Action.project_read)) -> Response:
     """One project; its ETag is what a change must send as If-Match."""
-    project = await projects.read_project(session, principal, project_id)
-    return json_response(project, version=project["version"])
+    return await _project(session, principal, project_id)
+
+
+async def get_project_plain(request: Request) -> Response:
+    """``get_project`` for an id in range, as a plain route: the same steps in the same order.
+    Each is a plain statement, so no session: a bare pooled connection (``plainsql.connect``)."""
+    async with plainsql.connect(request.app.state.engine) as connection:
+        principal = await principal_of(request, connection, request.headers.get("authorization"))
+        permit(principal, Action.project_read)
+        response = await _project(connection, principal, request.path_params["project_id"])
+    await commit_deferred(request)
+    return response
+
+
+# The hottest read; main.py puts these before every FastAPI route.
+plain_routes = [plain_get(router.prefix + "/{project_id:in_range_id}", get_project_plain)]
 
 
 @router.patch("/{project_id}", response_model=ProjectRead, responses=problems(404, 409, 412, 428))

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Unauthorized
 from app.models import ApiKey, utcnow
 from app.models.enums import Role
-from app.plainsql import Query
+from app.plainsql import On, Query
 from app.services.permissions import Principal
 
 KEY_PREFIX = "ipk_"
@@ -42,7 +42,7 @@ KEY_BY_PREFIX = Query(lambda _dialect: select(
     .where(ApiKey.prefix == bindparam("prefix")))  # type: ignore[arg-type]
 
 
-async def authenticate(session: AsyncSession, authorization: str | None, *,
+async def authenticate(on: On, authorization: str | None, *,
                        last_used_resolution: timedelta) -> tuple[Principal, bool]:
     """The principal behind an ``Authorization: Bearer`` header, or 401; and whether its
     ``last_used_at`` is due to be written (see ``touch``)."""
@@ -58,7 +58,7 @@ async def authenticate(session: AsyncSession, authorization: str | None, *,
     invalid = Unauthorized("The API key is not valid.", headers={"WWW-Authenticate": "Bearer"})
     if not prefix or not secret or len(prefix) > 16:
         raise invalid
-    key: Mapping[str, Any] | None = await KEY_BY_PREFIX.first(session, prefix=prefix)
+    key: Mapping[str, Any] | None = await KEY_BY_PREFIX.first(on, prefix=prefix)
     if key is None or not hmac.compare_digest(key["secret_hash"], _hash(secret)):
         raise invalid
     now = utcnow()

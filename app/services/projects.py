@@ -239,9 +239,9 @@ async def get_project(session: AsyncSession, principal: Principal, project_id: i
     return project
 
 
-async def read_project(session: AsyncSession, principal: Principal, project_id: int) -> dict[str, Any]:
+async def read_project(on: plainsql.On, principal: Principal, project_id: int) -> dict[str, Any]:
     """The project as the API shows it (``project_json``), if the principal may see it; else 404."""
-    row = await PROJECT_BY_ID.first(session, id=project_id)
+    row = await PROJECT_BY_ID.first(on, id=project_id)
     if row is None or not can_see_project(principal, row):
         raise NotFound(f"No project with id {project_id}.")
     return project_json(row)

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, delete
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import dialect
 from app.errors import TooManyRequests
 from app.models import RateLimitWindow
-from app.plainsql import Query
+from app.plainsql import On, Query
 
 WINDOW = timedelta(minutes=1)
 
@@ -49,24 +48,24 @@ FORGET_OLDER = Query(lambda _dialect_name: delete(TABLE).where(TABLE.c.bucket ==
                                                                TABLE.c.window_start < bindparam("start")))
 
 
-async def hit(session: AsyncSession, bucket: str, *, limit: int, now: datetime | None = None) -> Verdict:
+async def hit(on: On, bucket: str, *, limit: int, now: datetime | None = None) -> Verdict:
     """Count one request in ``bucket``'s current window (committed at once: ``Query.alone``)."""
     now = now or datetime.now(UTC)
     start = now.replace(second=0, microsecond=0)
-    counted = await COUNT.alone(session, bucket=bucket, start=start)
+    counted = await COUNT.alone(on, bucket=bucket, start=start)
     count = int(counted[0]["count"])
     if count == 1:  # a new window: the key's older ones are done with
-        await FORGET_OLDER.alone(session, bucket=bucket, start=start)
+        await FORGET_OLDER.alone(on, bucket=bucket, start=start)
     retry = int((start + WINDOW - now).total_seconds()) + 1
     return Verdict(allowed=count <= limit, count=count, retry_after_seconds=retry)
 
 
-async def check(session: AsyncSession, authorization: str | None, *, limit: int) -> None:
+async def check(on: On, authorization: str | None, *, limit: int) -> None:
     """429 once the key of ``authorization`` is over ``limit`` this minute (0: no limit)."""
     bucket = bucket_of(authorization)
     if limit <= 0 or bucket is None:
         return
-    verdict = await hit(session, bucket, limit=limit)
+    verdict = await hit(on, bucket, limit=limit)
     if not verdict.allowed:
         raise TooManyRequests(f"This key made more than {limit} requests this minute.",
                               headers={"Retry-After": str(verdict.retry_after_seconds)})
