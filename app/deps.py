@@ -165,16 +165,23 @@ async def single_valued_query(request: Request) -> None:
     that only list filters (``stage=a&stage=b``) take several.
     """
     route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
+    if not request.scope.get("query_string") or route is None:
         return
-    counts: dict[str, int] = {}
+    # Found once per route and kept on it: they are fixed by the route's code.
+    single: frozenset[str] | None = getattr(route, "single_valued_query_params", None)
+    if single is None:
+        dependant = getattr(route, "dependant", None)
+        single = frozenset(
+            param.alias or param.name for param in (_all_query_params(dependant) if dependant is not None else ())
+            if not field_annotation_is_sequence(param.field_info.annotation))
+        route.single_valued_query_params = single
+    seen: set[str] = set()
     for name, _ in request.query_params.multi_items():
-        counts[name] = counts.get(name, 0) + 1
-    for param in _all_query_params(dependant):
-        name = param.alias or param.name
-        if counts.get(name, 0) > 1 and not field_annotation_is_sequence(param.field_info.annotation):
-            raise InvalidInput.field(name, "may be given only once")
+        if name in single:
+            if name in seen:
+                raise InvalidInput.field(name, "may be given only once")
+            seen.add(name)
+
 
 
 def _all_query_params(dependant: Any) -> list[Any]:

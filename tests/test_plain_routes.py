@@ -2,6 +2,7 @@
 outside FastAPI's routing and dependency solving. It must answer exactly what its FastAPI
 route answers: here both answer the same requests, whoever asks."""
 
+import logging
 from typing import Any
 
 import httpx
@@ -98,3 +99,12 @@ async def test_a_key_over_its_rate_limit_is_refused_by_the_plain_route_as_by_any
         assert statuses == [200, 200, 429]
         # The plain route's requests counted against the same window as the FastAPI routes'.
         assert (await client.get(f"{API}/projects", headers=viewer)).status_code == 429
+
+
+async def test_a_plain_route_request_is_logged_under_its_route(api, caplog):
+    project = await api.project()
+    caplog.set_level(logging.INFO, logger="app.access")
+    assert (await api.client.get(f"{API}/projects/{project['id']}", headers=api.admin)).status_code == 200
+    logged = [r for r in caplog.records if r.name == "app.access"]
+    # The same name labels the request's metrics (RequestMiddleware._finish).
+    assert logged[-1].fields["route"] == f"{API}/projects/{{project_id}}"  # type: ignore[attr-defined]
