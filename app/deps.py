@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response
 from fastapi._compat import field_annotation_is_sequence
 from fastapi.routing import APIRoute
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app import plainsql
 from app.config import Settings
@@ -36,6 +36,16 @@ async def get_read_session(request: Request, session: Session) -> AsyncIterator[
 ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
+async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection | plainsql.Pooled]:
+    """For a read made of plain statements only: a bare connection (``plainsql.connect``) on
+    the read replica, or on the primary when no replica is configured. No session."""
+    async with plainsql.connect(request.app.state.read_engine or request.app.state.engine) as connection:
+        yield connection
+
+
+ReadConnection = Annotated[AsyncConnection | plainsql.Pooled, Depends(get_read_connection, scope="function")]
+
+
 def _before_commit(request: Request, hook: Callable[[AsyncSession], Awaitable[None]]) -> None:
     if not hasattr(request.state, "before_commit"):
         request.state.before_commit = []
@@ -52,10 +62,12 @@ async def commit_deferred(request: Request) -> None:
 
 async def current_principal(
     request: Request,
-    session: Session,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    return await principal_of(request, session, authorization)
+    # Its statements are plain and each commits by itself: a bare connection serves them
+    # without a session's cost, and the request's session (if it has one) starts after.
+    async with plainsql.connect(request.app.state.engine) as connection:
+        return await principal_of(request, connection, authorization)
 
 
 async def principal_of(request: Request, on: plainsql.On, authorization: str | None) -> Principal:
@@ -196,5 +208,5 @@ async def settings_of(request: Request) -> Settings:
     return settings
 
 
-__all__ = ["Allowed", "AppRoute", "IfMatch", "ReadSession", "Session", "commit_deferred", "current_principal", "permit",
-           "principal_of", "settings_of"]
+__all__ = ["Allowed", "AppRoute", "IfMatch", "ReadConnection", "ReadSession", "Session", "commit_deferred",
+           "current_principal", "permit", "principal_of", "settings_of"]

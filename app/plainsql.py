@@ -32,6 +32,7 @@ from sqlalchemy import Delete, Dialect, Insert, Select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 # Errors that mean the connection or the server is gone (or an operator stopped it): the
 # service answers those with 503 and drops the connection, as it does for SQLAlchemy's own.
@@ -60,6 +61,10 @@ On = AsyncSession | AsyncConnection | Pooled
 observers: list[Callable[[AsyncConnection | Pooled, str, Sequence[Any]], None]] = []
 
 
+def dialect_of(on: On) -> Dialect:
+    return on.get_bind().dialect if isinstance(on, AsyncSession) else on.dialect
+
+
 @asynccontextmanager
 async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection | Pooled]:
     """A connection for plain statements alone, each committed by itself.
@@ -81,7 +86,9 @@ async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection | Pooled
         pooled.invalidate()
         raise
     finally:
-        pooled.close()  # back to the pool (an invalidated one is discarded)
+        # Back to the pool, in SQLAlchemy's async context: a pool that is full closes the
+        # connection instead, and closing an asyncpg connection awaits.
+        await greenlet_spawn(pooled.close)
 
 
 Statement = Select[Any] | Insert | Delete
@@ -126,6 +133,11 @@ class Query:
         """
         if isinstance(on, Pooled):
             return await self.rows(on, **params)
+        if isinstance(on, AsyncConnection) and on.dialect.name != "postgresql" and not on.in_transaction():
+            # A connection of the request's own that has not begun: commit on it, rather than
+            # take a second connection from the pool while holding this one.
+            async with on.begin():
+                return await self.rows(on, **params)
         engine = on.bind if isinstance(on, AsyncSession) else on.engine
         assert isinstance(engine, AsyncEngine)
         if engine.dialect.name == "postgresql":
@@ -151,11 +163,11 @@ _SHAPES: dict[Any, tuple[str, tuple[str, ...], Any]] = {}
 _MAX_SHAPES = 1000
 
 
-async def rows(session: AsyncSession, statement: Select[Any]) -> Sequence[Mapping[str, Any]]:
+async def rows(on: On, statement: Select[Any]) -> Sequence[Mapping[str, Any]]:
     """Run a Core select: as plain SQL on PostgreSQL, through SQLAlchemy elsewhere."""
-    connection = await session.connection()
+    connection = await on.connection() if isinstance(on, AsyncSession) else on
     dialect = connection.dialect
-    if dialect.name != "postgresql":
+    if not isinstance(connection, Pooled) and dialect.name != "postgresql":
         return cast(Sequence[Mapping[str, Any]], (await connection.execute(statement)).mappings().all())
     key = statement._generate_cache_key()
     assert key is not None, "a statement without a cache key cannot be run as plain SQL"

@@ -297,14 +297,15 @@ def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], a
         "",
         "## What each path uses",
         "",
-        "- Every request: the rate-limit count and the API-key lookup, as plain SQL on the request's asyncpg "
-        "connection (`app/plainsql.py`), each committed by itself.",
+        "- Every request: the rate-limit count and the API-key lookup, as plain SQL (`app/plainsql.py`) on a "
+        "bare pooled asyncpg connection (`plainsql.connect`: no SQLAlchemy connection or session around it), "
+        "each committed by itself; the connection goes back to the pool before the request takes another.",
         "- GET a project by id: a plain Starlette route (`plain_get`, matched before its FastAPI route) on a bare "
         "pooled connection (`plainsql.connect`: no session, no FastAPI dependency solving); one plain statement "
         "(the row with its designations as JSON); the response encoded once from plain values "
         "(`pydantic_core.to_json`), not through the response model.",
-        "- The project list: a Core statement built per request, compiled once per shape (SQLAlchemy's cache key), "
-        "run on asyncpg; encoded as above.",
+        "- The project list: a FastAPI route; a Core statement built per request, compiled once per shape "
+        "(SQLAlchemy's cache key), run on a bare pooled connection (no session); encoded as above.",
         "- The aggregates: SQLAlchemy Core through the engine. The stage transition: the ORM, in one transaction.",
         "- The baseline compiles the same statements from the service's own statement objects at start-up "
         "(`bench/baseline_app.py`) and runs them with an asyncpg pool under bare Starlette.",

@@ -2,6 +2,7 @@
 outside FastAPI's routing and dependency solving. It must answer exactly what its FastAPI
 route answers: here both answer the same requests, whoever asks."""
 
+import asyncio
 import logging
 from typing import Any
 
@@ -108,3 +109,23 @@ async def test_a_plain_route_request_is_logged_under_its_route(api, caplog):
     logged = [r for r in caplog.records if r.name == "app.access"]
     # The same name labels the request's metrics (RequestMiddleware._finish).
     assert logged[-1].fields["route"] == f"{API}/projects/{{project_id}}"  # type: ignore[attr-defined]
+
+
+async def test_connections_beyond_the_pool_size_are_returned_and_closed_cleanly(api, settings: Settings, backend,
+                                                                               caplog):
+    """More concurrent requests than the pool holds: the extra (overflow) connections are
+    closed when given back, which on PostgreSQL needs SQLAlchemy's async context (outside
+    it, the pool logs "Exception closing connection" and the connection is left open)."""
+    project = await api.project()
+    caplog.set_level(logging.WARNING, logger="sqlalchemy.pool")
+    app = create_app(settings.model_copy(update={"pool_size": 1, "max_overflow": 7}))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test", headers=api.admin) as client:
+        for _ in range(3):
+            answers = await asyncio.gather(
+                *(client.get(f"{API}/projects/{project['id']}") for _ in range(4)),
+                *(client.get(f"{API}/projects", params={"limit": 5}) for _ in range(4)))
+            assert [r.status_code for r in answers] == [200] * 8, [r.text for r in answers if r.status_code != 200]
+        if backend == "postgres":
+            assert app.state.engine.pool.overflow() <= 0  # the extra connections were closed, not kept
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("sqlalchemy.pool")] == []

@@ -6,7 +6,7 @@ from fastapi import Depends, Path, Query, Request, Response, status
 
 from app import plainsql
 from app.clock import today
-from app.deps import Allowed, IfMatch, ReadSession, Session, commit_deferred, permit, principal_of
+from app.deps import Allowed, IfMatch, ReadConnection, Session, commit_deferred, permit, principal_of
 from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
 from app.models.fields import ProjectCode
 from app.models.project import ProjectCreate, ProjectRead, ProjectUpdate, TransitionCreate, TransitionRead
@@ -55,16 +55,17 @@ async def project_filters(
 
 @router.get("", response_model=Page[ProjectRead])
 async def list_projects(
-    session: ReadSession,
+    # The principal first: its connection goes back to the pool before the read takes one.
+    principal: Annotated[Principal, Allowed(Action.project_read)],
+    connection: ReadConnection,
     filters: Annotated[projects.ProjectFilters, Depends(project_filters)],
-    principal: Principal = Allowed(Action.project_read),
     sort: Annotated[str, Query(json_schema_extra={"enum": SORTS}, description="A field; prefix - to descend.")]
     = "name",
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response:
     """List projects, filtered, in keyset pages. Repeat a filter to match any of its values."""
-    return json_response(await projects.list_projects(session, principal, filters=filters, sort=sort,
+    return json_response(await projects.list_projects(connection, principal, filters=filters, sort=sort,
                                                       cursor=cursor, limit=limit))
 
 
