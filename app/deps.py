@@ -73,7 +73,8 @@ async def current_principal(
 async def principal_of(request: Request, on: plainsql.On, authorization: str | None) -> Principal:
     """Who asks (401 if nobody valid), once counted against the key's rate limit (429).
 
-    The key's last use is written when the request commits (``commit_deferred``)."""
+    The key's last use, when due, is written when the request's session commits (or by
+    ``commit_deferred``, for a route without one)."""
     settings: Settings = request.app.state.settings
     await ratelimit.check(on, authorization, limit=settings.rate_limit_per_minute)
     resolution = timedelta(seconds=settings.key_last_used_resolution_seconds)
@@ -193,7 +194,6 @@ async def single_valued_query(request: Request) -> None:
             if name in seen:
                 raise InvalidInput.field(name, "may be given only once")
             seen.add(name)
-
 
 
 def _all_query_params(dependant: Any) -> list[Any]:

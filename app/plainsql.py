@@ -127,9 +127,10 @@ class Query:
         """The rows of the statement committed by itself, before the session's transaction.
 
         On PostgreSQL it runs on the connection outside any transaction, so it is committed
-        at once, whatever the request does later. On SQLite it runs in a short transaction
-        on a connection of its own: in the request's, it would hold SQLite's one write lock
-        for the whole request.
+        at once, whatever the request does later. On SQLite it runs in a short transaction:
+        on the request's connection if that has not begun one, else on a connection of its
+        own (in the request's transaction it would hold SQLite's one write lock for the whole
+        request).
         """
         if isinstance(on, Pooled):
             return await self.rows(on, **params)
