@@ -91,6 +91,27 @@ def server(app: str, url: str, workers: int, *, factory: bool) -> Iterator[tuple
         proc.wait(timeout=30)
 
 
+def _two_process_bound(cpu: CpuSplit, one: Figures, baseline: Figures) -> list[str]:
+    """What the cores allow two processes, from the one-process run's split.
+
+    One process is bound by its core: it serves 1/s requests a second, s being its CPU per
+    request. Two share the machine's cores with everything else a request costs (q:
+    PostgreSQL, wrk, the rest), so they serve at most cores/(s+q): at most cores·s/(s+q)
+    times one. GET by id at 0.5× the baseline needs s ≤ 1/(0.5·baseline)."""
+    cores = os.cpu_count() or 1
+    s = cpu.service / one.rps
+    q = (cpu.postgres + cpu.driver + cpu.other) / one.rps
+    s_max = 1 / (0.5 * baseline.rps)
+    return [f"What these {cores} cores allow two processes, from the one-process run beside them: the service "
+            f"spent {1000 * s:.3f} ms of CPU per request and everything else {1000 * q:.3f} ms (PostgreSQL, wrk, "
+            f"other processes), so two processes can serve at most {cores * s / (s + q):.2f}× one. Reaching 1.6× "
+            f"needs the service to spend at least {1000 * 1.6 * q / (cores - 1.6):.3f} ms per request; "
+            f"GET by id at 0.5× the baseline needs at most {1000 * s_max:.3f} ms, which would allow at most "
+            f"{cores * s_max / (s_max + q):.2f}×. "
+            + ("So on this machine the two targets cannot both be met." if 1.6 * q / (cores - 1.6) > s_max
+               else "Both targets can be met on this machine.")]
+
+
 def create_key(url: str, name: str) -> str:
     out = subprocess.run([sys.executable, "-m", "app.cli", "create-key", "--role", "admin", "--name", name],
                          cwd=ROOT, env={**os.environ, "PIPELINE_DATABASE_URL": url}, check=True,
@@ -355,6 +376,8 @@ def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], a
         each = " + ".join(f"{p:.2f}" for p in processes)
         lines.append(f"| {group} | {c.service:.2f} ({each}) | {c.postgres:.2f} | {c.driver:.2f} | {c.other:.2f} | "
                      f"{c.idle:.2f} | {1000 * c.service / f.rps:.3f} |")
+    lines += ["", *_two_process_bound(b.cpu[(ONE_AGAIN, "GET project by id")][0], alone["GET project by id"],
+                                      base["GET project by id"])]
     errors = sum(f.errors for d in (one, base, two, shared, agg) for f in d.values()) + moves.errors
     lines += ["", f"Failed requests in the whole run: {errors}.", ""]
     text = "\n".join(lines)
