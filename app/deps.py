@@ -70,7 +70,7 @@ async def current_principal(
         return await principal_of(request, connection, authorization)
 
 
-async def principal_of(request: Request, on: plainsql.On, authorization: str | None) -> Principal:
+async def principal_of(request: Request, on: AsyncConnection | plainsql.Pooled, authorization: str | None) -> Principal:
     """Who asks (401 if nobody valid), once counted against the key's rate limit (429).
 
     The key's last use, when due, is written when the request's session commits (or by

@@ -215,10 +215,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     @app.exception_handler(OSError)
     async def _db_error(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, OSError) or getattr(exc, "connection_invalidated", False):
-            return await _db_unavailable(request, exc)
-        if _sqlstate(exc) == QUERY_CANCELED:
-            return _query_timeout(request, exc)
+        if (isinstance(exc, OSError) or getattr(exc, "connection_invalidated", False)
+                or _sqlstate(exc) == QUERY_CANCELED):
+            return await _db_unavailable(request, exc)  # 503: database_unavailable or query_timeout
         log.exception("database error")
         return problem(500, "internal_error", "Internal error", "An unexpected error occurred.",
                        instance=request.url.path)

@@ -123,33 +123,17 @@ class Query:
         sql, names, own = self._postgresql(dialect)
         return await _fetch(connection, sql, [params[name] if name in params else own[name] for name in names])
 
-    async def alone(self, on: On, **params: Any) -> Sequence[Mapping[str, Any]]:
-        """The rows of the statement committed by itself, before the session's transaction.
+    async def alone(self, on: AsyncConnection | Pooled, **params: Any) -> Sequence[Mapping[str, Any]]:
+        """The rows of the statement committed by itself, on a connection of ``connect``.
 
-        On PostgreSQL it runs on the connection outside any transaction, so it is committed
-        at once, whatever the request does later. On SQLite it runs in a short transaction:
-        on the request's connection if that has not begun one, else on a connection of its
-        own (in the request's transaction it would hold SQLite's one write lock for the whole
-        request).
+        On PostgreSQL the bare connection is outside any transaction, so the statement is
+        committed at once, whatever the request does later. On SQLite it runs in a short
+        transaction of its own (a connection that has already begun one is refused).
         """
         if isinstance(on, Pooled):
             return await self.rows(on, **params)
-        if isinstance(on, AsyncConnection) and on.dialect.name != "postgresql" and not on.in_transaction():
-            # A connection of the request's own that has not begun: commit on it, rather than
-            # take a second connection from the pool while holding this one.
-            async with on.begin():
-                return await self.rows(on, **params)
-        engine = on.bind if isinstance(on, AsyncSession) else on.engine
-        assert isinstance(engine, AsyncEngine)
-        if engine.dialect.name == "postgresql":
-            connection = await on.connection() if isinstance(on, AsyncSession) else on
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None and not driver.is_in_transaction(), "the session's transaction has begun"
-            return await self.rows(connection, **params)
-        async with engine.connect() as own:
-            rows = await self.rows(own, **params)
-            await own.commit()
-        return rows
+        async with on.begin():
+            return await self.rows(on, **params)
 
     async def first(self, on: On, **params: Any) -> Mapping[str, Any] | None:
         rows = await self.rows(on, **params)

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, delete
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import dialect
 from app.errors import TooManyRequests
 from app.models import RateLimitWindow
-from app.plainsql import On, Query
+from app.plainsql import Pooled, Query
 
 WINDOW = timedelta(minutes=1)
 
@@ -48,7 +49,7 @@ FORGET_OLDER = Query(lambda _dialect_name: delete(TABLE).where(TABLE.c.bucket ==
                                                                TABLE.c.window_start < bindparam("start")))
 
 
-async def hit(on: On, bucket: str, *, limit: int, now: datetime | None = None) -> Verdict:
+async def hit(on: AsyncConnection | Pooled, bucket: str, *, limit: int, now: datetime | None = None) -> Verdict:
     """Count one request in ``bucket``'s current window (committed at once: ``Query.alone``)."""
     now = now or datetime.now(UTC)
     start = now.replace(second=0, microsecond=0)
@@ -60,7 +61,7 @@ async def hit(on: On, bucket: str, *, limit: int, now: datetime | None = None) -
     return Verdict(allowed=count <= limit, count=count, retry_after_seconds=retry)
 
 
-async def check(on: On, authorization: str | None, *, limit: int) -> None:
+async def check(on: AsyncConnection | Pooled, authorization: str | None, *, limit: int) -> None:
     """429 once the key of ``authorization`` is over ``limit`` this minute (0: no limit)."""
     bucket = bucket_of(authorization)
     if limit <= 0 or bucket is None:
