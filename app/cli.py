@@ -26,7 +26,7 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import AppError
 from app.models.access import ApiKeyCreate
 from app.models.enums import Role
-from app.services.permissions import Principal
+from app.services.access.permissions import Principal
 
 T = TypeVar("T")
 
@@ -93,7 +93,7 @@ def _seed_demo(args: argparse.Namespace) -> int:
 
 
 def _create_key(args: argparse.Namespace) -> int:
-    from app.services import keys
+    from app.services.access import keys
 
     try:
         data = ApiKeyCreate(name=args.name, role=Role(args.role), leader_id=args.leader, unit_id=args.unit)
@@ -118,7 +118,7 @@ def _create_key(args: argparse.Namespace) -> int:
 def _escalate(args: argparse.Namespace) -> int:
     from app.clock import today
     from app.models import utcnow
-    from app.services import escalation
+    from app.services.supervision import escalation
 
     settings = get_settings()
 
@@ -161,7 +161,7 @@ def _import(args: argparse.Namespace) -> int:
     import json
 
     from app.clock import today
-    from app.services import imports, spreadsheets
+    from app.services.ledger import imports, spreadsheets
 
     settings = get_settings()
     path = Path(args.file)

@@ -14,7 +14,7 @@ plus 60 projects in production and 12 terminated ones, 12 city leaders and 30 re
 units. The four figures with a total are also the year's targets (``PLAN_TARGETS``), each
 listing its projects, so ``/stats/targets?year=2022`` reads the plan's table back; and
 2022's monthly exchange rates (``DEMO_RATES``) convert the pipeline's totals to CNY.
-Every project is created and moved through ``app.services.projects``, so each has a real
+Every project is created and moved through ``app.services.projects.projects``, so each has a real
 stage history and audit trail; targets and rates go through their services too. All
 business dates lie in 2019-01-01 .. 2022-11-30 (``DEMO_LAST_DATE``); nothing depends on
 the wall clock. The caller commits.
@@ -49,9 +49,10 @@ from app.models.fields import Money
 from app.models.project import DesignationEntry, ProjectCreate, TransitionCreate
 from app.models.registry import LeaderRead, UnitRead
 from app.models.target import TargetCreate
-from app.services import audit, exchange_rates, targets
-from app.services.permissions import Principal
-from app.services.projects import ProjectFilters, create_project, move_project
+from app.services.access.permissions import Principal
+from app.services.common import audit
+from app.services.projects import exchange_rates, targets
+from app.services.projects.projects import ProjectFilters, create_project, move_project
 
 __all__ = [
     "DEMO_ACTOR",

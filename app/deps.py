@@ -13,8 +13,8 @@ from app import plainsql
 from app.config import Settings
 from app.db import get_session, request_session
 from app.errors import Forbidden, InvalidInput
-from app.services import auth, idempotency, ratelimit
-from app.services.permissions import MATRIX, Action, Principal, allows
+from app.services.access import auth, idempotency, ratelimit
+from app.services.access.permissions import MATRIX, Action, Principal, allows
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 

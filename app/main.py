@@ -31,7 +31,9 @@ from app.routers import (
     targets,
     webhooks,
 )
-from app.services import escalation, housekeeping, idempotency
+from app.services.access import idempotency
+from app.services.events import housekeeping
+from app.services.supervision import escalation
 
 log = logging.getLogger("app")
 

@@ -30,8 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.models.enums import AttemptOutcome
-from app.services import delivery, signing
-from app.services.delivery import Claim, Result
+from app.services.common import signing
+from app.services.events import delivery
+from app.services.events.delivery import Claim, Result
 
 log = logging.getLogger("app.worker")
 

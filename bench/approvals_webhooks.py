@@ -30,8 +30,9 @@ from app.main import create_app
 from app.models import WebhookDelivery
 from app.models.access import ApiKeyCreate
 from app.models.enums import DeliveryStatus, Role
-from app.services import keys, outbox
-from app.services.permissions import Principal
+from app.services.access import keys
+from app.services.access.permissions import Principal
+from app.services.events import outbox
 from app.worker import Worker, make_http_client
 from tests.factories import sign
 from tests.receiver import Receiver

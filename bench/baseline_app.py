@@ -31,8 +31,10 @@ from starlette.routing import Route
 from app.models import Project
 from app.models.enums import Role, Stage
 from app.plainsql import Query
-from app.services import auth, pagination, projects, ratelimit
-from app.services.permissions import Principal, project_scope
+from app.services.access import auth, ratelimit
+from app.services.access.permissions import Principal, project_scope
+from app.services.common import pagination
+from app.services.projects import projects
 
 POSTGRESQL = dialect()
 

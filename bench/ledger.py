@@ -55,7 +55,7 @@ def generate(path: Path, rows: int) -> None:
     """A ledger of ``rows`` projects, as a bureau would keep it, written with openpyxl's streaming writer."""
     from openpyxl import Workbook
 
-    from app.services.ledger import export_headers
+    from app.services.ledger.columns import export_headers
 
     rng = random.Random(2022)
     book = Workbook(write_only=True)
@@ -84,17 +84,18 @@ async def setup(url: str) -> str:
     from app.models.access import ApiKeyCreate
     from app.models.enums import Role
     from app.models.registry import LeaderCreate, LeaderRead, UnitCreate, UnitRead
-    from app.services import keys, registry
-    from app.services.permissions import Principal
+    from app.services.access import keys
+    from app.services.access.permissions import Principal
+    from app.services.projects import leaders_units
 
     engine = make_engine(Settings(database_url=url))
     operator = Principal.operator("bench")
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             for name in LEADERS:
-                await registry.create(session, Leader, LeaderRead, data=LeaderCreate(name=name), actor=operator)
+                await leaders_units.create(session, Leader, LeaderRead, data=LeaderCreate(name=name), actor=operator)
             for name in UNITS:
-                await registry.create(session, Unit, UnitRead, data=UnitCreate(name=name), actor=operator)
+                await leaders_units.create(session, Unit, UnitRead, data=UnitCreate(name=name), actor=operator)
             created = await keys.create_key(session, data=ApiKeyCreate(name="bench", role=Role.bureau),
                                             actor=operator)
             return created.key

@@ -28,7 +28,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from app.services.pagination import _encode
+from app.services.common.pagination import _encode
 from bench import capture, generate
 from bench.load import CpuSplit, Figures, cpu_split, drive, http_get, wrk
 

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 
 from app.models.access import ApiKeyCreate
 from app.models.enums import Role
-from app.services import keys
-from app.services.permissions import Principal
+from app.services.access import keys
+from app.services.access.permissions import Principal
 
 Headers = dict[str, str]
 _seq = itertools.count(1)

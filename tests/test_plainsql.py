@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from app import plainsql
 from app.models.project import ProjectRead
-from app.services import auth, projects
-from app.services.pagination import Page
+from app.services.access import auth
+from app.services.common.pagination import Page
+from app.services.projects import projects
 
 
 async def _project_with_everything(api):

@@ -160,7 +160,7 @@ class TargetProjectStatus(StrEnum):
 
 
 class ProjectStatus(StrEnum):
-    """A project's red/amber/green status on a date (``app.services.status``)."""
+    """A project's red/amber/green status on a date (``app.services.stats.health``)."""
 
     green = "green"
     amber = "amber"

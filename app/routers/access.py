@@ -8,9 +8,10 @@ from fastapi import Query, Request, Response, status
 from app.deps import Allowed, Session
 from app.models.access import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, AuditEventRead
 from app.routers.common import Cursor, Id, Limit, make_router, problems
-from app.services import audit_log, keys
-from app.services.pagination import Page
-from app.services.permissions import Action, Principal
+from app.services.access import keys
+from app.services.access.permissions import Action, Principal
+from app.services.common import audit_log
+from app.services.common.pagination import Page
 
 api_keys = make_router("/api/v1/api-keys", "api-keys")
 audit_events = make_router("/api/v1/audit-events", "audit")

@@ -8,8 +8,8 @@ from app.clock import today
 from app.deps import Allowed, Session
 from app.models.accountability import DifficultyStats, LeaderWorkload, SupervisionStats
 from app.routers.common import Id, make_router, problems
-from app.services import accountability
-from app.services.permissions import Action, Principal
+from app.services.access.permissions import Action, Principal
+from app.services.stats import accountability
 
 router = make_router("/api/v1", "accountability")
 

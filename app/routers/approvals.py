@@ -18,10 +18,11 @@ from app.models.approval import (
 from app.models.enums import ApprovalStatus
 from app.models.fields import BusinessDate
 from app.routers.common import Cursor, Id, Limit, make_router, problems, set_etag
-from app.services import approval_stats, approvals
-from app.services.approval_stats import ApprovalStats
-from app.services.pagination import Page
-from app.services.permissions import Action, Principal
+from app.services.access.permissions import Action, Principal
+from app.services.approvals import items as approval_items
+from app.services.approvals import stats as approval_stats
+from app.services.approvals.stats import ApprovalStats
+from app.services.common.pagination import Page
 
 items = make_router("/api/v1/projects/{project_id}/approvals", "approvals")
 across = make_router("/api/v1/approvals", "approvals")
@@ -39,7 +40,7 @@ OverdueFilter = Annotated[bool | None, Query(description="Only items past (true)
 async def create_item(project_id: Id, body: ApprovalItemCreate, response: Response, session: Session,
                       principal: Principal = Allowed(Action.approval_write)) -> ApprovalItemRead:
     """Record an approval item a project needs; its time limit defaults to its kind's."""
-    item = await approvals.create_item(session, principal, project_id, data=body, today=today())
+    item = await approval_items.create_item(session, principal, project_id, data=body, today=today())
     set_etag(response, item.version)
     response.headers["Location"] = f"/api/v1/projects/{project_id}/approvals/{item.id}"
     return item
@@ -52,9 +53,9 @@ async def list_items(project_id: Id, session: Session, principal: Principal = Al
                      archived: Annotated[bool, Query(description="List archived items instead.")] = False,
                      limit: Limit = 50, cursor: Cursor = None) -> Page[ApprovalItemRead]:
     """A project's approval items, oldest first."""
-    filters = approvals.ItemFilters(project_id=project_id, kind=kind, status=status, overdue=overdue,
+    filters = approval_items.ItemFilters(project_id=project_id, kind=kind, status=status, overdue=overdue,
                                     archived=archived)
-    return await approvals.list_items(session, principal, filters=filters, today=today(), cursor=cursor,
+    return await approval_items.list_items(session, principal, filters=filters, today=today(), cursor=cursor,
                                       limit=limit)
 
 
@@ -62,7 +63,7 @@ async def list_items(project_id: Id, session: Session, principal: Principal = Al
 async def get_item(project_id: Id, item_id: Id, response: Response, session: Session,
                    principal: Principal = Allowed(Action.approval_read)) -> ApprovalItemRead:
     """One approval item; its ETag is what a change must send as If-Match."""
-    item = await approvals.read_item(session, principal, project_id, item_id, today=today())
+    item = await approval_items.read_item(session, principal, project_id, item_id, today=today())
     set_etag(response, item.version)
     return item
 
@@ -72,7 +73,7 @@ async def update_item(project_id: Id, item_id: Id, body: ApprovalItemUpdate, if_
                       response: Response, session: Session,
                       principal: Principal = Allowed(Action.approval_write)) -> ApprovalItemRead:
     """Change an item's status, dates, authority or time limit."""
-    item = await approvals.update_item(session, principal, project_id, item_id, data=body, if_match=if_match,
+    item = await approval_items.update_item(session, principal, project_id, item_id, data=body, if_match=if_match,
                                        today=today())
     set_etag(response, item.version)
     return item
@@ -82,7 +83,7 @@ async def update_item(project_id: Id, item_id: Id, body: ApprovalItemUpdate, if_
 async def archive_item(project_id: Id, item_id: Id, if_match: IfMatch, response: Response, session: Session,
                        principal: Principal = Allowed(Action.approval_write)) -> ApprovalItemRead:
     """Archive an item recorded by mistake. Nothing is deleted; a withdrawn application is a status."""
-    item = await approvals.archive_item(session, principal, project_id, item_id, if_match=if_match,
+    item = await approval_items.archive_item(session, principal, project_id, item_id, if_match=if_match,
                                         today=today())
     set_etag(response, item.version)
     return item
@@ -95,8 +96,8 @@ async def list_all_items(session: Session, principal: Principal = Allowed(Action
                          limit: Limit = 50, cursor: Cursor = None) -> Page[ApprovalItemRead]:
     """Approval items across the projects this key may see (archived projects left out);
     `?overdue=true` is the list of approvals to chase."""
-    filters = approvals.ItemFilters(kind=kind, status=status, authority=authority, overdue=overdue)
-    return await approvals.list_items(session, principal, filters=filters, today=today(), cursor=cursor,
+    filters = approval_items.ItemFilters(kind=kind, status=status, authority=authority, overdue=overdue)
+    return await approval_items.list_items(session, principal, filters=filters, today=today(), cursor=cursor,
                                       limit=limit)
 
 
@@ -104,14 +105,14 @@ async def list_all_items(session: Session, principal: Principal = Allowed(Action
 async def list_kinds(session: Session, principal: Principal = Allowed(Action.approval_kind_read),
                      archived: bool = False, limit: Limit = 50, cursor: Cursor = None) -> Page[ApprovalKindRead]:
     """The catalogue of approval kinds (审批事项目录), in the order they were added."""
-    return await approvals.list_kinds(session, archived=archived, cursor=cursor, limit=limit)
+    return await approval_items.list_kinds(session, archived=archived, cursor=cursor, limit=limit)
 
 
 @kinds.post("", status_code=status.HTTP_201_CREATED, response_model=ApprovalKindRead, responses=problems(409))
 async def create_kind(body: ApprovalKindCreate, response: Response, session: Session,
                       principal: Principal = Allowed(Action.approval_kind_manage)) -> ApprovalKindRead:
     """Add a kind to the catalogue."""
-    kind = await approvals.create_kind(session, data=body, actor=principal)
+    kind = await approval_items.create_kind(session, data=body, actor=principal)
     set_etag(response, kind.version)
     response.headers["Location"] = f"{kinds.prefix}/{kind.code}"
     return kind
@@ -121,7 +122,7 @@ async def create_kind(body: ApprovalKindCreate, response: Response, session: Ses
 async def get_kind(code: Code, response: Response, session: Session,
                    principal: Principal = Allowed(Action.approval_kind_read)) -> ApprovalKindRead:
     """One kind of the catalogue."""
-    kind = await approvals.get_kind(session, code)
+    kind = await approval_items.get_kind(session, code)
     set_etag(response, kind.version)
     return ApprovalKindRead.model_validate(kind, from_attributes=True)
 
@@ -131,7 +132,7 @@ async def update_kind(code: Code, body: ApprovalKindUpdate, if_match: IfMatch, r
                       session: Session,
                       principal: Principal = Allowed(Action.approval_kind_manage)) -> ApprovalKindRead:
     """Rename a kind or change its default time limit; existing items keep their own limits."""
-    kind = await approvals.update_kind(session, code, data=body, if_match=if_match, actor=principal)
+    kind = await approval_items.update_kind(session, code, data=body, if_match=if_match, actor=principal)
     set_etag(response, kind.version)
     return kind
 
@@ -140,7 +141,7 @@ async def update_kind(code: Code, body: ApprovalKindUpdate, if_match: IfMatch, r
 async def archive_kind(code: Code, if_match: IfMatch, response: Response, session: Session,
                        principal: Principal = Allowed(Action.approval_kind_manage)) -> ApprovalKindRead:
     """Archive a kind: no new items of it; existing items and events keep it."""
-    kind = await approvals.archive_kind(session, code, if_match=if_match, actor=principal)
+    kind = await approval_items.archive_kind(session, code, if_match=if_match, actor=principal)
     set_etag(response, kind.version)
     return kind
 

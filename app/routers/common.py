@@ -11,7 +11,7 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from app.deps import AppRoute
-from app.services import versioning
+from app.services.common import versioning
 
 
 class FieldError(BaseModel):

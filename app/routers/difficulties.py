@@ -16,10 +16,10 @@ from app.models.difficulty import (
 )
 from app.models.enums import DifficultyCategory, DifficultyStatus, EscalationLevel
 from app.routers.common import Cursor, Id, Limit, PositiveId, make_router, problems, set_etag
-from app.services import difficulties
-from app.services.difficulties import DifficultyFilters
-from app.services.pagination import Page
-from app.services.permissions import Action, Principal
+from app.services.access.permissions import Action, Principal
+from app.services.common.pagination import Page
+from app.services.supervision import difficulties
+from app.services.supervision.difficulties import DifficultyFilters
 
 router = make_router("/api/v1", "difficulties")
 

@@ -8,9 +8,9 @@ from app.deps import Allowed, IfMatch, Session
 from app.models.exchange_rate import ExchangeRateCreate, ExchangeRateRead, ExchangeRateUpdate
 from app.models.fields import BusinessDate, CurrencyCode
 from app.routers.common import Cursor, Id, Limit, make_router, problems, set_etag
-from app.services import exchange_rates
-from app.services.pagination import Page
-from app.services.permissions import Action, Principal
+from app.services.access.permissions import Action, Principal
+from app.services.common.pagination import Page
+from app.services.projects import exchange_rates
 
 router = make_router("/api/v1/exchange-rates", "exchange-rates")
 

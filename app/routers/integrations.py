@@ -20,9 +20,11 @@ from app.models.approval import (
 from app.models.enums import ApprovalEventOutcome
 from app.models.fields import ProjectCode
 from app.routers.common import Cursor, Id, Limit, make_router, problems
-from app.services import approval_events, integrations, signing
-from app.services.pagination import Page
-from app.services.permissions import Action, Principal
+from app.services.access.permissions import Action, Principal
+from app.services.approvals import events as approval_events
+from app.services.approvals import secrets as signing_secrets
+from app.services.common import signing
+from app.services.common.pagination import Page
 
 events = make_router("/api/v1/integrations/approval-events", "integrations")
 secrets = make_router("/api/v1/api-keys", "api-keys")
@@ -40,7 +42,7 @@ async def signed(
 ) -> None:
     """Checks the signature over the raw body, before the body is parsed."""
     settings = await settings_of(request)
-    await integrations.verify_request(session, principal, signature=x_signature, body=await request.body(),
+    await signing_secrets.verify_request(session, principal, signature=x_signature, body=await request.body(),
                                       now=time.time(), tolerance=settings.signature_tolerance_seconds)
 
 
@@ -117,7 +119,7 @@ async def set_signing_secret(key_id: Id, body: SigningSecretSet, response: Respo
                              principal: Principal = Allowed(Action.api_key_manage)) -> SigningSecretCreated:
     """Set or replace an integration key's signing secret. It is stored as given (verifying an
     HMAC needs it) and shown in this response only; the previous secret stops working at once."""
-    created = await integrations.set_secret(session, key_id, data=body, actor=principal)
+    created = await signing_secrets.set_secret(session, key_id, data=body, actor=principal)
     response.headers["Cache-Control"] = "no-store"
     return created
 
@@ -126,4 +128,4 @@ async def set_signing_secret(key_id: Id, body: SigningSecretSet, response: Respo
 async def get_signing_secret(key_id: Id, session: Session,
                              principal: Principal = Allowed(Action.api_key_manage)) -> SigningSecretRead:
     """Whether, when and by whom an integration key's secret was set; never the secret."""
-    return await integrations.read_secret(session, key_id)
+    return await signing_secrets.read_secret(session, key_id)

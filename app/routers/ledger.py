@@ -12,9 +12,9 @@ from app.deps import Allowed, AppRoute, Session, settings_of
 from app.models.ledger import ImportReport
 from app.routers.common import FieldError, Problem, problems
 from app.routers.projects import project_filters
-from app.services import exports, imports, ledger, spreadsheets
-from app.services.permissions import Action, Principal
-from app.services.projects import ProjectFilters
+from app.services.access.permissions import Action, Principal
+from app.services.ledger import columns, exports, imports, spreadsheets
+from app.services.projects.projects import ProjectFilters
 
 # Room for the multipart envelope around the file itself.
 
@@ -27,10 +27,10 @@ exports_router = APIRouter(prefix="/api/v1/exports", tags=["ledger"], route_clas
 
 def _column_table() -> str:
     lines = ["| header | English | notes |", "|---|---|---|"]
-    for column in ledger.COLUMNS:
+    for column in columns.COLUMNS:
         aliases = "、".join(a for a in column.aliases if not a.isascii())
         notes = "; ".join(n for n in (column.note, f"also {aliases}" if aliases else "") if n)
-        lines.append(f"| {ledger.header_of(column)} | `{column.key}` | {notes} |")
+        lines.append(f"| {columns.header_of(column)} | `{column.key}` | {notes} |")
     return "\n".join(lines)
 
 

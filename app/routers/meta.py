@@ -11,7 +11,7 @@ from app.deps import Allowed
 from app.errors import problem
 from app.models.enums import ENUMS, LABELS
 from app.routers.common import make_router
-from app.services.permissions import Action, Principal
+from app.services.access.permissions import Action, Principal
 
 router = make_router("/api/v1/meta", "meta")
 health = APIRouter(tags=["health"])

@@ -11,9 +11,9 @@ from app.models.enums import Designation, DesignationStatus, FundingSource, Indu
 from app.models.fields import ProjectCode
 from app.models.project import ProjectCreate, ProjectRead, ProjectUpdate, TransitionCreate, TransitionRead
 from app.routers.common import Cursor, Id, Limit, PositiveId, json_response, make_router, plain_get, problems, set_etag
-from app.services import projects
-from app.services.pagination import Page
-from app.services.permissions import Action, Principal
+from app.services.access.permissions import Action, Principal
+from app.services.common.pagination import Page
+from app.services.projects import projects
 
 router = make_router("/api/v1/projects", "projects")
 

@@ -9,9 +9,9 @@ from app.deps import Allowed, IfMatch, Session
 from app.models import Leader, Unit
 from app.models.registry import LeaderCreate, LeaderRead, LeaderUpdate, UnitCreate, UnitRead, UnitUpdate
 from app.routers.common import Cursor, Limit, make_router, problems, set_etag
-from app.services import registry
-from app.services.pagination import Page
-from app.services.permissions import Action, Principal
+from app.services.access.permissions import Action, Principal
+from app.services.common.pagination import Page
+from app.services.projects import leaders_units
 
 REGISTRY_SORTS = [f"{d}{k}" for k in ("name", "created_at", "id") for d in ("", "-")]
 
@@ -24,7 +24,7 @@ def _router(path: str, noun: str, model: type[Leader] | type[Unit], create_schem
 
     async def create(body: Any, response: Response, session: Session,
                      principal: Principal = Allowed(Action.registry_write)) -> Any:
-        entry = await registry.create(session, model, read_schema, data=body, actor=principal)
+        entry = await leaders_units.create(session, model, read_schema, data=body, actor=principal)
         set_etag(response, entry.version)  # type: ignore[attr-defined]
         response.headers["Location"] = f"{router.prefix}/{entry.id}"  # type: ignore[attr-defined]
         return entry
@@ -35,19 +35,19 @@ def _router(path: str, noun: str, model: type[Leader] | type[Unit], create_schem
                       sort: Annotated[str, Query(json_schema_extra={"enum": REGISTRY_SORTS},
                                                  description="A field; prefix - to descend.")] = "name",
                       limit: Limit = 50, cursor: Cursor = None) -> Any:
-        return await registry.listing(session, model, read_schema, q=q, archived=archived, sort=sort,
+        return await leaders_units.listing(session, model, read_schema, q=q, archived=archived, sort=sort,
                                       cursor=cursor, limit=limit)
 
     async def read(entry_id: EntryId, response: Response, session: Session,
                    principal: Principal = Allowed(Action.registry_read)) -> Any:
-        entry = await registry.get(session, model, entry_id)
+        entry = await leaders_units.get(session, model, entry_id)
         set_etag(response, entry.version)
         return read_schema.model_validate(entry, from_attributes=True)
 
     async def update(entry_id: EntryId, body: Any, response: Response, session: Session,
                      if_match: IfMatch,
                      principal: Principal = Allowed(Action.registry_write)) -> Any:
-        entry = await registry.update(session, model, read_schema, entry_id, data=body, if_match=if_match,
+        entry = await leaders_units.update(session, model, read_schema, entry_id, data=body, if_match=if_match,
                                       actor=principal)
         set_etag(response, entry.version)  # type: ignore[attr-defined]
         return entry
@@ -55,7 +55,7 @@ def _router(path: str, noun: str, model: type[Leader] | type[Unit], create_schem
     async def archive(entry_id: EntryId, response: Response, session: Session,
                       if_match: IfMatch,
                       principal: Principal = Allowed(Action.registry_write)) -> Any:
-        entry = await registry.archive(session, model, read_schema, entry_id, if_match=if_match, actor=principal)
+        entry = await leaders_units.archive(session, model, read_schema, entry_id, if_match=if_match, actor=principal)
         set_etag(response, entry.version)  # type: ignore[attr-defined]
         return entry
 

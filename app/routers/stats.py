@@ -21,9 +21,10 @@ from app.models.stats import (
     TargetStats,
 )
 from app.routers.common import Cursor, Id, Limit, make_router, problems
-from app.services import dashboard, pipeline_stats, status, target_stats
-from app.services.pagination import Page
-from app.services.permissions import Action, Principal
+from app.services.access.permissions import Action, Principal
+from app.services.common.pagination import Page
+from app.services.stats import dashboards, health, target_progress
+from app.services.stats import pipeline as pipeline_stats
 
 router = make_router("/api/v1/stats", "stats")
 leaders = make_router("/api/v1/leaders", "stats")
@@ -110,14 +111,14 @@ async def targets(session: ReadSession, year: Annotated[int, Query(ge=2000, le=2
                   principal: Principal = Allowed(Action.stats_read), as_of: AsOf = None) -> TargetStats:
     """Each target of the year: its members, how many reached the goal and for how much (in
     the target's currency), the share done, what is late, by leader in charge."""
-    return await target_stats.target_stats(session, year=year, as_of=as_of or today(), today=today())
+    return await target_progress.target_stats(session, year=year, as_of=as_of or today(), today=today())
 
 
 @router.get("/leaders", response_model=LeaderStats)
 async def leader_stats(session: ReadSession, settings: AppSettings, principal: Principal = Allowed(Action.stats_read),
                        as_of: AsOf = None) -> LeaderStats:
     """Every leader in charge side by side: projects by stage with totals, late, statuses, targets."""
-    return await dashboard.leader_stats(session, as_of=as_of or today(), rules=status.rules_of(settings),
+    return await dashboards.leader_stats(session, as_of=as_of or today(), rules=health.rules_of(settings),
                                         today=today())
 
 
@@ -140,7 +141,7 @@ async def project_status(
             raise InvalidInput.field("unit_id", "must be an id")
     check = as_of or today()
     pipeline_stats.check_as_of(check, today())
-    return await status.list_statuses(session, as_of=check, rules=status.rules_of(settings),
+    return await health.list_statuses(session, as_of=check, rules=health.rules_of(settings),
                                       leader_id=ids_or_none(leader_id), unit_id=unit_id, status=status_, late=late,
                                       cursor=cursor, limit=limit)
 
@@ -150,6 +151,6 @@ async def leader_dashboard(leader_id: Id, session: ReadSession, settings: AppSet
                            principal: Principal = Allowed(Action.stats_read), as_of: AsOf = None) -> LeaderDashboard:
     """One leader's projects on `as_of`: by stage with totals, late, red/amber/green with the
     reasons, and the year's targets they count toward. Any leader may read any dashboard."""
-    return await dashboard.leader_dashboard(session, leader_id, as_of=as_of or today(),
-                                            rules=status.rules_of(settings),
+    return await dashboards.leader_dashboard(session, leader_id, as_of=as_of or today(),
+                                            rules=health.rules_of(settings),
                                             attention_limit=settings.dashboard_attention_limit, today=today())

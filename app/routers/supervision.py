@@ -19,15 +19,15 @@ from app.models.supervision import (
     SupervisionTaskUpdate,
 )
 from app.routers.common import Cursor, Id, Limit, PositiveId, make_router, problems, set_etag
-from app.services import supervision
-from app.services.pagination import Page
-from app.services.permissions import Action, Principal
+from app.services.access.permissions import Action, Principal
+from app.services.common.pagination import Page
+from app.services.supervision import items as supervised_items
 
 items = make_router("/api/v1/supervision-items", "supervision")
 tasks = make_router("/api/v1/supervision-tasks", "supervision")
 
-ITEM_SORTS = ", ".join(supervision.ITEM_SORT_KEYS)
-TASK_SORTS = ", ".join(supervision.TASK_SORT_KEYS)
+ITEM_SORTS = ", ".join(supervised_items.ITEM_SORT_KEYS)
+TASK_SORTS = ", ".join(supervised_items.TASK_SORT_KEYS)
 TaskSort = Annotated[str, Query(max_length=40, description=f"One of {TASK_SORTS}; prefix - to descend.")]
 
 
@@ -35,7 +35,7 @@ TaskSort = Annotated[str, Query(max_length=40, description=f"One of {TASK_SORTS}
 async def create_item(body: SupervisionItemCreate, response: Response, session: Session,
                       principal: Principal = Allowed(Action.supervision_write)) -> SupervisionItemRead:
     """Pick an item for supervision (督办): a leader's instruction, a meeting decision or a plan item."""
-    item = await supervision.create_item(session, principal, data=body, today=today())
+    item = await supervised_items.create_item(session, principal, data=body, today=today())
     set_etag(response, item.version)
     response.headers["Location"] = f"{items.prefix}/{item.id}"
     return item
@@ -55,8 +55,8 @@ async def list_items(
     cursor: Cursor = None,
 ) -> Page[SupervisionItemRead]:
     """Supervised items with their tasks rolled up; a unit sees those with a task of its own."""
-    filters = supervision.ItemFilters(status=status, source=source, project_id=project_id, archived=archived)
-    return await supervision.list_items(session, principal, filters=filters, sort=sort, cursor=cursor, limit=limit,
+    filters = supervised_items.ItemFilters(status=status, source=source, project_id=project_id, archived=archived)
+    return await supervised_items.list_items(session, principal, filters=filters, sort=sort, cursor=cursor, limit=limit,
                                         today=today())
 
 
@@ -64,7 +64,7 @@ async def list_items(
 async def get_item(item_id: Id, response: Response, session: Session,
                    principal: Principal = Allowed(Action.supervision_read)) -> SupervisionItemRead:
     """One supervised item and its roll-up."""
-    item = await supervision.read_item(session, principal, item_id, today=today())
+    item = await supervised_items.read_item(session, principal, item_id, today=today())
     set_etag(response, item.version)
     return item
 
@@ -74,7 +74,7 @@ async def update_item(item_id: Id, body: SupervisionItemUpdate, if_match: IfMatc
                       session: Session,
                       principal: Principal = Allowed(Action.supervision_write)) -> SupervisionItemRead:
     """Change an item; `project_ids` replaces its links."""
-    item = await supervision.update_item(session, principal, item_id, data=body, if_match=if_match, today=today())
+    item = await supervised_items.update_item(session, principal, item_id, data=body, if_match=if_match, today=today())
     set_etag(response, item.version)
     return item
 
@@ -83,7 +83,7 @@ async def update_item(item_id: Id, body: SupervisionItemUpdate, if_match: IfMatc
 async def archive_item(item_id: Id, if_match: IfMatch, response: Response, session: Session,
                        principal: Principal = Allowed(Action.supervision_write)) -> SupervisionItemRead:
     """Archive an item. Nothing is deleted: it leaves the lists and the year-end assessment."""
-    item = await supervision.archive_item(session, principal, item_id, if_match=if_match, today=today())
+    item = await supervised_items.archive_item(session, principal, item_id, if_match=if_match, today=today())
     set_etag(response, item.version)
     return item
 
@@ -93,7 +93,7 @@ async def archive_item(item_id: Id, if_match: IfMatch, response: Response, sessi
 async def add_task(item_id: Id, body: SupervisionTaskCreate, response: Response, session: Session,
                    principal: Principal = Allowed(Action.supervision_write)) -> SupervisionTaskRead:
     """Decompose an item (分解任务): a task for a responsible unit, with a deadline."""
-    task = await supervision.add_task(session, principal, item_id, data=body, today=today())
+    task = await supervised_items.add_task(session, principal, item_id, data=body, today=today())
     set_etag(response, task.version)
     response.headers["Location"] = f"{tasks.prefix}/{task.id}"
     return task
@@ -104,7 +104,7 @@ async def list_item_tasks(item_id: Id, session: Session, principal: Principal = 
                           sort: TaskSort = "deadline", limit: Limit = 50,
                           cursor: Cursor = None) -> Page[SupervisionTaskRead]:
     """An item's tasks; a unit sees its own."""
-    return await supervision.list_item_tasks(session, principal, item_id, sort=sort, cursor=cursor, limit=limit,
+    return await supervised_items.list_item_tasks(session, principal, item_id, sort=sort, cursor=cursor, limit=limit,
                                              today=today())
 
 
@@ -124,9 +124,9 @@ async def list_tasks(
     cursor: Cursor = None,
 ) -> Page[SupervisionTaskRead]:
     """Tasks of current supervised items across items; a unit sees its own."""
-    filters = supervision.TaskFilters(item_id=item_id, unit_id=unit_id, done=done, overdue=overdue,
+    filters = supervised_items.TaskFilters(item_id=item_id, unit_id=unit_id, done=done, overdue=overdue,
                                       deadline_from=deadline_from, deadline_until=deadline_until)
-    return await supervision.list_tasks(session, principal, filters=filters, sort=sort, cursor=cursor, limit=limit,
+    return await supervised_items.list_tasks(session, principal, filters=filters, sort=sort, cursor=cursor, limit=limit,
                                         today=today())
 
 
@@ -134,7 +134,7 @@ async def list_tasks(
 async def get_task(task_id: Id, response: Response, session: Session,
                    principal: Principal = Allowed(Action.supervision_read)) -> SupervisionTaskRead:
     """One task; its ETag is what a change or a progress report must send as If-Match."""
-    task = await supervision.read_task(session, principal, task_id, today=today())
+    task = await supervised_items.read_task(session, principal, task_id, today=today())
     set_etag(response, task.version)
     return task
 
@@ -144,7 +144,7 @@ async def update_task(task_id: Id, body: SupervisionTaskUpdate, if_match: IfMatc
                       session: Session,
                       principal: Principal = Allowed(Action.supervision_write)) -> SupervisionTaskRead:
     """Change a task's title, description, unit or deadline."""
-    task = await supervision.update_task(session, principal, task_id, data=body, if_match=if_match, today=today())
+    task = await supervised_items.update_task(session, principal, task_id, data=body, if_match=if_match, today=today())
     set_etag(response, task.version)
     return task
 
@@ -155,7 +155,7 @@ async def report_progress(task_id: Id, body: ProgressReportCreate, if_match: IfM
                           session: Session,
                           principal: Principal = Allowed(Action.supervision_report)) -> ProgressReportRead:
     """Report a task's progress (the responsible unit or the bureau); 100% marks it done."""
-    task, report = await supervision.report_progress(session, principal, task_id, data=body, if_match=if_match,
+    task, report = await supervised_items.report_progress(session, principal, task_id, data=body, if_match=if_match,
                                                      today=today())
     set_etag(response, task.version)
     response.headers["Location"] = f"{tasks.prefix}/{task_id}/progress"
@@ -166,4 +166,4 @@ async def report_progress(task_id: Id, body: ProgressReportCreate, if_match: IfM
 async def list_progress(task_id: Id, session: Session, principal: Principal = Allowed(Action.supervision_read),
                         limit: Limit = 50, cursor: Cursor = None) -> Page[ProgressReportRead]:
     """A task's progress reports, oldest first."""
-    return await supervision.list_progress(session, principal, task_id, cursor=cursor, limit=limit)
+    return await supervised_items.list_progress(session, principal, task_id, cursor=cursor, limit=limit)

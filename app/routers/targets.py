@@ -12,9 +12,10 @@ from app.models.stats import TargetProject
 from app.models.target import MembershipChange, TargetCreate, TargetMemberRead, TargetRead, TargetUpdate
 from app.routers.common import Cursor, Id, Limit, make_router, problems, set_etag
 from app.routers.stats import LeaderIds, ids_or_none
-from app.services import target_stats, targets
-from app.services.pagination import Page
-from app.services.permissions import Action, Principal
+from app.services.access.permissions import Action, Principal
+from app.services.common.pagination import Page
+from app.services.projects import targets
+from app.services.stats import target_progress
 
 router = make_router("/api/v1/targets", "targets")
 
@@ -106,6 +107,6 @@ async def target_projects(
 ) -> Page[TargetProject]:
     """The projects behind a target's figures in `/stats/targets`: its members on the date
     the target is evaluated, each with its standing (done, late, open, dropped)."""
-    return await target_stats.list_target_projects(
+    return await target_progress.list_target_projects(
         session, target_id, as_of=as_of or today(), status=status, leader_id=ids_or_none(leader_id),
         cursor=cursor, limit=limit, today=today())

@@ -15,9 +15,9 @@ from app.models.webhook import (
     WebhookUpdate,
 )
 from app.routers.common import Cursor, Id, Limit, make_router, problems, set_etag
-from app.services import webhooks
-from app.services.pagination import Page
-from app.services.permissions import Action, Principal
+from app.services.access.permissions import Action, Principal
+from app.services.common.pagination import Page
+from app.services.events import webhooks
 
 router = make_router("/api/v1/webhooks", "webhooks")
 

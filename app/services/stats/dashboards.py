@@ -1,0 +1,176 @@
+"""The leaders' views (市领导包项目): one leader's dashboard, and every leader side by side.
+
+A leader's projects are those they are in charge of (``projects.leader_id``), as the
+pipeline stood on ``as_of``: by stage with totals, what is late, each project's
+red/amber/green status with its reasons, and the year's targets they count toward.
+
+Difficulties (困难问题) and overdue supervision tasks (督办任务) of the leader's projects
+join the dashboard as counts with a link to the list (``app.services.stats.accountability``).
+"""
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.errors import NotFound
+from app.models import Leader, Project
+from app.models.enums import STAGE_ORDER, ProjectStatus, Stage
+from app.models.stats import (
+    Counted,
+    DashboardSection,
+    LeaderBrief,
+    LeaderDashboard,
+    LeaderStats,
+    LeaderSummary,
+    StageSummary,
+    StatusCounts,
+    TargetProgress,
+    TargetShare,
+    Totals,
+)
+from app.services.projects import exchange_rates
+from app.services.stats import accountability, health, target_progress
+from app.services.stats.pipeline import PipelineFilters, check_as_of, projects_link, summarise, totals_by
+from app.services.stats.timeline import LATE_RULE, projects_on
+
+# --- difficulties and supervised tasks ----------------------------------------------------
+
+
+async def _sections(session: AsyncSession, leader_id: int, as_of: date) -> dict[str, DashboardSection | None]:
+    # Difficulty statuses are not historised: a past date is judged with today's statuses.
+    workload = await accountability.leader_workload(session, leader_id=leader_id, today=as_of, limit=0)
+    link = f"/api/v1/leaders/{leader_id}/difficulties-summary"
+    return {
+        "open_difficulties": DashboardSection(count=workload.open_difficulty_count,
+                                              overdue=workload.overdue_difficulty_count, items=link),
+        "overdue_tasks": DashboardSection(count=workload.overdue_task_count, overdue=workload.overdue_task_count,
+                                          items=link),
+    }
+
+
+# --- links ----------------------------------------------------------------------------------
+
+STATUS_PATH = "/api/v1/stats/project-status"
+
+
+def status_link(as_of: date, leader_id: int | None, **params: str) -> str:
+    query = [("as_of", as_of.isoformat()), ("leader_id", "none" if leader_id is None else str(leader_id)),
+             *params.items()]
+    return f"{STATUS_PATH}?{urlencode(query)}"
+
+
+def dashboard_link(leader_id: int, as_of: date) -> str:
+    return f"/api/v1/leaders/{leader_id}/dashboard?{urlencode({'as_of': as_of.isoformat()})}"
+
+
+def _status_counts(counts: dict[str, int], link: str) -> StatusCounts:
+    return StatusCounts(green=counts.get(ProjectStatus.green.value, 0), amber=counts.get(ProjectStatus.amber.value, 0),
+                        red=counts.get(ProjectStatus.red.value, 0), projects=link)
+
+
+def _shares(items: list[TargetProgress]) -> dict[int | None, list[TargetShare]]:
+    """Each leader's part of each target."""
+    out: dict[int | None, list[TargetShare]] = {}
+    for item in items:
+        for part in item.by_leader:
+            out.setdefault(part.leader_id, []).append(TargetShare(
+                target_id=item.target.id, title=item.target.title, year=item.target.year,
+                goal_stage=item.target.goal_stage, goal_designation=item.target.goal_designation,
+                members=part.members, done=part.done, late=part.late))
+    return out
+
+
+async def _year_progress(session: AsyncSession, as_of: date) -> list[TargetProgress]:
+    targets = await target_progress.year_targets(session, as_of.year)
+    return await target_progress.progress(session, targets, on=as_of)
+
+
+# --- one leader -----------------------------------------------------------------------------
+
+
+async def leader_dashboard(session: AsyncSession, leader_id: int, *, as_of: date, rules: health.Rules,
+                           attention_limit: int, today: date) -> LeaderDashboard:
+    """One leader's projects on ``as_of``: by stage, late, statuses, targets."""
+    check_as_of(as_of, today)
+    leader = await session.get(Leader, leader_id)
+    if leader is None:
+        raise NotFound(f"No leader with id {leader_id}.")
+    filters = PipelineFilters(leader_id=[leader_id])
+    base, state = projects_on(as_of)
+    rows = await totals_by(session, filters.apply(base, state), [state.c.stage])
+    book = await exchange_rates.rate_book(session, as_of)
+    by_stage_rows: dict[str, list[Any]] = {}
+    for row in rows:
+        by_stage_rows.setdefault(row.k0, []).append(row)
+    by_stage = []
+    for stage in (*STAGE_ORDER, Stage.terminated):
+        own = by_stage_rows.get(stage.value, [])
+        money = exchange_rates.money((r.currency, r.amount) for r in own)
+        by_stage.append(StageSummary(
+            stage=stage, count=int(own[0].group_n) if own else 0, totals=money,
+            total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
+            projects=projects_link(as_of, filters.narrowed(stage=stage.value))))
+
+    statuses = health.measured(as_of, rules, where=[col(Project.leader_id) == leader_id])
+    counts = (await health.counts_by(session, statuses, statuses.c.leader_id)).get(leader_id, {})
+    attention = (await session.execute(
+        select(statuses).where(statuses.c.status != ProjectStatus.green.value)
+        .order_by(health.severity(statuses), statuses.c.id).limit(attention_limit))).all()
+    shares = _shares(await _year_progress(session, as_of)).get(leader_id, [])
+    sections = await _sections(session, leader_id, as_of)
+    assert leader.id is not None
+    return LeaderDashboard(
+        leader=LeaderBrief(id=leader.id, name=leader.name, title=leader.title), as_of=as_of,
+        projects=summarise(rows, book=book, projects=projects_link(as_of, filters)), by_stage=by_stage,
+        late=Counted(count=counts.get("late", 0), projects=status_link(as_of, leader_id, late="true")),
+        late_means=LATE_RULE,
+        status=_status_counts(counts, status_link(as_of, leader_id)),
+        attention=[health.to_read(r, as_of, rules) for r in attention], rules=health.describe(rules),
+        targets=shares, **sections)
+
+
+# --- every leader ---------------------------------------------------------------------------
+
+
+async def leader_stats(session: AsyncSession, *, as_of: date, rules: health.Rules, today: date) -> LeaderStats:
+    """Every leader's projects on ``as_of`` side by side (and the projects with no leader)."""
+    check_as_of(as_of, today)
+    base, state = projects_on(as_of)
+    rows = await totals_by(session, base, [col(Project.leader_id), state.c.stage], outer=1)
+    statuses = health.measured(as_of, rules)
+    counts = await health.counts_by(session, statuses, statuses.c.leader_id)
+    shares = _shares(await _year_progress(session, as_of))
+    book = await exchange_rates.rate_book(session, as_of)
+
+    names = {row.id: row.name for row in await session.execute(
+        select(col(Leader.id), col(Leader.name), col(Leader.archived_at)))}
+    current = {row.id for row in await session.execute(
+        select(col(Leader.id)).where(col(Leader.archived_at).is_(None)))}
+    per_leader: dict[int | None, list[Any]] = {}
+    stage_counts: dict[int | None, dict[Stage, int]] = {}
+    for row in rows:
+        per_leader.setdefault(row.k0, []).append(row)
+        stage_counts.setdefault(row.k0, {})[Stage(row.k1)] = int(row.group_n)
+
+    items = []
+    for leader_id in sorted(current | set(per_leader), key=lambda i: (i is None, i or 0)):
+        own = per_leader.get(leader_id, [])
+        money = exchange_rates.money({(r.currency, r.outer_amount) for r in own})
+        filters = PipelineFilters(leader_id=[leader_id])
+        items.append(LeaderSummary(
+            leader_id=leader_id, leader_name=names.get(leader_id) if leader_id is not None else None,
+            projects=Totals(count=int(own[0].outer_n) if own else 0, totals=money,
+                            total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
+                            projects=projects_link(as_of, filters)),
+            by_stage={stage: stage_counts.get(leader_id, {}).get(stage, 0)
+                      for stage in (*STAGE_ORDER, Stage.terminated)},
+            late=Counted(count=counts.get(leader_id, {}).get("late", 0),
+                         projects=status_link(as_of, leader_id, late="true")),
+            status=_status_counts(counts.get(leader_id, {}), status_link(as_of, leader_id)),
+            targets=shares.get(leader_id, []),
+            dashboard=dashboard_link(leader_id, as_of) if leader_id is not None else None))
+    return LeaderStats(as_of=as_of, rules=health.describe(rules), late_means=LATE_RULE, items=items)

@@ -1,0 +1,327 @@
+"""``/stats/pipeline``: counts and totals of the pipeline on any date, and its funnel.
+
+Every number is one SQL aggregate: a ``GROUP BY`` of the chosen dimensions and the
+currency, with window functions (``SUM(…) OVER``) giving each group's and the whole
+pipeline's figures in the same pass. Medians are a window-function formulation (a
+running count over per-day counts) that both databases run as written.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import ColumnElement, Integer, and_, cast, func, literal, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Subquery
+from sqlmodel import col
+
+from app.dialect import a_date, days_between
+from app.errors import InvalidInput
+from app.models import Project, StageTransition
+from app.models.enums import (
+    STAGE_ORDER,
+    FundingSource,
+    Industry,
+    PipelineDimension,
+    Stage,
+    TransitionKind,
+    Zone,
+)
+from app.models.stats import FunnelStage, MoneyTotal, PipelineGroup, PipelineProject, PipelineStats, Totals
+from app.services.common import pagination
+from app.services.common.pagination import Page, SortKey
+from app.services.projects import exchange_rates
+from app.services.projects.exchange_rates import RateBook
+from app.services.stats.timeline import RANK, AnySelect, State, entered_year, projects_on
+
+PROJECTS_PATH = "/api/v1/stats/pipeline/projects"
+SHARE_PLACES = Decimal("0.0001")
+DAYS_PLACES = Decimal("0.1")
+NONE = "none"  # the filter value for "no leader" / "no unit"
+
+D = PipelineDimension
+
+
+def check_as_of(as_of: date, today: date) -> None:
+    if as_of > today:
+        raise InvalidInput.field("as_of", f"must not be in the future (today is {today})")
+
+
+def share(part: int | Decimal, whole: int | Decimal | None) -> Decimal | None:
+    """``part / whole`` to four places; None when there is no whole."""
+    if not whole:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(SHARE_PLACES)
+
+
+@dataclass
+class PipelineFilters:
+    """Filters on the projects as they stood on the date; each is ANDed, values within one ORed.
+    ``leader_id`` and ``unit_id`` take None for "no leader" / "no unit"."""
+
+    stage: list[Stage] = field(default_factory=list)
+    funding_source: list[FundingSource] = field(default_factory=list)
+    zone: list[Zone] = field(default_factory=list)
+    industry: list[Industry] = field(default_factory=list)
+    leader_id: list[int | None] = field(default_factory=list)
+    unit_id: list[int | None] = field(default_factory=list)
+    year: list[int] = field(default_factory=list)
+
+    def apply(self, stmt: AnySelect, state: State) -> AnySelect:
+        """Add the filters to a query joining ``projects`` and the state."""
+        stmt = self.apply_attributes(stmt)
+        if self.stage:
+            stmt = stmt.where(state.c.stage.in_([str(s) for s in self.stage]))
+        if self.year:
+            stmt = stmt.where(entered_year(state).in_(self.year))
+        return stmt
+
+    def apply_attributes(self, stmt: AnySelect) -> AnySelect:
+        """Add the filters on the project's own fields (all but stage and year) to a query
+        joining ``projects``."""
+        for name, column in (("funding_source", Project.funding_source), ("zone", Project.zone),
+                             ("industry", Project.industry)):
+            if words := getattr(self, name):
+                stmt = stmt.where(col(column).in_([str(w) for w in words]))
+        for name, ref in (("leader_id", Project.leader_id), ("unit_id", Project.unit_id)):
+            if refs := getattr(self, name):
+                ids = [r for r in refs if r is not None]
+                stmt = stmt.where(or_(col(ref).in_(ids), col(ref).is_(None)) if None in refs else col(ref).in_(ids))
+        return stmt
+
+    def narrowed(self, **key: Any) -> "PipelineFilters":
+        """These filters, narrowed to one group's key."""
+        values = {name: list(getattr(self, name)) for name in self.__dataclass_fields__}
+        names = {D.stage: "stage", D.funding_source: "funding_source", D.zone: "zone", D.industry: "industry",
+                 D.leader: "leader_id", D.unit: "unit_id", D.year: "year"}
+        for dimension, value in key.items():
+            values[names[D(dimension)]] = [value]
+        return PipelineFilters(**values)
+
+    def query(self, *, attributes_only: bool = False) -> list[tuple[str, str]]:
+        """The filters as query parameters of the project list."""
+        params: list[tuple[str, str]] = []
+        for name in self.__dataclass_fields__:
+            if attributes_only and name in ("stage", "year"):
+                continue
+            params += [(name, NONE if value is None else str(value)) for value in getattr(self, name)]
+        return params
+
+
+def projects_link(as_of: date, filters: PipelineFilters, *, attributes_only: bool = False,
+                  **extra: str) -> str:
+    params = [("as_of", as_of.isoformat()), *filters.query(attributes_only=attributes_only), *extra.items()]
+    return f"{PROJECTS_PATH}?{urlencode(params)}"
+
+
+def dimension(d: PipelineDimension, state: State) -> ColumnElement[Any]:
+    columns: dict[PipelineDimension, Any] = {
+        D.stage: state.c.stage, D.funding_source: col(Project.funding_source), D.zone: col(Project.zone),
+        D.industry: col(Project.industry), D.leader: col(Project.leader_id), D.unit: col(Project.unit_id)}
+    return entered_year(state) if d == D.year else columns[d]
+
+
+_ENUM_ORDER: dict[PipelineDimension, dict[str, int]] = {
+    D.stage: {**{s.value: i for s, i in RANK.items()}, Stage.terminated.value: len(RANK)},
+    D.funding_source: {v.value: i for i, v in enumerate(FundingSource)},
+    D.zone: {v.value: i for i, v in enumerate(Zone)},
+    D.industry: {v.value: i for i, v in enumerate(Industry)},
+}
+
+
+def sort_key(dimensions: Sequence[PipelineDimension], key: dict[str, Any]) -> tuple[tuple[int, int], ...]:
+    """Groups in the lifecycle's and the vocabularies' order, ids and years ascending, "none" last
+    (the same on both databases, whose collations differ)."""
+    out = []
+    for d in dimensions:
+        value = key[d.value]
+        if value is None:
+            out.append((1, 0))
+        elif d in _ENUM_ORDER:
+            out.append((0, _ENUM_ORDER[d][value]))
+        else:
+            out.append((0, int(value)))
+    return tuple(out)
+
+
+async def totals_by(session: AsyncSession, stmt: AnySelect, keys: Sequence[Any], *, outer: int = 0) -> Sequence[Any]:
+    """Per (keys…, currency): the count and total, with alongside, by window functions, each
+    key group's count (``group_n``), the whole selection's count and per-currency totals
+    (``all_n``, ``all_amount``) and, for the first ``outer`` keys, the outer group's count and
+    per-currency totals (``outer_n``, ``outer_amount``)."""
+    currency = col(Project.total_investment_currency)
+    n = func.count()
+    amount = func.sum(col(Project.total_investment_amount))
+    outer_keys = list(keys[:outer])
+    query = stmt.with_only_columns(
+        *[k.label(f"k{i}") for i, k in enumerate(keys)], currency.label("currency"), n.label("n"),
+        amount.label("amount"),
+        func.sum(n).over(partition_by=list(keys) or None).label("group_n"),
+        func.sum(n).over().label("all_n"),
+        func.sum(amount).over(partition_by=currency).label("all_amount"),
+        func.sum(n).over(partition_by=outer_keys or None).label("outer_n"),
+        func.sum(amount).over(partition_by=[*outer_keys, currency]).label("outer_amount"),
+    ).group_by(*keys, currency)
+    return (await session.execute(query)).all()
+
+
+def summarise(rows: Sequence[Any], *, book: RateBook, projects: str) -> Totals:
+    """The whole selection's totals, read from the window columns of ``totals_by``'s rows."""
+    count = int(rows[0].all_n) if rows else 0
+    money = exchange_rates.money({(r.currency, r.all_amount) for r in rows})
+    return Totals(count=count, totals=money, total_cny=exchange_rates.convert(money, to=exchange_rates.BASE,
+                                                                                book=book), projects=projects)
+
+
+async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[PipelineDimension],
+                   filters: PipelineFilters, with_funnel: bool, today: date) -> PipelineStats:
+    """Counts and totals on ``as_of`` grouped by ``group_by``, and the funnel between stages
+    (which reads the whole history, so it may be left out)."""
+    check_as_of(as_of, today)
+    base, state = projects_on(as_of)
+    base = filters.apply(base, state)
+    keys = [dimension(d, state) for d in group_by]
+    rows = await totals_by(session, base, keys)
+    book = await exchange_rates.rate_book(session, as_of)
+
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for row in rows:
+        groups.setdefault(tuple(getattr(row, f"k{i}") for i in range(len(keys))), []).append(row)
+    out = []
+    for values, members in groups.items():
+        key = {d.value: v for d, v in zip(group_by, values, strict=True)}
+        money = exchange_rates.money((r.currency, r.amount) for r in members)
+        out.append(PipelineGroup(
+            key=key, count=int(members[0].group_n), totals=money,
+            total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
+            projects=projects_link(as_of, filters.narrowed(**key))))
+    out.sort(key=lambda g: sort_key(group_by, g.key))
+    return PipelineStats(as_of=as_of, group_by=list(group_by),
+                         total=summarise(rows, book=book, projects=projects_link(as_of, filters)),
+                         groups=out,
+                         funnel=await funnel(session, as_of=as_of, filters=filters) if with_funnel else None)
+
+
+def median_by(values: Subquery) -> AnySelect:
+    """(metric, key, median of value, count) per (metric, key) of a (metric, key, value)
+    subquery of whole days.
+
+    Days take few distinct values, so the values are counted first (a hash aggregate, not a
+    sort of every row), then a running count over those finds the middle position(s):
+    the value at position (n+1)/2 and at (n+2)/2 (the same one when n is odd), averaged.
+    """
+    counted = (select(values.c.metric, values.c.key, values.c.value, func.count().label("c"))
+               .group_by(values.c.metric, values.c.key, values.c.value).subquery("counted"))
+    by_group = [counted.c.metric, counted.c.key]
+    # Whole numbers on both databases (PostgreSQL's SUM of counts is numeric), so that the
+    # positions below divide as integers.
+    upto = cast(func.sum(counted.c.c).over(partition_by=by_group, order_by=counted.c.value, rows=(None, 0)),
+                Integer)
+    n = cast(func.sum(counted.c.c).over(partition_by=by_group), Integer)
+    running = select(counted.c.metric, counted.c.key, counted.c.value, counted.c.c, upto.label("upto"),
+                     n.label("n")).subquery("running")
+    before = running.c.upto - running.c.c
+
+    def holds(position: Any) -> Any:
+        return and_(before < position, position <= running.c.upto)
+
+    middle = or_(holds((running.c.n + 1) // 2), holds((running.c.n + 2) // 2))
+    return (select(running.c.metric, running.c.key, func.avg(running.c.value).label("median"),
+                   func.max(running.c.n).label("n"))
+            .where(middle).group_by(running.c.metric, running.c.key))
+
+
+def _days(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(DAYS_PLACES)
+
+
+async def funnel(session: AsyncSession, *, as_of: date, filters: PipelineFilters) -> list[FunnelStage]:
+    """Per stage, over the history known on ``as_of`` of the projects matching the attribute
+    filters: entered, moved on, terminated, in the stage now, and median days."""
+    t = StageTransition
+    on = a_date(as_of)
+
+    def scoped(stmt: AnySelect) -> AnySelect:
+        stmt = (stmt.join(Project, col(Project.id) == col(t.project_id))
+                .where(col(Project.archived_at).is_(None), col(t.occurred_on) <= on))
+        return filters.apply_attributes(stmt)
+
+    # Projects, not moves: a project counts once per stage even if a correction sent it
+    # through twice. Only corrected projects can repeat, so only their moves are made
+    # distinct; the others are counted as they stream by (no sort of the whole history).
+    corrected_ids = (select(col(t.project_id).label("project_id"))
+                     .where(col(t.kind) == TransitionKind.correction.value, col(t.occurred_on) <= on)
+                     .cte("corrected"))
+    corrected = select(corrected_ids.c.project_id)
+    # NOT EXISTS, not NOT IN: PostgreSQL plans NOT IN (subquery) as a subplan rescanned per
+    # row once the ids outgrow work_mem (quadratic); NOT EXISTS is an anti-join.
+    uncorrected = ~select(corrected_ids.c.project_id).where(
+        corrected_ids.c.project_id == col(t.project_id)).exists()
+    kinds = [TransitionKind.advance.value, TransitionKind.terminate.value]
+    parts: list[AnySelect] = []
+    sides: tuple[tuple[Any, Any, list[Any]], ...] = (
+        (col(t.to_stage), literal("entered"), []),
+        (col(t.from_stage), col(t.kind), [col(t.kind).in_(kinds)]))
+    for stage_of, metric_of, where in sides:
+        key, metric = stage_of.label("stage"), metric_of.label("metric")
+        parts.append(scoped(select(key, metric, func.count().label("n")))
+                     .where(*where, uncorrected).group_by(key, metric))
+        repeated = (scoped(select(key, metric, col(t.project_id)))
+                    .where(*where, col(t.project_id).in_(corrected)).distinct().subquery())
+        parts.append(select(repeated.c.stage, repeated.c.metric, func.count().label("n"))
+                     .group_by(repeated.c.stage, repeated.c.metric))
+    both = union_all(*parts).subquery("counted")
+    counts: dict[tuple[str, str], int] = {
+        (row.stage, row.metric): int(row.n) for row in await session.execute(
+            select(both.c.stage, both.c.metric, func.sum(both.c.n).label("n"))
+            .group_by(both.c.stage, both.c.metric))}
+
+    # Days in each stage: the stays that ended by `as_of`, and the ones still running then.
+    ended = scoped(select(literal("ended").label("metric"), col(t.to_stage).label("key"),
+                          days_between(t.left_on, t.occurred_on).label("value"))
+                   .where(col(t.left_on).is_not(None), col(t.left_on) <= on))
+    base, state = projects_on(as_of)
+    running = filters.apply_attributes(base).with_only_columns(
+        literal("running").label("metric"), state.c.stage.label("key"),
+        days_between(on, state.c.entered_on).label("value"))
+    medians = {(row.metric, row.key): (row.median, int(row.n)) for row in await session.execute(
+        median_by(union_all(ended, running).subquery("stays")))}
+
+    out = []
+    for stage in (*STAGE_ORDER, Stage.terminated):
+        entered_n = counts.get((stage.value, "entered"), 0)
+        moved = counts.get((stage.value, TransitionKind.advance.value), 0)
+        median_now, in_stage = medians.get(("running", stage.value), (None, 0))
+        out.append(FunnelStage(
+            stage=stage, entered=entered_n, moved_on=moved,
+            terminated=counts.get((stage.value, TransitionKind.terminate.value), 0), in_stage=in_stage,
+            share_moved_on=share(moved, entered_n),
+            median_days=_days(medians.get(("ended", stage.value), (None, 0))[0]),
+            median_days_in_stage_now=_days(median_now),
+            projects=projects_link(as_of, filters, attributes_only=True, stage=stage.value)))
+    return out
+
+
+async def list_projects(session: AsyncSession, *, as_of: date, filters: PipelineFilters, cursor: str | None,
+                        limit: int, today: date) -> Page[PipelineProject]:
+    """The projects behind a pipeline figure: as they stood on ``as_of``, by id."""
+    check_as_of(as_of, today)
+    base, state = projects_on(as_of)
+    stmt: AnySelect = filters.apply(base, state).with_only_columns(
+        col(Project.id), col(Project.name), state.c.stage, state.c.entered_on, col(Project.funding_source),
+        col(Project.zone), col(Project.industry), col(Project.leader_id), col(Project.unit_id),
+        col(Project.total_investment_amount), col(Project.total_investment_currency))
+    key = SortKey("id", Project.id, int)
+    stmt = pagination.apply(stmt, key=key, descending=False, id_column=Project.id, cursor=cursor, limit=limit,
+                            sort_label="pipeline")
+    rows = (await session.execute(stmt)).all()
+    kept, next_cursor = pagination.page(rows, limit=limit, sort_label="pipeline", key_of=lambda r: (r.id, r.id))
+    return Page[PipelineProject](items=[PipelineProject(
+        id=r.id, name=r.name, stage=Stage(r.stage), stage_entered_on=r.entered_on,
+        funding_source=FundingSource(r.funding_source), zone=Zone(r.zone), industry=Industry(r.industry),
+        leader_id=r.leader_id, unit_id=r.unit_id,
+        total_investment=MoneyTotal(amount=r.total_investment_amount, currency=r.total_investment_currency))
+        for r in kept], next_cursor=next_cursor)

@@ -1,0 +1,247 @@
+"""``/stats/targets``: how far each of a year's targets is met, on any date, and by whom.
+
+A target is evaluated on ``as_of``, or on the year's last day if that is earlier (a past
+year is judged as it ended). On that date (D):
+
+- members: a list target's projects on the list on D; a criterion target's projects that
+  match the criterion, exist on D and had not reached the goal (nor been terminated) on
+  the eve of the year — so "sign 60 foreign projects in 2023" counts what moves in 2023;
+- done: the member is, on D, at the goal stage or beyond and not terminated; or, for a
+  designation goal, holds the designation as granted, decided by D, for the target's year;
+- late: not done and behind plan (``app.services.stats.timeline``);
+- dropped: terminated by D.
+
+The members of every target are one ``UNION ALL`` (one branch per target, its goal
+written into the SQL), and every figure one ``GROUP BY`` with window functions over it.
+"""
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, not_, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Subquery
+from sqlmodel import col
+
+from app.errors import NotFound
+from app.models import Leader, Project, ProjectDesignation, Target, TargetMember
+from app.models.enums import DesignationStatus, Stage, TargetMembership, TargetProjectStatus
+from app.models.stats import (
+    Counted,
+    LeaderProgress,
+    MoneyTotal,
+    TargetAmount,
+    TargetProgress,
+    TargetProject,
+    TargetStats,
+)
+from app.services.common import pagination
+from app.services.common.pagination import Page, SortKey
+from app.services.projects import exchange_rates
+from app.services.projects.exchange_rates import RateBook
+from app.services.projects.targets import get_target, to_read
+from app.services.stats.pipeline import check_as_of, share
+from app.services.stats.timeline import LATE_RULE, AnySelect, active, behind_plan, reached, stage_on
+
+
+def evaluated_on(year: int, as_of: date) -> date:
+    return min(as_of, date(year, 12, 31))
+
+
+def _done(target: Target, on: date, state: Any) -> ColumnElement[bool]:
+    """The member has reached the target's goal on ``on``."""
+    if target.goal_stage is not None:
+        return reached(state.c.stage, Stage(target.goal_stage))
+    d = ProjectDesignation
+    granted = exists().where(
+        col(d.project_id) == col(Project.id), col(d.designation) == target.goal_designation,
+        col(d.status) == DesignationStatus.granted.value,
+        or_(col(d.decided_on).is_(None), col(d.decided_on) <= on),
+        or_(col(d.year).is_(None), col(d.year) == target.year))
+    return and_(active(state.c.stage), granted)
+
+
+def _criterion(target: Target) -> list[ColumnElement[bool]]:
+    criterion = target.criterion or {}
+    return [getattr(Project, name).in_(values) for name, values in criterion.items() if values]
+
+
+def members(target: Target, on: date, state: Any, eve_state: Any) -> AnySelect:
+    """One target's members on ``on`` with their standing: (target_id, project_id, leader_id,
+    currency, amount, stage, done, late, dropped), each flag 0 or 1."""
+    done = _done(target, on, state)
+    stage = state.c.stage
+    columns: tuple[Any, ...] = (
+        literal(target.id).label("target_id"), col(Project.id).label("project_id"),
+        col(Project.leader_id).label("leader_id"), col(Project.total_investment_currency).label("currency"),
+        col(Project.total_investment_amount).label("amount"), stage.label("stage"),
+        case((done, 1), else_=0).label("done"),
+        case((and_(not_(done), behind_plan(on, state)), 1), else_=0).label("late"),
+        case((stage == Stage.terminated.value, 1), else_=0).label("dropped"),
+    )
+    if target.membership == TargetMembership.list:
+        m = TargetMember
+        return (select(*columns).select_from(m)
+                .join(Project, col(Project.id) == col(m.project_id))
+                .outerjoin(state, state.c.project_id == col(Project.id))
+                .where(col(m.target_id) == target.id, col(m.added_on) <= on,
+                       or_(col(m.removed_on).is_(None), col(m.removed_on) > on),
+                       col(Project.archived_at).is_(None)))
+    eve = date(target.year, 1, 1) - timedelta(days=1)
+    return (select(*columns).select_from(Project)
+            .join(state, state.c.project_id == col(Project.id))
+            .outerjoin(eve_state, eve_state.c.project_id == col(Project.id))
+            .where(col(Project.archived_at).is_(None), *_criterion(target),
+                   not_(_done(target, eve, eve_state)),
+                   or_(eve_state.c.stage.is_(None), eve_state.c.stage != Stage.terminated.value)))
+
+
+def member_union(targets: Sequence[Target], on: date) -> Subquery:
+    """Every target's members on ``on``, as one subquery."""
+    state = stage_on(on, cte=True)
+    eves = {t.year for t in targets if t.membership == TargetMembership.criterion}
+    eve_states = {year: stage_on(date(year, 1, 1) - timedelta(days=1), name=f"state_eve_{year}", cte=True)
+                  for year in eves}
+    branches = [members(t, on, state, eve_states.get(t.year)) for t in targets]
+    return union_all(*branches).subquery("members")
+
+
+def link(target_id: int, on: date, **params: Any) -> str:
+    query = [("as_of", on.isoformat()),
+             *((k, "none" if v is None else str(v)) for k, v in params.items() if v is not ...)]
+    return f"/api/v1/targets/{target_id}/projects?{urlencode(query)}"
+
+
+async def _rows(session: AsyncSession, targets: Sequence[Target], on: date) -> Sequence[Any]:
+    m = member_union(targets, on)
+    n, done_n, late_n = func.count(), func.sum(m.c.done), func.sum(m.c.late)
+    dropped_n = func.sum(m.c.dropped)
+    amount, done_amount = func.sum(m.c.amount), func.sum(case((m.c.done == 1, m.c.amount)))
+    by_target = [m.c.target_id]
+    by_currency = [m.c.target_id, m.c.currency]
+    by_leader = [m.c.target_id, m.c.leader_id]
+    windows = {
+        "t_n": func.sum(n).over(partition_by=by_target), "t_done": func.sum(done_n).over(partition_by=by_target),
+        "t_late": func.sum(late_n).over(partition_by=by_target),
+        "t_dropped": func.sum(dropped_n).over(partition_by=by_target),
+        "t_amount": func.sum(amount).over(partition_by=by_currency),
+        "t_done_amount": func.sum(done_amount).over(partition_by=by_currency),
+        "l_n": func.sum(n).over(partition_by=by_leader), "l_done": func.sum(done_n).over(partition_by=by_leader),
+        "l_late": func.sum(late_n).over(partition_by=by_leader),
+    }
+    stmt: AnySelect = (select(
+        m.c.target_id, m.c.leader_id, col(Leader.name).label("leader_name"), m.c.currency,
+        amount.label("amount"), done_amount.label("done_amount"), *[w.label(name) for name, w in windows.items()])
+        .select_from(m).outerjoin(Leader, col(Leader.id) == m.c.leader_id)
+        .group_by(m.c.target_id, m.c.leader_id, col(Leader.name), m.c.currency))
+    return (await session.execute(stmt)).all()
+
+
+def _amount(count: int, money: list[MoneyTotal], *, currency: str, book: RateBook, projects: str) -> TargetAmount:
+    return TargetAmount(count=count, totals=money, total=exchange_rates.convert(money, to=currency, book=book),
+                        projects=projects)
+
+
+def _progress(target: Target, rows: Sequence[Any], *, on: date, book: RateBook) -> TargetProgress:
+    assert target.id is not None
+    read = to_read(target)
+    book = book.with_plan(read.plan_rates)
+    currency = target.target_currency
+    first = rows[0] if rows else None
+
+    def count(name: str) -> int:
+        return int(getattr(first, name)) if first is not None else 0
+
+    members = _amount(count("t_n"), exchange_rates.money({(r.currency, r.t_amount) for r in rows}),
+                      currency=currency, book=book, projects=link(target.id, on))
+    done = _amount(count("t_done"), exchange_rates.money({(r.currency, r.t_done_amount) for r in rows}),
+                   currency=currency, book=book, projects=link(target.id, on, status="done"))
+    leaders: dict[int | None, list[Any]] = {}
+    for row in rows:
+        leaders.setdefault(row.leader_id, []).append(row)
+    by_leader = []
+    for leader_id, own in sorted(leaders.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+        by_leader.append(LeaderProgress(
+            leader_id=leader_id, leader_name=own[0].leader_name,
+            members=_amount(int(own[0].l_n), exchange_rates.money((r.currency, r.amount) for r in own),
+                            currency=currency, book=book, projects=link(target.id, on, leader_id=leader_id)),
+            done=_amount(int(own[0].l_done), exchange_rates.money((r.currency, r.done_amount) for r in own),
+                         currency=currency, book=book,
+                         projects=link(target.id, on, status="done", leader_id=leader_id)),
+            late=Counted(count=int(own[0].l_late), projects=link(target.id, on, status="late", leader_id=leader_id))))
+    converted = done.total.amount
+    return TargetProgress(
+        target=read, evaluated_on=on, members=members, done=done,
+        late=Counted(count=count("t_late"), projects=link(target.id, on, status="late")),
+        dropped=Counted(count=count("t_dropped"), projects=link(target.id, on, status="dropped")),
+        share_done=share(done.count, target.target_count),
+        share_done_amount=share(converted, target.target_amount) if converted is not None else None,
+        by_leader=by_leader)
+
+
+async def progress(session: AsyncSession, targets: Sequence[Target], *, on: date) -> list[TargetProgress]:
+    """Each target's progress on ``on``."""
+    if not targets:
+        return []
+    rows = await _rows(session, targets, on)
+    by_target: dict[int, list[Any]] = {}
+    for row in rows:
+        by_target.setdefault(row.target_id, []).append(row)
+    book = await exchange_rates.rate_book(session, on)
+    return [_progress(t, by_target.get(t.id or 0, []), on=on, book=book) for t in targets]
+
+
+async def year_targets(session: AsyncSession, year: int) -> list[Target]:
+    stmt = (select(Target).where(col(Target.year) == year, col(Target.archived_at).is_(None))
+            .order_by(col(Target.id)))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def target_stats(session: AsyncSession, *, year: int, as_of: date, today: date) -> TargetStats:
+    """Every current target of ``year`` and how far it is met on ``as_of``."""
+    check_as_of(as_of, today)
+    on = evaluated_on(year, as_of)
+    items = await progress(session, await year_targets(session, year), on=on)
+    return TargetStats(year=year, as_of=as_of, late_means=LATE_RULE, items=items)
+
+
+async def list_target_projects(session: AsyncSession, target_id: int, *, as_of: date,
+                               status: list[TargetProjectStatus], leader_id: list[int | None],
+                               cursor: str | None, limit: int, today: date) -> Page[TargetProject]:
+    """The projects behind a target's figures on ``as_of``, by id, with their standing."""
+    check_as_of(as_of, today)
+    target = await get_target(session, target_id)
+    if target.archived_at is not None:
+        raise NotFound(f"No current target with id {target_id}.")
+    on = evaluated_on(target.year, as_of)
+    m = member_union([target], on)
+    standing = case((m.c.done == 1, TargetProjectStatus.done.value),
+                    (m.c.dropped == 1, TargetProjectStatus.dropped.value),
+                    (m.c.late == 1, TargetProjectStatus.late.value),
+                    else_=TargetProjectStatus.open.value)
+    stmt = (select(m.c.project_id.label("id"), col(Project.name), m.c.stage, col(Project.leader_id),
+                   col(Project.unit_id), col(Project.total_investment_amount),
+                   col(Project.total_investment_currency), col(Project.planned_sign_on),
+                   col(Project.planned_start_on), col(Project.planned_production_on), standing.label("status"))
+            .select_from(m).join(Project, col(Project.id) == m.c.project_id))
+    if status:
+        stmt = stmt.where(standing.in_([s.value for s in status]))
+    if leader_id:
+        ids = [i for i in leader_id if i is not None]
+        stmt = stmt.where(or_(m.c.leader_id.in_(ids), m.c.leader_id.is_(None)) if None in leader_id
+                          else m.c.leader_id.in_(ids))
+    key = SortKey("id", m.c.project_id, int)
+    label = f"target:{target_id}"
+    stmt = pagination.apply(stmt, key=key, descending=False, id_column=m.c.project_id, cursor=cursor, limit=limit,
+                            sort_label=label)
+    rows = (await session.execute(stmt)).all()
+    kept, next_cursor = pagination.page(rows, limit=limit, sort_label=label, key_of=lambda r: (r.id, r.id))
+    return Page[TargetProject](items=[TargetProject(
+        id=r.id, name=r.name, stage=Stage(r.stage) if r.stage else None, leader_id=r.leader_id, unit_id=r.unit_id,
+        total_investment=MoneyTotal(amount=r.total_investment_amount, currency=r.total_investment_currency),
+        planned_sign_on=r.planned_sign_on, planned_start_on=r.planned_start_on,
+        planned_production_on=r.planned_production_on, status=TargetProjectStatus(r.status))
+        for r in kept], next_cursor=next_cursor)
+
