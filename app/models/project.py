@@ -1,5 +1,6 @@
 """The project registry: projects, their designations and their stage history."""
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -135,12 +136,23 @@ def _unique_designations(entries: list[DesignationEntry] | None) -> None:
         raise ValueError("designations: each designation may appear once")
 
 
-def _planned_dates_in_order(sign: date | None, start: date | None, production: date | None) -> None:
-    present = [(n, d) for n, d in (("planned_sign_on", sign), ("planned_start_on", start),
-                                   ("planned_production_on", production)) if d is not None]
+PLANNED_DATES = ("planned_sign_on", "planned_start_on", "planned_production_on")
+
+
+def planned_dates_out_of_order(dates: Mapping[str, date | None]) -> tuple[str, str, date] | None:
+    """The rule every write of planned dates keeps: sign, start and production in that order.
+    Answers the first date set before the one it follows: (its name, that one's name and date)."""
+    present = [(name, day) for name in PLANNED_DATES if (day := dates.get(name)) is not None]
     for (a_name, a), (b_name, b) in pairwise(present):
         if a > b:
-            raise ValueError(f"{b_name}: must not be before {a_name}")
+            return b_name, a_name, a
+    return None
+
+
+def _planned_dates_in_order(sign: date | None, start: date | None, production: date | None) -> None:
+    wrong = planned_dates_out_of_order(dict(zip(PLANNED_DATES, (sign, start, production), strict=True)))
+    if wrong is not None:
+        raise ValueError(f"{wrong[0]}: must not be before {wrong[1]}")
 
 
 class ProjectWritable(SQLModel):

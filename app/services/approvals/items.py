@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models import ApprovalItem, ApprovalKind, Project, utcnow
+from app.models import ApprovalItem, ApprovalKind, Project
 from app.models.approval import (
     ApprovalItemCreate,
     ApprovalItemRead,
@@ -27,7 +27,7 @@ from app.models.approval import (
 )
 from app.models.enums import APPROVAL_DECIDED, APPROVAL_PENDING, ApprovalStatus
 from app.services.access.permissions import Principal, can_see_project, project_scope
-from app.services.common import audit, pagination, versioning
+from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.events import outbox
 
@@ -103,22 +103,17 @@ async def update_kind(session: AsyncSession, code: str, *, data: ApprovalKindUpd
                       actor: Principal) -> ApprovalKindRead:
     """Rename a kind or change its default time limit (items keep their own limits)."""
     kind = await get_kind(session, code)
-    versioning.check(if_match, kind.version)
-    before = _kind_snapshot(kind)
-    for name, value in data.model_dump(exclude_unset=True).items():
-        setattr(kind, name, value)
-    kind.updated_at = utcnow()
-    await _flush_kind(session)
-    await audit.record_change(session, actor, action="approval_kind.update", resource_type="approval_kind",
-                              resource_id=code, before=before, after=_kind_snapshot(kind))
+    await lifecycle.update(session, actor, kind, if_match=if_match, resource_type="approval_kind", resource_id=code,
+                           snapshot=lambda: _kind_snapshot(kind), fields=data.model_dump(exclude_unset=True),
+                           archived_code=None, flush=_flush_kind)
     return _kind_read(kind)
 
 
 async def archive_kind(session: AsyncSession, code: str, *, if_match: str | None, actor: Principal) -> ApprovalKindRead:
     """Retire a kind: no new items of it; existing items keep it."""
     kind = await get_kind(session, code)
-    await audit.archive(session, actor, kind, if_match=if_match, what="approval kind", resource_type="approval_kind",
-                        resource_id=code)
+    await lifecycle.archive(session, actor, kind, if_match=if_match, resource_type="approval_kind",
+                            resource_id=code)
     return _kind_read(kind)
 
 
@@ -172,8 +167,10 @@ async def project_for(session: AsyncSession, principal: Principal, project_id: i
 
 
 async def announce(session: AsyncSession, actor: Principal, item: ApprovalItem, project: Project, *,
-                   before: ApprovalItemRead | None, today: date) -> ApprovalItemRead:
-    """Write the audit event and the outbound event for a created or changed item."""
+                   before: ApprovalItemRead | None, today: date,
+                   audited: lifecycle.Changed | None = None) -> ApprovalItemRead:
+    """Write the outbound event for a created or changed item, and its audit event unless
+    the update path already wrote it (``audited``)."""
     after = to_read(item, today=today)
     payload: dict[str, Any] = {"approval": after.model_dump(mode="json"), "project_id": project.id,
                                "project_code": project.code}
@@ -182,9 +179,12 @@ async def announce(session: AsyncSession, actor: Principal, item: ApprovalItem, 
                            resource_id=after.id, after=_snapshot(after))
         await outbox.emit(session, "approval.created", payload)
         return after
-    old, new = audit.diff(_snapshot(before), _snapshot(after))
-    await audit.record(session, actor, action="approval.update", resource_type="approval_item",
-                       resource_id=after.id, before=old, after=new)
+    if audited is None:
+        old, new = audit.diff(_snapshot(before), _snapshot(after))
+        await audit.record(session, actor, action="approval.update", resource_type="approval_item",
+                           resource_id=after.id, before=old, after=new)
+    else:
+        old, new = audited.before, audited.after
     payload["changes"] = {"before": old, "after": new}
     if before.status != after.status:
         payload["previous_status"] = before.status
@@ -242,29 +242,31 @@ async def update_item(session: AsyncSession, principal: Principal, project_id: i
                       data: ApprovalItemUpdate, if_match: str | None, today: date) -> ApprovalItemRead:
     """Change the fields present; the dates must suit the resulting status."""
     project, item = await get_item(session, principal, project_id, item_id)
-    versioning.check(if_match, item.version)
     if project.archived_at is not None:
+        versioning.check(if_match, item.version)
         raise Conflict("An archived project's approval items cannot change.", code="project_archived")
-    if item.archived_at is not None:
-        raise Conflict("An archived approval item cannot change.", code="already_archived")
     before = to_read(item, today=today)
     changes = data.model_dump(exclude_unset=True)
-    merged = before.model_copy(update=changes)
-    _check_dates(merged.status, merged.submitted_on, merged.decided_on, today=today)
-    for name, value in changes.items():
-        setattr(item, name, value)
-    derive(item)
-    item.updated_at = utcnow()
-    await versioning.flush(session)
-    return await announce(session, principal, item, project, before=before, today=today)
+
+    def apply() -> None:
+        merged = before.model_copy(update=changes)
+        _check_dates(merged.status, merged.submitted_on, merged.decided_on, today=today)
+        for name, value in changes.items():  # derived fields follow from the new ones
+            setattr(item, name, value)
+        derive(item)
+
+    changed = await lifecycle.update(session, principal, item, if_match=if_match, resource_type="approval_item",
+                                     resource_id=item_id, snapshot=lambda: _snapshot(to_read(item, today=today)),
+                                     apply=apply, what="approval item", action="approval.update")
+    return await announce(session, principal, item, project, before=before, today=today, audited=changed)
 
 
 async def archive_item(session: AsyncSession, principal: Principal, project_id: int, item_id: int, *,
                        if_match: str | None, today: date) -> ApprovalItemRead:
     """Archive an item recorded by mistake (a withdrawn application is a status, not this)."""
     project, item = await get_item(session, principal, project_id, item_id)
-    await audit.archive(session, principal, item, if_match=if_match, what="approval item",
-                        resource_type="approval_item", resource_id=item_id, action="approval.archive")
+    await lifecycle.archive(session, principal, item, if_match=if_match, resource_type="approval_item",
+                            resource_id=item_id, action="approval.archive")
     read = to_read(item, today=today)
     await outbox.emit(session, "approval.archived", {"approval": read.model_dump(mode="json"),
                                                      "project_id": project.id, "project_code": project.code})

@@ -27,7 +27,7 @@ from app.models.webhook import (
     WebhookUpdate,
 )
 from app.services.access.permissions import Principal
-from app.services.common import audit, pagination, versioning
+from app.services.common import audit, lifecycle, pagination
 from app.services.common.pagination import Page, SortKey
 
 SECRET_PREFIX = "whsec_"
@@ -83,22 +83,12 @@ async def update_webhook(session: AsyncSession, webhook_id: int, *, data: Webhoo
                          actor: Principal) -> WebhookRead:
     """Change a subscription; a new secret is taken but never shown."""
     subscription = await get_webhook(session, webhook_id)
-    versioning.check(if_match, subscription.version)
-    if subscription.archived_at is not None:
-        raise Conflict("An archived webhook cannot change.", code="already_archived")
-    before = _snapshot(subscription)
     changes = data.model_dump(exclude_unset=True)
     if "event_types" in changes:
         changes["event_types"] = list(dict.fromkeys(changes["event_types"]))
-    for name, value in changes.items():
-        setattr(subscription, name, value)
-    subscription.updated_at = utcnow()
-    await versioning.flush(session)
-    old, new = audit.diff(before, _snapshot(subscription))
-    if "secret" in changes:  # recorded as rotated, never as a value
-        old["secret"], new["secret"] = "(previous)", "(rotated)"
-    await audit.record(session, actor, action="webhook.update", resource_type="webhook", resource_id=webhook_id,
-                       before=old, after=new)
+    await lifecycle.update(session, actor, subscription, if_match=if_match, resource_type="webhook",
+                           resource_id=webhook_id, snapshot=lambda: _snapshot(subscription), fields=changes,
+                           redact={"secret": ("(previous)", "(rotated)")})
     return _read(subscription)
 
 
@@ -106,8 +96,8 @@ async def archive_webhook(session: AsyncSession, webhook_id: int, *, if_match: s
                           actor: Principal) -> WebhookRead:
     """Archive a subscription: nothing more is sent to it, and its pending deliveries are cancelled."""
     subscription = await get_webhook(session, webhook_id)
-    event = await audit.archive(session, actor, subscription, if_match=if_match, what="webhook",
-                                resource_type="webhook", resource_id=webhook_id)
+    event = await lifecycle.archive(session, actor, subscription, if_match=if_match, resource_type="webhook",
+                                    resource_id=webhook_id)
     cancelled = await session.execute(
         update(WebhookDelivery)
         .where(col(WebhookDelivery.subscription_id) == webhook_id,

@@ -38,7 +38,14 @@ from app.errors import AppError, InvalidInput
 from app.models import Leader, Project, ProjectDesignation, Unit
 from app.models.enums import STAGE_ORDER, Designation, DesignationStatus, FundingSource, ImportAction, Stage
 from app.models.ledger import ImportReport, LedgerColumnRead, LedgerIssue, LedgerRowChange
-from app.models.project import DesignationEntry, ProjectCreate, ProjectUpdate, TransitionCreate
+from app.models.project import (
+    PLANNED_DATES,
+    DesignationEntry,
+    ProjectCreate,
+    ProjectUpdate,
+    TransitionCreate,
+    planned_dates_out_of_order,
+)
 from app.services.access.permissions import Principal
 from app.services.common import audit, versioning
 from app.services.ledger import columns, spreadsheets
@@ -409,7 +416,7 @@ def _changes(ctx: Context, row: Row, plan: Plan, project: Project,
         unit_id = _resolve_unit(ctx, row, plan, project.unit_id)
         if unit_id != project.unit_id:
             changes["unit_id"] = unit_id
-    for key in ("planned_sign_on", "planned_start_on", "planned_production_on"):
+    for key in PLANNED_DATES:
         if key in v and v[key] != getattr(project, key):
             changes[key] = v[key]
     if "on_hold" in v and bool(v["on_hold"]) != project.on_hold:
@@ -420,13 +427,12 @@ def _changes(ctx: Context, row: Row, plan: Plan, project: Project,
         if {(str(d.designation), str(d.status), d.year, d.decided_on) for d in wanted} != now:
             changes["designations"] = [d.model_dump() for d in wanted]
     # The planned dates stay in order once merged with the project's (as update_project checks).
-    dates = [(k, changes.get(k, getattr(project, k)))
-             for k in ("planned_sign_on", "planned_start_on", "planned_production_on")]
-    for i, (a_name, a) in enumerate(dates):
-        for b_name, b in dates[i + 1:]:
-            if a is not None and b is not None and a > b and (a_name in changes or b_name in changes):
-                plan.errors.append(ctx.issue(row, b_name if b_name in changes else a_name,
-                                             f"{b_name} must not be before {a_name} ({a})"))
+    if any(name in changes for name in PLANNED_DATES):
+        wrong = planned_dates_out_of_order({name: changes.get(name, getattr(project, name)) for name in PLANNED_DATES})
+        if wrong is not None:
+            later, earlier, day = wrong
+            plan.errors.append(ctx.issue(row, later if later in changes else earlier,
+                                         f"{later} must not be before {earlier} ({day})"))
     return changes
 
 

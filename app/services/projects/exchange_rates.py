@@ -22,12 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import Conflict, NotFound
-from app.models import ExchangeRate, utcnow
+from app.models import ExchangeRate
 from app.models.exchange_rate import ExchangeRateCreate, ExchangeRateRead, ExchangeRateUpdate
 from app.models.fields import CENTS
 from app.models.stats import ConvertedTotal, MoneyTotal, RateUsed
 from app.services.access.permissions import Principal
-from app.services.common import audit, pagination, versioning
+from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 
 BASE = "CNY"
@@ -79,17 +79,15 @@ async def update_rate(session: AsyncSession, rate_id: int, *, data: ExchangeRate
                       actor: Principal) -> ExchangeRateRead:
     """Correct a rate; the audit trail keeps what it was."""
     rate = await get_rate(session, rate_id)
-    versioning.check(if_match, rate.version)
-    before = _snapshot(rate)
     changes = data.model_dump(exclude_unset=True)
-    if "valid_from" in changes:
-        await _check_free(session, rate.currency, changes["valid_from"], rate_id=rate_id)
-    for name, value in changes.items():
-        setattr(rate, name, value)
-    rate.updated_at = utcnow()
-    await _flush(session)
-    await audit.record_change(session, actor, action="exchange_rate.update", resource_type="exchange_rate",
-                              resource_id=rate_id, before=before, after=_snapshot(rate))
+
+    async def check() -> None:
+        if "valid_from" in changes:
+            await _check_free(session, rate.currency, changes["valid_from"], rate_id=rate_id)
+
+    await lifecycle.update(session, actor, rate, if_match=if_match, resource_type="exchange_rate",
+                           resource_id=rate_id, snapshot=lambda: _snapshot(rate), fields=changes, apply=check,
+                           archived_code=None, flush=_flush)
     return ExchangeRateRead.model_validate(rate, from_attributes=True)
 
 

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from app.errors import Conflict, NotFound
-from app.models import Leader, Unit, utcnow
+from app.models import Leader, Unit
 from app.services.access.permissions import Principal
-from app.services.common import audit, pagination, versioning
+from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 
 Model = type[Leader] | type[Unit]
@@ -82,14 +82,10 @@ async def update(session: AsyncSession, model: Model, read: type[Read], entry_id
                  if_match: str | None, actor: Principal) -> Read:
     """Change the fields present in ``data``."""
     entry = await get(session, model, entry_id)
-    versioning.check(if_match, entry.version)
-    before = _snapshot(entry, read)
-    for name, value in data.model_dump(exclude_unset=True).items():
-        setattr(entry, name, value)
-    entry.updated_at = utcnow()
-    await _flush(session, model)
-    await audit.record_change(session, actor, action=f"{_resource(model)}.update", resource_type=_resource(model),
-                              resource_id=entry_id, before=before, after=_snapshot(entry, read))
+    await lifecycle.update(session, actor, entry, if_match=if_match, resource_type=_resource(model),
+                           resource_id=entry_id, snapshot=lambda: _snapshot(entry, read),
+                           fields=data.model_dump(exclude_unset=True), archived_code=None,
+                           flush=lambda s: _flush(s, model))
     return read.model_validate(entry, from_attributes=True)
 
 
@@ -97,6 +93,6 @@ async def archive(session: AsyncSession, model: Model, read: type[Read], entry_i
                   actor: Principal) -> Read:
     """Archive a leader or unit; projects keep their reference to it."""
     entry = await get(session, model, entry_id)
-    await audit.archive(session, actor, entry, if_match=if_match, what=_resource(model),
-                        resource_type=_resource(model), resource_id=entry_id)
+    await lifecycle.archive(session, actor, entry, if_match=if_match, resource_type=_resource(model),
+                            resource_id=entry_id)
     return read.model_validate(entry, from_attributes=True)

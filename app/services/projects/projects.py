@@ -16,20 +16,22 @@ from sqlmodel import col
 from app import plainsql
 from app.dialect import in_values, json_rows
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models import Leader, Project, ProjectDesignation, StageTransition, Unit, utcnow
+from app.models import Leader, Project, ProjectDesignation, StageTransition, Unit
 from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
 from app.models.project import (
+    PLANNED_DATES,
     DesignationEntry,
     ProjectCreate,
     ProjectRead,
     ProjectUpdate,
     TransitionCreate,
     TransitionRead,
+    planned_dates_out_of_order,
 )
 from app.plainsql import Query
 from app.services.access.permissions import Principal, can_see_project, project_scope
 from app.services.approvals import events
-from app.services.common import audit, pagination, versioning
+from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.events import outbox
 from app.services.projects import stages
@@ -275,38 +277,33 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
                          if_match: str | None) -> ProjectRead:
     """Change the fields present in ``data``, if ``if_match`` names the current version."""
     project = await get_project(session, principal, project_id)
-    versioning.check(if_match, project.version)
-    if project.archived_at is not None:
-        raise Conflict("An archived project cannot be changed.", code="project_archived")
-    before = await _read(session, project)
     changes = data.model_dump(exclude_unset=True, exclude={"total_investment", "designations"})
-    if "leader_id" in changes or "unit_id" in changes:
-        await _check_references(session, leader_id=changes.get("leader_id"), unit_id=changes.get("unit_id"))
-    if changes.get("code") is not None:
-        await _check_code_free(session, changes["code"], project_id=project_id)
-    merged = before.model_copy(update=changes)
-    for a_name, b_name in (("planned_sign_on", "planned_start_on"), ("planned_start_on", "planned_production_on"),
-                           ("planned_sign_on", "planned_production_on")):
-        a, b = getattr(merged, a_name), getattr(merged, b_name)
-        if a is not None and b is not None and a > b:
-            raise InvalidInput.field(b_name, f"must not be before {a_name} ({a})")
-    for name, value in changes.items():
-        setattr(project, name, value)
-    if data.total_investment is not None:
-        project.total_investment_amount = data.total_investment.amount
-        project.total_investment_currency = data.total_investment.currency
-    if data.designations is not None:
-        current = (await _designations(session, [project_id]))[project_id]
-        await _set_designations(session, project_id, current, data.designations)
-    project.updated_at = utcnow()
-    await _flush(session)
+
+    async def apply() -> None:
+        if "leader_id" in changes or "unit_id" in changes:
+            await _check_references(session, leader_id=changes.get("leader_id"), unit_id=changes.get("unit_id"))
+        if changes.get("code") is not None:
+            await _check_code_free(session, changes["code"], project_id=project_id)
+        wrong = planned_dates_out_of_order({name: changes.get(name, getattr(project, name)) for name in PLANNED_DATES})
+        if wrong is not None:
+            raise InvalidInput.field(wrong[0], f"must not be before {wrong[1]} ({wrong[2]})")
+        if data.total_investment is not None:
+            project.total_investment_amount = data.total_investment.amount
+            project.total_investment_currency = data.total_investment.currency
+        if data.designations is not None:
+            current = (await _designations(session, [project_id]))[project_id]
+            await _set_designations(session, project_id, current, data.designations)
+
+    async def state() -> dict[str, Any]:
+        return snapshot(await _read(session, project))
+
+    changed = await lifecycle.update(session, principal, project, if_match=if_match, resource_type="project",
+                                     resource_id=project_id, snapshot=state, fields=changes, apply=apply,
+                                     archived_code="project_archived", flush=_flush)
     after = await _read(session, project)
-    old, new = audit.diff(snapshot(before), snapshot(after))
-    await audit.record(session, principal, action="project.update", resource_type="project",
-                       resource_id=project_id, before=old, after=new)
     await outbox.emit(session, "project.updated", {"project": after.model_dump(mode="json"),
-                                                   "changes": {"before": old, "after": new}})
-    if "code" in new:
+                                                   "changes": {"before": changed.before, "after": changed.after}})
+    if "code" in changed.after:
         await events.apply_waiting(session, project=project)
     return after
 
@@ -315,8 +312,8 @@ async def archive_project(session: AsyncSession, principal: Principal, project_i
                           if_match: str | None) -> ProjectRead:
     """Archive a project: it leaves the lists but is never deleted."""
     project = await get_project(session, principal, project_id)
-    await audit.archive(session, principal, project, if_match=if_match, what="project", resource_type="project",
-                        resource_id=project_id, code="project_archived")
+    await lifecycle.archive(session, principal, project, if_match=if_match, resource_type="project",
+                            resource_id=project_id, code="project_archived")
     read = await _read(session, project)
     await outbox.emit(session, "project.archived", {"project": read.model_dump(mode="json")})
     return read

@@ -27,7 +27,7 @@ from app.models.target import (
     TargetUpdate,
 )
 from app.services.access.permissions import Principal
-from app.services.common import audit, pagination, versioning
+from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 
 
@@ -119,26 +119,22 @@ async def update_target(session: AsyncSession, target_id: int, *, data: TargetUp
                         actor: Principal) -> TargetRead:
     """Change the fields present in ``data``."""
     target = await get_target(session, target_id)
-    versioning.check(if_match, target.version)
-    if target.archived_at is not None:
-        raise Conflict("An archived target cannot change.", code="target_archived")
-    if data.criterion is not None and target.membership != TargetMembership.criterion:
-        raise InvalidInput.field("criterion", "a list target has no criterion; change its members instead")
-    before = _snapshot(target)
-    changes = data.model_dump(exclude_unset=True, exclude={"target_amount", "criterion", "plan_rates"})
-    for name, value in changes.items():
-        setattr(target, name, value)
-    if "target_amount" in data.model_fields_set:
-        target.target_amount = data.target_amount.amount if data.target_amount else None
-        target.target_currency = data.target_amount.currency if data.target_amount else "CNY"
-    if data.criterion is not None:
-        target.criterion = data.criterion.model_dump(mode="json")
-    if data.plan_rates is not None:
-        target.plan_rates = _plan_rates(data.plan_rates)
-    target.updated_at = utcnow()
-    await versioning.flush(session)
-    await audit.record_change(session, actor, action="target.update", resource_type="target", resource_id=target_id,
-                              before=before, after=_snapshot(target))
+
+    def apply() -> None:
+        if data.criterion is not None and target.membership != TargetMembership.criterion:
+            raise InvalidInput.field("criterion", "a list target has no criterion; change its members instead")
+        if "target_amount" in data.model_fields_set:
+            target.target_amount = data.target_amount.amount if data.target_amount else None
+            target.target_currency = data.target_amount.currency if data.target_amount else "CNY"
+        if data.criterion is not None:
+            target.criterion = data.criterion.model_dump(mode="json")
+        if data.plan_rates is not None:
+            target.plan_rates = _plan_rates(data.plan_rates)
+
+    await lifecycle.update(session, actor, target, if_match=if_match, resource_type="target", resource_id=target_id,
+                           snapshot=lambda: _snapshot(target), apply=apply, archived_code="target_archived",
+                           fields=data.model_dump(exclude_unset=True,
+                                                  exclude={"target_amount", "criterion", "plan_rates"}))
     return to_read(target)
 
 
@@ -146,8 +142,8 @@ async def archive_target(session: AsyncSession, target_id: int, *, if_match: str
                          actor: Principal) -> TargetRead:
     """Archive a target: it leaves the lists and the statistics, and keeps its history."""
     target = await get_target(session, target_id)
-    await audit.archive(session, actor, target, if_match=if_match, what="target", resource_type="target",
-                        resource_id=target_id, code="target_archived")
+    await lifecycle.archive(session, actor, target, if_match=if_match, resource_type="target",
+                            resource_id=target_id, code="target_archived")
     return to_read(target)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.models import Difficulty, DifficultyEvent, Leader, Project, Unit, utcnow
+from app.models import Difficulty, DifficultyEvent, Leader, Project, Unit
 from app.models.difficulty import (
     DifficultyCreate,
     DifficultyEventRead,
@@ -33,7 +33,7 @@ from app.services.access.permissions import (
     can_see_project,
     difficulty_scope,
 )
-from app.services.common import audit, pagination, versioning
+from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.supervision import difficulty_states
 
@@ -202,25 +202,22 @@ async def update_difficulty(session: AsyncSession, principal: Principal, difficu
                             data: DifficultyUpdate, if_match: str | None, today: date) -> DifficultyRead:
     """Change the fields present in ``data``, if ``if_match`` names the current version."""
     difficulty = await _for_action(session, principal, difficulty_id)
-    versioning.check(if_match, difficulty.version)
-    if difficulty.status == DifficultyStatus.closed:
-        raise Conflict("A closed difficulty cannot be changed.", code="difficulty_closed")
-    before = to_read(difficulty, today=today)
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("unit_id") is not None:
-        await _check_unit(session, changes["unit_id"])
-    if changes.get("leader_id") is not None:
-        await _check_leader(session, changes["leader_id"])
-    if "due_on" in changes and changes["due_on"] < difficulty.raised_on:
-        raise InvalidInput.field("due_on", f"must not be before the day it was raised ({difficulty.raised_on})")
-    for name, value in changes.items():
-        setattr(difficulty, name, value)
-    difficulty.updated_at = utcnow()
-    await versioning.flush(session)
-    after = to_read(difficulty, today=today)
-    await audit.record_change(session, principal, action="difficulty.update", resource_type="difficulty",
-                              resource_id=difficulty_id, before=snapshot(before), after=snapshot(after))
-    return after
+
+    async def apply() -> None:
+        if difficulty.status == DifficultyStatus.closed:
+            raise Conflict("A closed difficulty cannot be changed.", code="difficulty_closed")
+        if changes.get("unit_id") is not None:
+            await _check_unit(session, changes["unit_id"])
+        if changes.get("leader_id") is not None:
+            await _check_leader(session, changes["leader_id"])
+        if "due_on" in changes and changes["due_on"] < difficulty.raised_on:
+            raise InvalidInput.field("due_on", f"must not be before the day it was raised ({difficulty.raised_on})")
+
+    await lifecycle.update(session, principal, difficulty, if_match=if_match, resource_type="difficulty",
+                           resource_id=difficulty_id, snapshot=lambda: snapshot(to_read(difficulty, today=today)),
+                           fields=changes, apply=apply, archived_code=None)
+    return to_read(difficulty, today=today)
 
 
 async def move_difficulty(session: AsyncSession, principal: Principal, difficulty_id: int, *,

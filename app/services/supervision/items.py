@@ -44,7 +44,7 @@ from app.services.access.permissions import (
     supervision_item_scope,
     task_scope,
 )
-from app.services.common import audit, pagination, versioning
+from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 
 ITEM_SORT_KEYS: dict[str, SortKey] = {
@@ -226,31 +226,27 @@ async def update_item(session: AsyncSession, principal: Principal, item_id: int,
                       if_match: str | None, today: date) -> SupervisionItemRead:
     """Change the fields present in ``data``; ``project_ids`` replaces the links."""
     item = await _get_item(session, principal, item_id)
-    versioning.check(if_match, item.version)
-    if item.archived_at is not None:
-        raise Conflict("An archived supervision item cannot be changed.", code="item_archived")
-    before = await _read_item(session, principal, item_id, today=today)
-    changes = data.model_dump(exclude_unset=True, exclude={"project_ids"})
-    for name, value in changes.items():
-        setattr(item, name, value)
-    if data.project_ids is not None:
-        await _check_projects(session, data.project_ids)
-        await _set_links(session, item_id, data.project_ids)
-    item.updated_at = utcnow()
-    await versioning.flush(session)
-    after = await _read_item(session, principal, item_id, today=today)
-    await audit.record_change(session, principal, action="supervision_item.update",
-                              resource_type="supervision_item", resource_id=item_id, before=_snapshot(before),
-                              after=_snapshot(after))
-    return after
+
+    async def apply() -> None:
+        if data.project_ids is not None:
+            await _check_projects(session, data.project_ids)
+            await _set_links(session, item_id, data.project_ids)
+
+    async def state() -> dict[str, Any]:
+        return _snapshot(await _read_item(session, principal, item_id, today=today))
+
+    await lifecycle.update(session, principal, item, if_match=if_match, resource_type="supervision_item",
+                           resource_id=item_id, snapshot=state, apply=apply, archived_code="item_archived",
+                           fields=data.model_dump(exclude_unset=True, exclude={"project_ids"}))
+    return await _read_item(session, principal, item_id, today=today)
 
 
 async def archive_item(session: AsyncSession, principal: Principal, item_id: int, *, if_match: str | None,
                        today: date) -> SupervisionItemRead:
     """Archive an item: it leaves the lists and the assessment but is never deleted."""
     item = await _get_item(session, principal, item_id)
-    await audit.archive(session, principal, item, if_match=if_match, what="supervision item",
-                        resource_type="supervision_item", resource_id=item_id, code="item_archived")
+    await lifecycle.archive(session, principal, item, if_match=if_match, resource_type="supervision_item",
+                            resource_id=item_id, code="item_archived")
     return await _read_item(session, principal, item_id, today=today)
 
 
@@ -354,21 +350,17 @@ async def update_task(session: AsyncSession, principal: Principal, task_id: int,
                       if_match: str | None, today: date) -> SupervisionTaskRead:
     """Change a task's title, description, unit or deadline."""
     task = await _get_task(session, principal, task_id)
-    versioning.check(if_match, task.version)
-    await _item_is_current(session, task.item_id)
-    before = task_read(task, today=today)
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("unit_id") is not None:
-        await _check_unit(session, changes["unit_id"])
-    for name, value in changes.items():
-        setattr(task, name, value)
-    task.updated_at = utcnow()
-    await versioning.flush(session)
-    after = task_read(task, today=today)
-    await audit.record_change(session, principal, action="supervision_task.update",
-                              resource_type="supervision_task", resource_id=task_id, before=_snapshot(before),
-                              after=_snapshot(after))
-    return after
+
+    async def apply() -> None:
+        await _item_is_current(session, task.item_id)
+        if changes.get("unit_id") is not None:
+            await _check_unit(session, changes["unit_id"])
+
+    await lifecycle.update(session, principal, task, if_match=if_match, resource_type="supervision_task",
+                           resource_id=task_id, snapshot=lambda: _snapshot(task_read(task, today=today)),
+                           fields=changes, apply=apply, archived_code=None)
+    return task_read(task, today=today)
 
 
 async def report_progress(session: AsyncSession, principal: Principal, task_id: int, *,
