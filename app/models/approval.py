@@ -233,7 +233,6 @@ class ApprovalEvent(SQLModel, table=True):
     project_id: int | None = Field(default=None, sa_column=Column(ForeignKey("projects.id")))
     approval_item_id: int | None = Field(default=None, sa_column=Column(ForeignKey("approval_items.id")))
     applied_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    response_status: int | None = Field(default=None, sa_column=Column(Integer))
     response_body: str | None = Field(default=None, sa_column=Column(Text))
 
 

@@ -94,8 +94,9 @@ async def post_approval_event(
     known; 202 when it is not yet (`unmatched`: kept, applied when a project gets the code).
     The signature is checked before the body is even parsed."""
     body = parse_event(await request.body())
-    code, receipt = await approval_events.receive(session, principal, data=body)
-    response.status_code = code
+    receipt = await approval_events.receive(session, principal, data=body)
+    # Accepted, not done: the event waits for a project to take its code.
+    response.status_code = 202 if receipt.outcome == ApprovalEventOutcome.unmatched else 200
     return receipt
 
 

@@ -4,7 +4,7 @@
   the same id with another body is refused (409 ``event_id_reused``).
 - An event older (by its own ``occurred_at``) than the latest applied to its item is
   kept as ``stale`` and changes nothing, so late deliveries never move a status back.
-- An event naming a project code no project has is kept as ``unmatched`` (202) and
+- An event naming a project code no project has is kept as ``unmatched`` and
   applied when a project gets that code (``apply_waiting``, called by the registry).
 
 Which item an event is about: the item of that project and kind with the event's
@@ -15,15 +15,14 @@ reference — the newest item of the kind; failing all, a new item.
 
 import hashlib
 import json
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.config import get_settings
+from app import clock
 from app.db import lock_key
 from app.errors import Conflict, InvalidInput
 from app.models import ApprovalEvent, ApprovalItem, Project, utcnow
@@ -34,13 +33,8 @@ from app.services.approvals import items
 from app.services.common import pagination, versioning
 from app.services.common.pagination import Page, SortKey
 
-APPLIED, UNMATCHED = 200, 202
 # How far ahead of the server's clock an event's occurred_at may be.
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-def _local_date(instant: datetime) -> date:
-    return instant.astimezone(ZoneInfo(get_settings().timezone)).date()
 
 
 def _fingerprint(data: ApprovalEventIn) -> str:
@@ -51,7 +45,7 @@ def _fingerprint(data: ApprovalEventIn) -> str:
 def _check(data: ApprovalEventIn, *, now: datetime) -> None:
     if data.occurred_at > now + CLOCK_SKEW:
         raise InvalidInput.field("occurred_at", "must not be in the future")
-    day = _local_date(data.occurred_at)
+    day = clock.local_date(data.occurred_at)
     for name, value in (("submitted_on", data.submitted_on), ("decided_on", data.decided_on)):
         if value is not None and value > day:
             raise InvalidInput.field(name, f"must not be after the day the event occurred ({day})")
@@ -63,9 +57,9 @@ def _receipt(event: ApprovalEvent) -> ApprovalEventReceipt:
                                 received_at=event.received_at)
 
 
-async def receive(session: AsyncSession, principal: Principal, *, data: ApprovalEventIn) -> tuple[
-        int, ApprovalEventReceipt]:
-    """Take one event: apply it, keep it unmatched, or replay the answer it got before."""
+async def receive(session: AsyncSession, principal: Principal, *, data: ApprovalEventIn) -> ApprovalEventReceipt:
+    """Take one event: apply it, keep it unmatched, or replay the answer it got before (its
+    receipt as first given: ``unmatched`` for an event that waited for its project)."""
     assert principal.key_id is not None
     now = utcnow()
     fingerprint = _fingerprint(data)
@@ -95,11 +89,10 @@ async def receive(session: AsyncSession, principal: Principal, *, data: Approval
         select(Project).where(col(Project.code) == data.project_code).with_for_update())).scalar_one_or_none()
     if project is not None:
         await _apply(session, event, project, actor=principal)
-    status = APPLIED if project is not None else UNMATCHED
     receipt = _receipt(event)
-    event.response_status, event.response_body = status, receipt.model_dump_json()
+    event.response_body = receipt.model_dump_json()
     await session.flush()
-    return status, receipt
+    return receipt
 
 
 async def _by_event_id(session: AsyncSession, event_id: str) -> ApprovalEvent | None:
@@ -108,12 +101,12 @@ async def _by_event_id(session: AsyncSession, event_id: str) -> ApprovalEvent | 
         .execution_options(populate_existing=True))).scalar_one_or_none()
 
 
-def _replay(event: ApprovalEvent, fingerprint: str) -> tuple[int, ApprovalEventReceipt]:
+def _replay(event: ApprovalEvent, fingerprint: str) -> ApprovalEventReceipt:
     if event.payload_hash != fingerprint:
         raise Conflict(f"The event id {event.event_id} was already used for a different event.",
                        code="event_id_reused")
-    assert event.response_status is not None and event.response_body is not None
-    return event.response_status, ApprovalEventReceipt.model_validate_json(event.response_body)
+    assert event.response_body is not None
+    return ApprovalEventReceipt.model_validate_json(event.response_body)
 
 
 async def _match(session: AsyncSession, event: ApprovalEvent, project_id: int) -> ApprovalItem | None:
@@ -135,14 +128,14 @@ async def _match(session: AsyncSession, event: ApprovalEvent, project_id: int) -
 async def _apply(session: AsyncSession, event: ApprovalEvent, project: Project, *, actor: Principal) -> None:
     """Apply a received event to its project's item, unless it is older than the item's last."""
     assert project.id is not None
-    today = _local_date(utcnow())
+    today = clock.local_date(utcnow())
     event.project_id, event.applied_at = project.id, utcnow()
     item = await _match(session, event, project.id)
     if item is not None and item.last_event_at is not None and event.occurred_at < item.last_event_at:
         event.outcome, event.approval_item_id = ApprovalEventOutcome.stale, item.id
         return
     status = ApprovalStatus(event.status)
-    day = _local_date(event.occurred_at)
+    day = clock.local_date(event.occurred_at)
     before = items.to_read(item, today=today) if item is not None else None
     if item is None:
         kind = await items.usable_kind(session, event.kind, allow_archived=True)

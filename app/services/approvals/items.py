@@ -26,10 +26,11 @@ from app.models.approval import (
     check_status_dates,
 )
 from app.models.enums import APPROVAL_DECIDED, APPROVAL_PENDING, ApprovalStatus
-from app.services.access.permissions import Principal, can_see_project, project_scope
-from app.services.common import audit, lifecycle, pagination, versioning
+from app.services.access.permissions import Principal, project_scope
+from app.services.common import audit, lifecycle, links, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.events import outbox
+from app.services.projects import references
 
 # Derived or time-dependent fields are not changes of their own in the audit trail.
 AUDIT_IGNORED = frozenset({"updated_at", "overdue"})
@@ -62,7 +63,7 @@ async def usable_kind(session: AsyncSession, code: str, *, allow_archived: bool 
     """The kind named by an item or event, or 422 naming the field ``kind``."""
     kind = await _kind(session, code)
     if kind is None or (kind.archived_at is not None and not allow_archived):
-        raise InvalidInput.field("kind", f"{code} is not a current approval kind; see /api/v1/approval-kinds")
+        raise InvalidInput.field("kind", f"{code} is not a current approval kind; see {links.link('/approval-kinds')}")
     return kind
 
 
@@ -157,13 +158,7 @@ def _snapshot(read: ApprovalItemRead) -> dict[str, Any]:
 async def project_for(session: AsyncSession, principal: Principal, project_id: int, *,
                       for_update: bool = False) -> Project:
     """The project, if the principal may see it; else 404."""
-    stmt = select(Project).where(col(Project.id) == project_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    project = (await session.execute(stmt)).scalar_one_or_none()
-    if project is None or not can_see_project(principal, project):
-        raise NotFound(f"No project with id {project_id}.")
-    return project
+    return await references.visible_project(session, principal, project_id, for_update=for_update)
 
 
 async def announce(session: AsyncSession, actor: Principal, item: ApprovalItem, project: Project, *,

@@ -13,7 +13,7 @@ from app.models import ApiKey, IntegrationSecret, utcnow
 from app.models.approval import SigningSecretCreated, SigningSecretRead, SigningSecretSet
 from app.models.enums import Role
 from app.services.access.permissions import Principal
-from app.services.common import audit, signing
+from app.services.common import audit, links, signing
 
 SECRET_PREFIX = "ipsec_"
 
@@ -59,6 +59,7 @@ async def verify_request(session: AsyncSession, principal: Principal, *, signatu
     assert principal.key_id is not None
     row = await session.get(IntegrationSecret, principal.key_id)
     if row is None:
-        raise Forbidden("This integration key has no signing secret yet; an admin sets one with "
-                        f"PUT /api/v1/api-keys/{principal.key_id}/signing-secret.", code="signing_secret_not_set")
+        path = links.link(f"/api-keys/{principal.key_id}/signing-secret")
+        raise Forbidden(f"This integration key has no signing secret yet; an admin sets one with PUT {path}.",
+                        code="signing_secret_not_set")
     signing.verify(row.secret, signature, body, now=now, tolerance=tolerance)

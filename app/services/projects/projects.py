@@ -34,7 +34,7 @@ from app.services.approvals import events
 from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.events import outbox
-from app.services.projects import stages
+from app.services.projects import references, stages
 
 SORT_KEYS: dict[str, SortKey] = {
     "name": SortKey("name", Project.name, pagination.decode_str),
@@ -159,14 +159,8 @@ async def _read(session: AsyncSession, project: Project) -> ProjectRead:
 
 
 async def _check_references(session: AsyncSession, *, leader_id: int | None, unit_id: int | None) -> None:
-    if leader_id is not None:
-        leader = await session.get(Leader, leader_id)
-        if leader is None or leader.archived_at is not None:
-            raise InvalidInput.field("leader_id", f"no current leader has id {leader_id}")
-    if unit_id is not None:
-        unit = await session.get(Unit, unit_id)
-        if unit is None or unit.archived_at is not None:
-            raise InvalidInput.field("unit_id", f"no current unit has id {unit_id}")
+    await references.check_current(session, Leader, leader_id, field="leader_id")
+    await references.check_current(session, Unit, unit_id, field="unit_id")
 
 
 async def _check_code_free(session: AsyncSession, code: str | None, *, project_id: int | None = None) -> None:
@@ -235,13 +229,7 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
 async def get_project(session: AsyncSession, principal: Principal, project_id: int, *,
                       for_update: bool = False) -> Project:
     """The project, if it exists and the principal may see it; else 404."""
-    stmt = select(Project).where(Project.id == project_id)  # type: ignore[arg-type]
-    if for_update:
-        stmt = stmt.with_for_update()
-    project = (await session.execute(stmt)).scalar_one_or_none()
-    if project is None or not can_see_project(principal, project):
-        raise NotFound(f"No project with id {project_id}.")
-    return project
+    return await references.visible_project(session, principal, project_id, for_update=for_update)
 
 
 async def read_project(on: plainsql.On, principal: Principal, project_id: int) -> dict[str, Any]:

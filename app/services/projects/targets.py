@@ -27,8 +27,9 @@ from app.models.target import (
     TargetUpdate,
 )
 from app.services.access.permissions import Principal
-from app.services.common import audit, lifecycle, pagination, versioning
+from app.services.common import audit, lifecycle, links, pagination, versioning
 from app.services.common.pagination import Page, SortKey
+from app.services.projects import references
 
 
 def to_read(target: Target) -> TargetRead:
@@ -55,21 +56,9 @@ def _plan_rates(rates: dict[str, Decimal]) -> dict[str, str]:
     return {currency: str(rate) for currency, rate in sorted(rates.items())}
 
 
-async def _check_projects(session: AsyncSession, ids: Sequence[int], *, field: str) -> None:
-    """422 naming ``field`` unless every id is a current (unarchived) project."""
-    if not ids:
-        return
-    found = set((await session.execute(
-        select(col(Project.id)).where(col(Project.id).in_(ids), col(Project.archived_at).is_(None)))).scalars())
-    missing = [i for i in ids if i not in found]
-    if missing:
-        shown = ", ".join(str(i) for i in missing[:10]) + (" …" if len(missing) > 10 else "")
-        raise InvalidInput.field(field, f"no current project has id {shown}")
-
-
 async def create_target(session: AsyncSession, *, data: TargetCreate, actor: Principal) -> TargetRead:
     """Set a target of the year; a list target's initial members join on ``members_since``."""
-    await _check_projects(session, data.members, field="members")
+    await references.check_current(session, Project, data.members, field="members")
     since = data.members_since or date(data.year, 1, 1)
     target = Target(
         year=data.year, title=data.title, description=data.description,
@@ -150,7 +139,7 @@ async def archive_target(session: AsyncSession, target_id: int, *, if_match: str
 def _list_target(target: Target) -> None:
     if target.membership != TargetMembership.list:
         raise Conflict("A criterion target has no list: its criterion selects its projects "
-                       f"(GET /api/v1/targets/{target.id}/projects).", code="not_a_list_target")
+                       f"(GET {links.link(f'/targets/{target.id}/projects')}).", code="not_a_list_target")
 
 
 async def _open_rows(session: AsyncSession, target_id: int, project_ids: Sequence[int]) -> dict[int, TargetMember]:
@@ -172,7 +161,7 @@ async def change_members(session: AsyncSession, target_id: int, *, data: Members
     on = data.on or today
     if on > today:
         raise InvalidInput.field("on", f"must not be in the future (today is {today})")
-    await _check_projects(session, data.add, field="add")
+    await references.check_current(session, Project, data.add, field="add")
 
     already = await _open_rows(session, target_id, data.add)
     if already:

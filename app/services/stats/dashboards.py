@@ -10,7 +10,6 @@ join the dashboard as counts with a link to the list (``app.services.stats.accou
 
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +31,7 @@ from app.models.stats import (
     TargetShare,
     Totals,
 )
+from app.services.common import links
 from app.services.projects import exchange_rates
 from app.services.stats import accountability, health, target_progress
 from app.services.stats.pipeline import PipelineFilters, check_as_of, projects_link, summarise, totals_by
@@ -43,28 +43,25 @@ from app.services.stats.timeline import LATE_RULE, projects_on
 async def _sections(session: AsyncSession, leader_id: int, as_of: date) -> dict[str, DashboardSection | None]:
     # Difficulty statuses are not historised: a past date is judged with today's statuses.
     workload = await accountability.leader_workload(session, leader_id=leader_id, today=as_of, limit=0)
-    link = f"/api/v1/leaders/{leader_id}/difficulties-summary"
+    summary = links.link(f"/leaders/{leader_id}/difficulties-summary")
     return {
         "open_difficulties": DashboardSection(count=workload.open_difficulty_count,
-                                              overdue=workload.overdue_difficulty_count, items=link),
+                                              overdue=workload.overdue_difficulty_count, items=summary),
         "overdue_tasks": DashboardSection(count=workload.overdue_task_count, overdue=workload.overdue_task_count,
-                                          items=link),
+                                          items=summary),
     }
 
 
 # --- links ----------------------------------------------------------------------------------
 
-STATUS_PATH = "/api/v1/stats/project-status"
-
-
 def status_link(as_of: date, leader_id: int | None, **params: str) -> str:
-    query = [("as_of", as_of.isoformat()), ("leader_id", "none" if leader_id is None else str(leader_id)),
-             *params.items()]
-    return f"{STATUS_PATH}?{urlencode(query)}"
+    return links.link("/stats/project-status", [("as_of", as_of.isoformat()),
+                                                ("leader_id", "none" if leader_id is None else str(leader_id)),
+                                                *params.items()])
 
 
 def dashboard_link(leader_id: int, as_of: date) -> str:
-    return f"/api/v1/leaders/{leader_id}/dashboard?{urlencode({'as_of': as_of.isoformat()})}"
+    return links.link(f"/leaders/{leader_id}/dashboard", {"as_of": as_of.isoformat()})
 
 
 def _status_counts(counts: dict[str, int], link: str) -> StatusCounts:

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, Integer, and_, cast, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,13 +30,12 @@ from app.models.enums import (
     Zone,
 )
 from app.models.stats import FunnelStage, MoneyTotal, PipelineGroup, PipelineProject, PipelineStats, Totals
-from app.services.common import pagination
+from app.services.common import links, pagination
 from app.services.common.pagination import Page, SortKey
 from app.services.projects import exchange_rates
 from app.services.projects.exchange_rates import RateBook
 from app.services.stats.timeline import RANK, AnySelect, State, entered_year, projects_on
 
-PROJECTS_PATH = "/api/v1/stats/pipeline/projects"
 SHARE_PLACES = Decimal("0.0001")
 DAYS_PLACES = Decimal("0.1")
 NONE = "none"  # the filter value for "no leader" / "no unit"
@@ -114,7 +112,7 @@ class PipelineFilters:
 def projects_link(as_of: date, filters: PipelineFilters, *, attributes_only: bool = False,
                   **extra: str) -> str:
     params = [("as_of", as_of.isoformat()), *filters.query(attributes_only=attributes_only), *extra.items()]
-    return f"{PROJECTS_PATH}?{urlencode(params)}"
+    return links.link("/stats/pipeline/projects", params)
 
 
 def dimension(d: PipelineDimension, state: State) -> ColumnElement[Any]:

@@ -18,7 +18,6 @@ written into the SQL), and every figure one ``GROUP BY`` with window functions o
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, not_, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +36,7 @@ from app.models.stats import (
     TargetProject,
     TargetStats,
 )
-from app.services.common import pagination
+from app.services.common import links, pagination
 from app.services.common.pagination import Page, SortKey
 from app.services.projects import exchange_rates
 from app.services.projects.exchange_rates import RateBook
@@ -111,7 +110,7 @@ def member_union(targets: Sequence[Target], on: date) -> Subquery:
 def link(target_id: int, on: date, **params: Any) -> str:
     query = [("as_of", on.isoformat()),
              *((k, "none" if v is None else str(v)) for k, v in params.items() if v is not ...)]
-    return f"/api/v1/targets/{target_id}/projects?{urlencode(query)}"
+    return links.link(f"/targets/{target_id}/projects", query)
 
 
 async def _rows(session: AsyncSession, targets: Sequence[Target], on: date) -> Sequence[Any]:

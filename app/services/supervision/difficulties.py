@@ -35,6 +35,7 @@ from app.services.access.permissions import (
 )
 from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
+from app.services.projects import references
 from app.services.supervision import difficulty_states
 
 SORT_KEYS: dict[str, SortKey] = {
@@ -87,29 +88,12 @@ def snapshot(read: DifficultyRead) -> dict[str, Any]:
     return read.model_dump(mode="json", exclude=set(AUDIT_IGNORED))
 
 
-async def _check_unit(session: AsyncSession, unit_id: int) -> None:
-    unit = await session.get(Unit, unit_id)
-    if unit is None or unit.archived_at is not None:
-        raise InvalidInput.field("unit_id", f"no current unit has id {unit_id}")
-
-
-async def _check_leader(session: AsyncSession, leader_id: int) -> None:
-    leader = await session.get(Leader, leader_id)
-    if leader is None or leader.archived_at is not None:
-        raise InvalidInput.field("leader_id", f"no current leader has id {leader_id}")
-
-
-async def _project(session: AsyncSession, principal: Principal, project_id: int) -> Project:
-    project = await session.get(Project, project_id)
-    if project is None or not can_see_project(principal, project):
-        raise NotFound(f"No project with id {project_id}.")
-    return project
 
 
 async def raise_difficulty(session: AsyncSession, principal: Principal, project_id: int, *,
                            data: DifficultyCreate, today: date) -> DifficultyRead:
     """Record a difficulty on a project; raising it opens its timeline."""
-    project = await _project(session, principal, project_id)
+    project = await references.visible_project(session, principal, project_id)
     if project.archived_at is not None:
         raise Conflict("An archived project takes no new difficulties.", code="project_archived")
     raised_on = data.raised_on or today
@@ -120,10 +104,10 @@ async def raise_difficulty(session: AsyncSession, principal: Principal, project_
     unit_id = data.unit_id or project.unit_id
     if unit_id is None:
         raise InvalidInput.field("unit_id", "is required: the project has no responsible unit")
-    await _check_unit(session, unit_id)
+    await references.check_current(session, Unit, unit_id, field="unit_id")
     leader_id = data.leader_id or project.leader_id
     if data.leader_id is not None:
-        await _check_leader(session, data.leader_id)
+        await references.check_current(session, Leader, data.leader_id, field="leader_id")
     difficulty = Difficulty(project_id=project_id, title=data.title, description=data.description,
                             category=data.category, status=DifficultyStatus.open, unit_id=unit_id,
                             leader_id=leader_id, raised_on=raised_on, raised_by_key_id=principal.key_id,
@@ -208,9 +192,9 @@ async def update_difficulty(session: AsyncSession, principal: Principal, difficu
         if difficulty.status == DifficultyStatus.closed:
             raise Conflict("A closed difficulty cannot be changed.", code="difficulty_closed")
         if changes.get("unit_id") is not None:
-            await _check_unit(session, changes["unit_id"])
+            await references.check_current(session, Unit, changes["unit_id"], field="unit_id")
         if changes.get("leader_id") is not None:
-            await _check_leader(session, changes["leader_id"])
+            await references.check_current(session, Leader, changes["leader_id"], field="leader_id")
         if "due_on" in changes and changes["due_on"] < difficulty.raised_on:
             raise InvalidInput.field("due_on", f"must not be before the day it was raised ({difficulty.raised_on})")
 

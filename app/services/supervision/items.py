@@ -46,6 +46,7 @@ from app.services.access.permissions import (
 )
 from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
+from app.services.projects import references
 
 ITEM_SORT_KEYS: dict[str, SortKey] = {
     "created_at": SortKey("created_at", col(SupervisionItem.created_at), pagination.decode_datetime),
@@ -154,15 +155,6 @@ async def _get_item(session: AsyncSession, principal: Principal, item_id: int) -
     return item
 
 
-async def _check_projects(session: AsyncSession, project_ids: Sequence[int]) -> None:
-    if not project_ids:
-        return
-    found = set((await session.execute(select(col(Project.id)).where(col(Project.id).in_(project_ids)))).scalars())
-    missing = [p for p in project_ids if p not in found]
-    if missing:
-        raise InvalidInput.field("project_ids", f"no project has id {missing[0]}")
-
-
 async def _set_links(session: AsyncSession, item_id: int, project_ids: Sequence[int]) -> None:
     current = set((await _project_ids(session, [item_id]))[item_id])
     wanted = set(project_ids)
@@ -178,7 +170,7 @@ async def _set_links(session: AsyncSession, item_id: int, project_ids: Sequence[
 async def create_item(session: AsyncSession, principal: Principal, *, data: SupervisionItemCreate,
                       today: date) -> SupervisionItemRead:
     """Pick an item for supervision, optionally linked to projects."""
-    await _check_projects(session, data.project_ids)
+    await references.check_current(session, Project, data.project_ids, field="project_ids")
     item = SupervisionItem(title=data.title, source=data.source, source_ref=data.source_ref,
                            description=data.description, created_by_key_id=principal.key_id,
                            created_by=principal.name)
@@ -229,7 +221,7 @@ async def update_item(session: AsyncSession, principal: Principal, item_id: int,
 
     async def apply() -> None:
         if data.project_ids is not None:
-            await _check_projects(session, data.project_ids)
+            await references.check_current(session, Project, data.project_ids, field="project_ids")
             await _set_links(session, item_id, data.project_ids)
 
     async def state() -> dict[str, Any]:
@@ -259,12 +251,6 @@ def task_read(task: SupervisionTask, *, today: date) -> SupervisionTaskRead:
         "overdue": task.completed_on is None and task.deadline < today})
 
 
-async def _check_unit(session: AsyncSession, unit_id: int) -> None:
-    unit = await session.get(Unit, unit_id)
-    if unit is None or unit.archived_at is not None:
-        raise InvalidInput.field("unit_id", f"no current unit has id {unit_id}")
-
-
 async def _get_task(session: AsyncSession, principal: Principal, task_id: int) -> SupervisionTask:
     task = (await session.execute(select(SupervisionTask).where(
         col(SupervisionTask.id) == task_id, task_scope(principal)))).scalar_one_or_none()
@@ -285,7 +271,7 @@ async def add_task(session: AsyncSession, principal: Principal, item_id: int, *,
     item = await _get_item(session, principal, item_id)
     if item.archived_at is not None:
         raise Conflict("An archived supervision item takes no new tasks.", code="item_archived")
-    await _check_unit(session, data.unit_id)
+    await references.check_current(session, Unit, data.unit_id, field="unit_id")
     task = SupervisionTask(item_id=item_id, title=data.title, description=data.description, unit_id=data.unit_id,
                            deadline=data.deadline)
     session.add(task)
@@ -355,7 +341,7 @@ async def update_task(session: AsyncSession, principal: Principal, task_id: int,
     async def apply() -> None:
         await _item_is_current(session, task.item_id)
         if changes.get("unit_id") is not None:
-            await _check_unit(session, changes["unit_id"])
+            await references.check_current(session, Unit, changes["unit_id"], field="unit_id")
 
     await lifecycle.update(session, principal, task, if_match=if_match, resource_type="supervision_task",
                            resource_id=task_id, snapshot=lambda: _snapshot(task_read(task, today=today)),
