@@ -36,7 +36,7 @@ from sqlmodel import col
 
 from app.errors import AppError, InvalidInput
 from app.models import Leader, Project, ProjectDesignation, Unit
-from app.models.enums import STAGE_ORDER, Designation, DesignationStatus, FundingSource, ImportAction, Stage
+from app.models.enums import Designation, DesignationStatus, FundingSource, ImportAction, Stage
 from app.models.ledger import ImportReport, LedgerColumnRead, LedgerIssue, LedgerRowChange
 from app.models.project import (
     PLANNED_DATES,
@@ -448,11 +448,8 @@ def _moves(ctx: Context, row: Row, plan: Plan, project: Project) -> None:
         return
     on = on or ctx.as_of
     reason = row.values.get("note")
-    if target == Stage.terminated:
-        steps = [Stage.terminated]
-    elif current != Stage.terminated and STAGE_ORDER.index(target) > STAGE_ORDER.index(current):
-        steps = list(STAGE_ORDER[STAGE_ORDER.index(current) + 1:STAGE_ORDER.index(target) + 1])
-    else:
+    steps = stages.forward_steps(current, target)
+    if steps is None:
         plan.errors.append(ctx.issue(row, "stage", f"is behind the project's stage ({current}): an import only moves "
                                                    "projects forward; an admin corrects a stage in its history"))
         return

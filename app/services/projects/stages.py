@@ -39,6 +39,16 @@ def classify(current: Stage, to: Stage) -> TransitionKind:
     return TransitionKind.correction
 
 
+def forward_steps(current: Stage, to: Stage) -> list[Stage] | None:
+    """The moves, one stage at a time, that take a project from ``current`` forward to ``to``
+    (terminating is one move from anywhere); None when ``to`` is not ahead."""
+    if to == Stage.terminated:
+        return [Stage.terminated]
+    if current == Stage.terminated or STAGE_ORDER.index(to) <= STAGE_ORDER.index(current):
+        return None
+    return list(STAGE_ORDER[STAGE_ORDER.index(current) + 1:STAGE_ORDER.index(to) + 1])
+
+
 def check(principal: Principal, kind: TransitionKind, *, reason: str | None, occurred_on: date,
           previous_on: date | None, today: date) -> None:
     """The rules beyond the shape of the move: who, why and when."""
