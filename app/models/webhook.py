@@ -29,14 +29,13 @@ from app.models.enums import AttemptOutcome, DeliveryStatus
 from app.models.fields import ShortText, SigningSecret, reject_null
 from app.models.types import UTCDateTime
 
-# Every event type is "<family>.<what happened>". Other families join by calling
-# ``app.services.outbox.emit`` with their own types; subscribers may name a type, a
-# family ("difficulty.*") or everything ("*").
+# Every event type is "<family>.<what happened>", emitted by ``app.services.events.outbox.emit``;
+# subscribers may name a type, a family ("difficulty.*") or everything ("*").
 EVENT_FAMILIES = ("project", "approval", "difficulty")
 EVENT_TYPES = (
     "project.created", "project.updated", "project.stage_changed", "project.archived",
     "approval.created", "approval.updated", "approval.status_changed", "approval.archived",
-    "difficulty.*",
+    "difficulty.raised", "difficulty.updated", "difficulty.status_changed", "difficulty.escalated",
 )
 EVENT_TYPE_RE = re.compile(r"^([a-z][a-z_]{0,30})\.([a-z][a-z_]{0,30})$")
 

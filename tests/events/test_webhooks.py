@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
 
 import httpx
 from sqlalchemy import func, select
@@ -254,6 +255,36 @@ async def test_every_kind_of_change_emits_its_event(api):
     assert detail["event"]["data"]["previous_status"] == "submitted"
     assert detail["event"]["data"]["approval"]["status"] == "approved"
     assert detail["event"]["data"]["project_code"] == p["code"]
+
+
+async def test_a_difficulty_emits_raised_updated_status_changed_and_escalated(api):
+    from app.config import EscalationRung
+    from app.services.supervision import escalation
+
+    hook = await api.webhook("http://127.0.0.1:9/hooks", ["difficulty.*"])
+    leader, unit = await api.leader(), await api.unit()
+    p = await api.project(leader_id=leader["id"], unit_id=unit["id"])
+    d = await api.difficulty(p, raised_on="2022-01-10", due_on="2022-03-01")
+    r = await api.client.patch(f"/api/v1/difficulties/{d['id']}", headers={**api.admin, "If-Match": '"1"'},
+                               json={"title": "用地指标不足"})
+    assert r.status_code == 200, r.text
+    assert (await api.move_difficulty(d, "in_progress", occurred_on="2022-01-11")).status_code == 201
+    await escalation.run_job(api.app.state.sessionmaker, today=date(2022, 3, 5), now=datetime(2022, 3, 5, tzinfo=UTC),
+                             ladder=[EscalationRung(level="leader", after_days=1)], batch_size=10)
+    deliveries = list(reversed(await api.deliveries(hook["id"])))
+    assert [x["event_type"] for x in deliveries] == [
+        "difficulty.raised", "difficulty.updated", "difficulty.status_changed", "difficulty.escalated"]
+
+    async def data(delivery):
+        r = await api.client.get(f"/api/v1/webhooks/{hook['id']}/deliveries/{delivery['id']}", headers=api.admin)
+        return r.json()["event"]["data"]
+
+    raised, updated, moved, escalated = [await data(x) for x in deliveries]
+    assert raised["difficulty"]["id"] == d["id"] and raised["difficulty"]["project_id"] == p["id"]
+    assert updated["changes"]["after"]["title"] == "用地指标不足"
+    assert (moved["previous_status"], moved["difficulty"]["status"]) == ("open", "in_progress")
+    assert (escalated["difficulty_id"], escalated["previous_level"], escalated["escalation_level"],
+            escalated["days_overdue"]) == (d["id"], "unit", "leader", 4)
 
 
 async def test_other_modules_emit_their_own_families(api):

@@ -35,6 +35,7 @@ from app.services.access.permissions import (
 )
 from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
+from app.services.events import outbox
 from app.services.projects import references
 from app.services.supervision import difficulty_states
 
@@ -119,6 +120,7 @@ async def raise_difficulty(session: AsyncSession, principal: Principal, project_
     read = to_read(difficulty, today=today)
     await audit.record(session, principal, action="difficulty.create", resource_type="difficulty",
                        resource_id=read.id, after=snapshot(read))
+    await outbox.emit(session, "difficulty.raised", {"difficulty": read.model_dump(mode="json")})
     return read
 
 
@@ -198,10 +200,14 @@ async def update_difficulty(session: AsyncSession, principal: Principal, difficu
         if "due_on" in changes and changes["due_on"] < difficulty.raised_on:
             raise InvalidInput.field("due_on", f"must not be before the day it was raised ({difficulty.raised_on})")
 
-    await lifecycle.update(session, principal, difficulty, if_match=if_match, resource_type="difficulty",
-                           resource_id=difficulty_id, snapshot=lambda: snapshot(to_read(difficulty, today=today)),
-                           fields=changes, apply=apply, archived_code=None)
-    return to_read(difficulty, today=today)
+    changed = await lifecycle.update(session, principal, difficulty, if_match=if_match, resource_type="difficulty",
+                                     resource_id=difficulty_id,
+                                     snapshot=lambda: snapshot(to_read(difficulty, today=today)),
+                                     fields=changes, apply=apply, archived_code=None)
+    after = to_read(difficulty, today=today)
+    await outbox.emit(session, "difficulty.updated", {"difficulty": after.model_dump(mode="json"),
+                                                      "changes": {"before": changed.before, "after": changed.after}})
+    return after
 
 
 async def move_difficulty(session: AsyncSession, principal: Principal, difficulty_id: int, *,
@@ -220,7 +226,11 @@ async def move_difficulty(session: AsyncSession, principal: Principal, difficult
     await audit.record(session, principal, action="difficulty.transition", resource_type="difficulty",
                        resource_id=difficulty_id, before=old,
                        after={**new, "kind": entry.kind, "occurred_on": str(entry.occurred_on), "note": entry.note})
-    return after, DifficultyEventRead.model_validate(entry, from_attributes=True)
+    event = DifficultyEventRead.model_validate(entry, from_attributes=True)
+    await outbox.emit(session, "difficulty.status_changed", {
+        "difficulty": after.model_dump(mode="json"), "previous_status": before.status,
+        "event": event.model_dump(mode="json")})
+    return after, event
 
 
 async def add_note(session: AsyncSession, principal: Principal, difficulty_id: int, *, data: DifficultyNoteCreate,

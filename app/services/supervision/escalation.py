@@ -34,6 +34,7 @@ from app.models import Difficulty, DifficultyEvent, Project, utcnow
 from app.models.enums import ESCALATION_ORDER, UNRESOLVED, DifficultyEventKind, EscalationLevel
 from app.services.access.permissions import Principal
 from app.services.common import audit
+from app.services.events import outbox
 
 log = logging.getLogger("app.escalation")
 
@@ -117,6 +118,9 @@ async def escalate_overdue(session: AsyncSession, *, today: date, now: datetime,
         await audit.record(session, actor, action="difficulty.escalate", resource_type="difficulty",
                            resource_id=difficulty_id, before={"escalation_level": seen},
                            after={"escalation_level": str(target), "days_overdue": days})
+        await outbox.emit(session, "difficulty.escalated", {
+            "difficulty_id": difficulty_id, "previous_level": seen, "escalation_level": str(target),
+            "days_overdue": days, "due_on": due_on})
         run += EscalationRun(escalated=1)
     await session.flush()
     return run
