@@ -6,6 +6,7 @@ PostgreSQL too. A PostgreSQL that cannot be reached fails the run; it never skip
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -14,7 +15,9 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401 - the metadata, for truncation
 from app.cli import migrate
+from app.clock import today
 from app.config import Settings
+from app.demo import DemoSummary, seed_demo
 from app.main import create_app
 from app.models import ApprovalKind, utcnow
 from app.models.approval import CATALOGUE
@@ -24,20 +27,42 @@ POSTGRES_URL = os.environ.get("PIPELINE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
 
 
-def _reset_postgres(url: str) -> None:
+def _own_database(url: str, purpose: str | None) -> str:
+    """A database this pytest process owns: the configured one, or one beside it for a
+    ``purpose`` and, under pytest-xdist, for each worker (``test`` → ``test_demo_gw0``)."""
+    suffix = "".join(f"_{part}" for part in (purpose, os.environ.get("PYTEST_XDIST_WORKER")) if part)
+    base, _, name = url.rpartition("/")
+    return f"{base}/{name}{suffix}"
+
+
+def _reset_postgres(url: str, purpose: str | None = None) -> str:
+    """An empty database of this process's own (made on first use beside ``url``)."""
     import asyncio
 
     import asyncpg
 
+    own = _own_database(url, purpose)
+
     async def reset() -> None:
-        dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-        conn = await asyncpg.connect(dsn, timeout=10)
+        if own != url:
+            admin = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"), timeout=10)
+            try:
+                name = own.rpartition("/")[2]
+                if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                    await admin.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await admin.close()
+        conn = await asyncpg.connect(own.replace("postgresql+asyncpg://", "postgresql://"), timeout=10)
         try:
             await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+            # A test database need not outlive a crash: its commits need not wait for the disk.
+            database = await conn.fetchval("SELECT current_database()")
+            await conn.execute(f'ALTER DATABASE "{database}" SET synchronous_commit = off')
         finally:
             await conn.close()
 
     asyncio.run(reset())
+    return own
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -45,8 +70,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     """A fresh database of one backend, at the latest migration."""
     if request.param == "postgres":
         assert POSTGRES_URL is not None
-        url = POSTGRES_URL
-        _reset_postgres(url)
+        url = _reset_postgres(POSTGRES_URL)
     else:
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     migrate(url)
@@ -95,7 +119,51 @@ async def api(application: object, settings: Settings) -> AsyncIterator[Api]:
         yield api
 
 
+@dataclass
+class Demo:
+    api: Api
+    summary: DemoSummary
+
+
+@pytest.fixture(scope="session")
+def demo_database_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A second database of the backend, at the latest migration, for the demo data set."""
+    if database_url.startswith("postgresql"):
+        assert POSTGRES_URL is not None
+        url = _reset_postgres(POSTGRES_URL, "demo")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def demo(demo_database_url: str, settings: Settings) -> AsyncIterator[Demo]:
+    """The demo data set, seeded once per backend into a database of its own, for tests that
+    only read it (seeding takes longer than most tests)."""
+    app = create_app(settings.model_copy(update={"database_url": demo_database_url}))
+    async with app.router.lifespan_context(app):
+        async with app.state.sessionmaker() as session, session.begin():
+            summary = await seed_demo(session, today=today())
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
+            api = Api(client, app)
+            await api.setup_admin()
+            yield Demo(api, summary)
+
+
 @pytest.fixture
 def backend(database_url: str) -> str:
     return "postgres" if database_url.startswith("postgresql") else "sqlite"
 
+
+
+# The longest tests go first, so that the other worker is not left idle at the end.
+LONGEST_FIRST = ("test_schemathesis.py", "test_cli.py", "test_escalation.py::test_the_escalate_command",
+                 "test_ledger_cli.py", "test_stats_properties.py", "test_accountability.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, name in enumerate(LONGEST_FIRST) if name in item.nodeid), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order

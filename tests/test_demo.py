@@ -21,9 +21,8 @@ async def walk(api, params):
             return items
 
 
-async def test_the_demo_holds_the_plans_figures_to_the_unit_of_currency(api):
-    async with api.app.state.sessionmaker() as session, session.begin():
-        summary = await seed_demo(session, today=today())
+async def test_the_demo_holds_the_plans_figures_to_the_unit_of_currency(demo):
+    api, summary = demo.api, demo.summary
     assert (summary.leaders, summary.units) == (12, 30)
     for name, figure in PLAN_FIGURES.items():
         projects = await walk(api, figure["filter"])

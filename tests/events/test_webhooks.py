@@ -24,9 +24,12 @@ from app.worker import Worker, make_http_client
 from tests.factories import event_body
 from tests.receiver import Receiver
 
+# Fast polling and backoff; timeouts and the lease far beyond what a local delivery takes, even on
+# a loaded machine, so that an attempt ends by its answer and never by a clock (tests of the
+# clocks set their own). A 2 s request timeout once made a second attempt under load.
 FAST = {"webhook_poll_interval_seconds": 0.05, "webhook_backoff_base_seconds": 0.05,
-        "webhook_backoff_max_seconds": 0.3, "webhook_connect_timeout_seconds": 1.0,
-        "webhook_timeout_seconds": 2.0, "webhook_lease_seconds": 5.0, "webhook_batch_size": 5}
+        "webhook_backoff_max_seconds": 0.3, "webhook_connect_timeout_seconds": 5.0,
+        "webhook_timeout_seconds": 10.0, "webhook_lease_seconds": 20.0, "webhook_batch_size": 5}
 
 
 def fast(settings: Settings, **overrides: object) -> Settings:
@@ -127,7 +130,8 @@ async def test_stopping_the_worker_mid_run_and_starting_it_again_loses_nothing(a
         pending = [d for d in await api.deliveries(hook["id"]) if d["status"] == "pending"]
         assert pending, "the stop came too late to test anything"
         async with worker(api, settings):
-            await eventually(lambda: all_delivered(api, hook, 20))
+            # An attempt the stop caught mid-claim waits out its lease (20 s).
+            await eventually(lambda: all_delivered(api, hook, 20), within=60)
     assert set(receiver.delivered_ids()) == await event_ids(api, hook)
     outcomes = Counter()
     for d in await api.deliveries(hook["id"]):

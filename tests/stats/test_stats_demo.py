@@ -2,8 +2,7 @@
 
 from decimal import Decimal
 
-from app.clock import today
-from app.demo import PLAN_FIGURES, PLAN_TARGETS, PLAN_YEAR, seed_demo
+from app.demo import PLAN_FIGURES, PLAN_TARGETS, PLAN_YEAR
 
 PLAN_TABLE = {  # title: (count, amount, currency) — the policy opinion of 2022-06-05
     "外资大项目签约注册": (42, "3260000000.00", "USD"),
@@ -13,9 +12,8 @@ PLAN_TABLE = {  # title: (count, amount, currency) — the policy opinion of 202
 }
 
 
-async def test_the_plans_table_comes_out_of_the_targets_and_the_pipeline(api):
-    async with api.app.state.sessionmaker() as session, session.begin():
-        summary = await seed_demo(session, today=today())
+async def test_the_plans_table_comes_out_of_the_targets_and_the_pipeline(demo):
+    api, summary = demo.api, demo.summary
     assert (summary.targets, summary.exchange_rates) == (len(PLAN_TARGETS), 60)
 
     r = await api.client.get("/api/v1/stats/targets", headers=api.admin, params={"year": PLAN_YEAR})
