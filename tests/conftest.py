@@ -6,7 +6,7 @@ PostgreSQL too. A PostgreSQL that cannot be reached fails the run; it never skip
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import httpx
 import pytest
@@ -17,6 +17,7 @@ import app.models  # noqa: F401 - the metadata, for truncation
 from app.cli import migrate
 from app.clock import today
 from app.config import Settings
+from app.db import make_engine, make_sessionmaker
 from app.demo import DemoSummary, seed_demo
 from app.main import create_app
 from app.models import ApprovalKind, utcnow
@@ -28,15 +29,16 @@ BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
 
 
 def _own_database(url: str, purpose: str | None) -> str:
-    """A database this pytest process owns: the configured one, or one beside it for a
-    ``purpose`` and, under pytest-xdist, for each worker (``test`` → ``test_demo_gw0``)."""
-    suffix = "".join(f"_{part}" for part in (purpose, os.environ.get("PYTEST_XDIST_WORKER")) if part)
+    """The database for a ``purpose`` beside the configured one (``test`` → ``test_demo``), or
+    else this pytest process's own: the configured one, or under pytest-xdist one per worker
+    (``test_gw0``)."""
+    suffix = purpose or os.environ.get("PYTEST_XDIST_WORKER")
     base, _, name = url.rpartition("/")
-    return f"{base}/{name}{suffix}"
+    return f"{base}/{name}_{suffix}" if suffix else url
 
 
 def _reset_postgres(url: str, purpose: str | None = None) -> str:
-    """An empty database of this process's own (made on first use beside ``url``)."""
+    """An empty database (made on first use beside ``url``)."""
     import asyncio
 
     import asyncpg
@@ -126,29 +128,55 @@ class Demo:
 
 
 @pytest.fixture(scope="session")
-def demo_database_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A second database of the backend, at the latest migration, for the demo data set."""
-    if database_url.startswith("postgresql"):
-        assert POSTGRES_URL is not None
-        url = _reset_postgres(POSTGRES_URL, "demo")
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    migrate(url)
-    return url
+def demo_database(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, DemoSummary]:
+    """A database of the backend holding the demo data set, and what seeding it made: made by
+    the first worker of the run that asks (the others wait for it, under a lock in the run's
+    shared folder, and read what it made)."""
+    import asyncio
+    import fcntl
+    import json
+
+    postgres = database_url.startswith("postgresql")
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    ready = shared / f"demo-{'postgres' if postgres else 'sqlite'}.url"
+    with open(shared / f"{ready.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if ready.exists():
+            made = json.loads(ready.read_text())
+            return made["url"], DemoSummary(**made["summary"])
+        if postgres:
+            assert POSTGRES_URL is not None
+            url = _reset_postgres(POSTGRES_URL, "demo")
+        else:
+            url = f"sqlite+aiosqlite:///{shared / 'demo.db'}"
+        migrate(url)
+
+        async def seed() -> DemoSummary:
+            engine = make_engine(Settings(database_url=url))
+            try:
+                async with make_sessionmaker(engine)() as session, session.begin():
+                    return await seed_demo(session, today=today())
+            finally:
+                await engine.dispose()
+
+        summary = asyncio.run(seed())
+        ready.write_text(json.dumps({"url": url, "summary": asdict(summary)}))
+        return url, summary
 
 
 @pytest.fixture(scope="session")
-async def demo(demo_database_url: str, settings: Settings) -> AsyncIterator[Demo]:
+async def demo(demo_database: tuple[str, DemoSummary], settings: Settings) -> AsyncIterator[Demo]:
     """The demo data set, seeded once per backend into a database of its own, for tests that
     only read it (seeding takes longer than most tests)."""
-    app = create_app(settings.model_copy(update={"database_url": demo_database_url}))
-    async with app.router.lifespan_context(app):
-        async with app.state.sessionmaker() as session, session.begin():
-            summary = await seed_demo(session, today=today())
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
-            api = Api(client, app)
-            await api.setup_admin()
-            yield Demo(api, summary)
+    url, summary = demo_database
+    app = create_app(settings.model_copy(update={"database_url": url}))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
+        api = Api(client, app)
+        await api.setup_admin()
+        yield Demo(api, summary)
 
 
 @pytest.fixture
@@ -167,3 +195,4 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return next((i for i, name in enumerate(LONGEST_FIRST) if name in item.nodeid), len(LONGEST_FIRST))
 
     items.sort(key=rank)  # stable: the rest keep their order
+
