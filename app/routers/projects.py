@@ -37,6 +37,10 @@ async def project_filters(
     industry: Annotated[list[Industry], Query(max_length=20)] = [],  # noqa: B006
     leader_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
     unit_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
+    investor_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
+    fortune_global_500: Annotated[bool | None, Query(
+        description="Only projects whose investor is (true) or is not (false) a Fortune Global 500 company.")]
+    = None,
     designation: Annotated[list[Designation], Query(max_length=5)] = [],  # noqa: B006
     designation_status: Annotated[list[DesignationStatus], Query(
         max_length=5, description="With `designation`: only projects holding it in these statuses.")] = [],  # noqa: B006
@@ -48,7 +52,8 @@ async def project_filters(
 ) -> projects.ProjectFilters:
     """The project list's filters, as query parameters (the list and the ledger export share them)."""
     return projects.ProjectFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
-                                   leader_id=leader_id, unit_id=unit_id, designation=designation,
+                                   leader_id=leader_id, unit_id=unit_id, investor_id=investor_id,
+                                   fortune_global_500=fortune_global_500, designation=designation,
                                    designation_status=designation_status, code=code, q=q, on_hold=on_hold,
                                    archived=archived)
 

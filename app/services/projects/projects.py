@@ -16,7 +16,7 @@ from sqlmodel import col
 from app import plainsql
 from app.dialect import in_values, json_rows
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models import Leader, Project, ProjectDesignation, StageTransition, Unit, utcnow
+from app.models import Investor, Leader, Project, ProjectDesignation, StageTransition, Unit, utcnow
 from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
 from app.models.project import (
     DesignationEntry,
@@ -33,6 +33,7 @@ from app.services.common import audit, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.events import outbox
 from app.services.projects import stages
+from app.services.promotion import investors
 
 SORT_KEYS: dict[str, SortKey] = {
     "name": SortKey("name", Project.name, pagination.decode_str),
@@ -65,6 +66,8 @@ class ProjectFilters:
     industry: list[Industry] = field(default_factory=list)
     leader_id: list[int] = field(default_factory=list)
     unit_id: list[int] = field(default_factory=list)
+    investor_id: list[int] = field(default_factory=list)
+    fortune_global_500: bool | None = None
     designation: list[Designation] = field(default_factory=list)
     designation_status: list[DesignationStatus] = field(default_factory=list)
     code: str | None = None
@@ -77,7 +80,8 @@ class ProjectFilters:
         parameter (``dialect.in_values``)."""
         columns: dict[str, Any] = {"stage": Project.stage, "funding_source": Project.funding_source,
                                    "zone": Project.zone, "industry": Project.industry,
-                                   "leader_id": Project.leader_id, "unit_id": Project.unit_id}
+                                   "leader_id": Project.leader_id, "unit_id": Project.unit_id,
+                                   "investor_id": Project.investor_id}
         for name, column in columns.items():
             values = getattr(self, name)
             if values:
@@ -93,6 +97,9 @@ class ProjectFilters:
                 held = held.where(in_values(col(ProjectDesignation.status),
                                             [str(s) for s in self.designation_status], dialect_name))
             stmt = stmt.where(held.exists())
+        if self.fortune_global_500 is not None:
+            stmt = stmt.where(col(Project.investor_id).in_(
+                select(col(Investor.id)).where(col(Investor.fortune_global_500) == self.fortune_global_500)))
         if self.code is not None:
             stmt = stmt.where(Project.code == self.code)  # type: ignore[arg-type]
         if self.q:
@@ -125,9 +132,14 @@ def to_read(project: Project, designations: Sequence[ProjectDesignation]) -> Pro
 def _project(row: Mapping[str, Any], designations: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": row["id"], "code": row["code"], "name": row["name"], "investor": row["investor"],
-        "investor_country": row["investor_country"], "funding_source": row["funding_source"],
-        "industry": row["industry"], "zone": row["zone"],
+        "investor_country": row["investor_country"], "investor_id": row["investor_id"],
+        "funding_source": row["funding_source"], "industry": row["industry"], "zone": row["zone"],
         "total_investment": {"amount": row["total_investment_amount"], "currency": row["total_investment_currency"]},
+        "contracted_fdi": (None if row["contracted_fdi_amount"] is None
+                           else {"amount": row["contracted_fdi_amount"], "currency": "USD"}),
+        "registered_capital": (None if row["registered_capital_amount"] is None
+                               else {"amount": row["registered_capital_amount"],
+                                     "currency": row["registered_capital_currency"]}),
         "stage": row["stage"], "stage_entered_on": row["stage_entered_on"], "leader_id": row["leader_id"],
         "unit_id": row["unit_id"], "planned_sign_on": row["planned_sign_on"],
         "planned_start_on": row["planned_start_on"], "planned_production_on": row["planned_production_on"],
@@ -208,12 +220,17 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
         raise InvalidInput.field("stage_entered_on", f"must not be in the future (today is {today})")
     await _check_references(session, leader_id=data.leader_id, unit_id=data.unit_id)
     await _check_code_free(session, data.code)
+    investor = await investors.resolve(session, investor_id=data.investor_id, name=data.investor,
+                                       country=data.investor_country, actor=actor)
     project = Project(
-        **data.model_dump(include={"code", "name", "investor", "investor_country", "funding_source",
-                                   "industry", "zone", "leader_id", "unit_id", "planned_sign_on",
-                                   "planned_start_on", "planned_production_on", "on_hold"}),
+        **data.model_dump(include={"code", "name", "funding_source", "industry", "zone", "leader_id", "unit_id",
+                                   "planned_sign_on", "planned_start_on", "planned_production_on", "on_hold"}),
+        investor=investor.name, investor_country=investor.country, investor_id=investor.id,
         total_investment_amount=data.total_investment.amount,
         total_investment_currency=data.total_investment.currency,
+        contracted_fdi_amount=data.contracted_fdi.amount if data.contracted_fdi else None,
+        registered_capital_amount=data.registered_capital.amount if data.registered_capital else None,
+        registered_capital_currency=data.registered_capital.currency if data.registered_capital else None,
         stage=data.stage, stage_entered_on=entered_on,
     )
     session.add(project)
@@ -279,12 +296,31 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
     if project.archived_at is not None:
         raise Conflict("An archived project cannot be changed.", code="project_archived")
     before = await _read(session, project)
-    changes = data.model_dump(exclude_unset=True, exclude={"total_investment", "designations"})
+    changes = data.model_dump(exclude_unset=True, exclude={"total_investment", "designations", "contracted_fdi",
+                                                           "registered_capital", "investor", "investor_country",
+                                                           "investor_id"})
+    if {"investor", "investor_country", "investor_id"} & data.model_fields_set:
+        investor = await investors.resolve(
+            session, investor_id=data.investor_id, actor=principal,
+            name=data.investor if data.investor is not None or data.investor_id else project.investor,
+            country=(data.investor_country if data.investor_country is not None or data.investor_id
+                     else project.investor_country))
+        changes.update(investor=investor.name, investor_country=investor.country, investor_id=investor.id)
+    fdi = (data.contracted_fdi if "contracted_fdi" in data.model_fields_set
+           else before.contracted_fdi)
+    if fdi is not None and changes.get("funding_source", project.funding_source) != FundingSource.foreign:
+        raise InvalidInput.field("contracted_fdi", "only a foreign-funded project has contracted foreign investment")
+    if "contracted_fdi" in data.model_fields_set:
+        changes["contracted_fdi_amount"] = data.contracted_fdi.amount if data.contracted_fdi else None
+    if "registered_capital" in data.model_fields_set:
+        capital = data.registered_capital
+        changes["registered_capital_amount"] = capital.amount if capital else None
+        changes["registered_capital_currency"] = capital.currency if capital else None
     if "leader_id" in changes or "unit_id" in changes:
         await _check_references(session, leader_id=changes.get("leader_id"), unit_id=changes.get("unit_id"))
     if changes.get("code") is not None:
         await _check_code_free(session, changes["code"], project_id=project_id)
-    merged = before.model_copy(update=changes)
+    merged = before.model_copy(update={k: v for k, v in changes.items() if k in ProjectRead.model_fields})
     for a_name, b_name in (("planned_sign_on", "planned_start_on"), ("planned_start_on", "planned_production_on"),
                            ("planned_sign_on", "planned_production_on")):
         a, b = getattr(merged, a_name), getattr(merged, b_name)

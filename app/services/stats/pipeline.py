@@ -69,6 +69,7 @@ class PipelineFilters:
     leader_id: list[int | None] = field(default_factory=list)
     unit_id: list[int | None] = field(default_factory=list)
     year: list[int] = field(default_factory=list)
+    investor_country: list[str] = field(default_factory=list)
 
     def apply(self, stmt: AnySelect, state: State) -> AnySelect:
         """Add the filters to a query joining ``projects`` and the state."""
@@ -83,7 +84,7 @@ class PipelineFilters:
         """Add the filters on the project's own fields (all but stage and year) to a query
         joining ``projects``."""
         for name, column in (("funding_source", Project.funding_source), ("zone", Project.zone),
-                             ("industry", Project.industry)):
+                             ("industry", Project.industry), ("investor_country", Project.investor_country)):
             if words := getattr(self, name):
                 stmt = stmt.where(col(column).in_([str(w) for w in words]))
         for name, ref in (("leader_id", Project.leader_id), ("unit_id", Project.unit_id)):
@@ -96,7 +97,7 @@ class PipelineFilters:
         """These filters, narrowed to one group's key."""
         values = {name: list(getattr(self, name)) for name in self.__dataclass_fields__}
         names = {D.stage: "stage", D.funding_source: "funding_source", D.zone: "zone", D.industry: "industry",
-                 D.leader: "leader_id", D.unit: "unit_id", D.year: "year"}
+                 D.leader: "leader_id", D.unit: "unit_id", D.year: "year", D.investor_country: "investor_country"}
         for dimension, value in key.items():
             values[names[D(dimension)]] = [value]
         return PipelineFilters(**values)
@@ -120,7 +121,8 @@ def projects_link(as_of: date, filters: PipelineFilters, *, attributes_only: boo
 def dimension(d: PipelineDimension, state: State) -> ColumnElement[Any]:
     columns: dict[PipelineDimension, Any] = {
         D.stage: state.c.stage, D.funding_source: col(Project.funding_source), D.zone: col(Project.zone),
-        D.industry: col(Project.industry), D.leader: col(Project.leader_id), D.unit: col(Project.unit_id)}
+        D.industry: col(Project.industry), D.leader: col(Project.leader_id), D.unit: col(Project.unit_id),
+        D.investor_country: col(Project.investor_country)}
     return entered_year(state) if d == D.year else columns[d]
 
 
@@ -132,14 +134,16 @@ _ENUM_ORDER: dict[PipelineDimension, dict[str, int]] = {
 }
 
 
-def sort_key(dimensions: Sequence[PipelineDimension], key: dict[str, Any]) -> tuple[tuple[int, int], ...]:
+def sort_key(dimensions: Sequence[PipelineDimension], key: dict[str, Any]) -> tuple[tuple[int, int | str], ...]:
     """Groups in the lifecycle's and the vocabularies' order, ids and years ascending, "none" last
     (the same on both databases, whose collations differ)."""
-    out = []
+    out: list[tuple[int, int | str]] = []
     for d in dimensions:
         value = key[d.value]
         if value is None:
             out.append((1, 0))
+        elif d == D.investor_country:
+            out.append((0, str(value)))
         elif d in _ENUM_ORDER:
             out.append((0, _ENUM_ORDER[d][value]))
         else:

@@ -1,0 +1,51 @@
+"""Who may do what on investors, follow-ups, FDI receipts and signing events: every role
+against every endpoint, the expected answer written out by hand."""
+
+from typing import Any
+
+import pytest
+
+from tests.factories import Api
+
+API = "/api/v1"
+ROLES = ("admin", "bureau", "leader", "unit", "integration", "viewer")
+
+# endpoint                              admin bureau leader unit integration viewer
+EXPECTED: dict[str, tuple[int, ...]] = {
+    "POST /investors":                   (201,  201,   403,  403,  403,  403),
+    "GET /investors":                    (200,  200,   200,  200,  403,  200),
+    "GET /investors/{id}":               (200,  200,   200,  200,  403,  200),
+    "PATCH /investors/{id}":             (200,  200,   403,  403,  403,  403),
+    "DELETE /investors/{id}":            (200,  200,   403,  403,  403,  403),
+}  # fmt: skip
+
+BODIES: dict[str, dict[str, Any]] = {
+    "POST /investors": {"name": "新客商", "country": "SG"},
+    "PATCH /investors/{id}": {"group_name": "某集团"},
+}
+
+
+async def world(api: Api, role: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A key of ``role`` (a leader key bound to the project's leader, a unit key to its unit),
+    and the ids its requests name."""
+    leader, unit = await api.leader(), await api.unit()
+    project = await api.project(leader_id=leader["id"], unit_id=unit["id"], funding_source="foreign",
+                                investor_country="JP", stage_entered_on="2022-01-01")
+    binding = {"leader": {"leader_id": leader["id"]}, "unit": {"unit_id": unit["id"]}}.get(role, {})
+    headers = api.admin if role == "admin" else await api.key(role, **binding)
+    return headers, {"investors": str(project["investor_id"]), "projects": str(project["id"])}
+
+
+@pytest.mark.parametrize(("role", "endpoint", "expected"), [
+    pytest.param(role, endpoint, statuses[i], id=f"{role}-{endpoint}")
+    for endpoint, statuses in EXPECTED.items() for i, role in enumerate(ROLES)])
+async def test_each_role_gets_exactly_the_access_written_here(api, role, endpoint, expected):
+    headers, ids = await world(api, role)
+    method, template = endpoint.split(" ")
+    resource = template.split("/")[1]
+    url = API + template.replace("{id}", ids[resource], 1)
+    if method in ("PATCH", "DELETE"):
+        r = await api.client.get(API + template.replace("{id}", ids[resource], 1), headers=api.admin)
+        headers = {**headers, "If-Match": r.headers["ETag"]}
+    r = await api.client.request(method, url, headers=headers, json=BODIES.get(endpoint))
+    assert r.status_code == expected, r.text
