@@ -182,6 +182,8 @@ class StatusRuleRead(BaseModel):
     measures: str
     amber_after_days: int | None
     red_after_days: int | None
+    max_days_by_stage: dict[str, int] | None = Field(
+        default=None, description="no_follow_up: the days allowed per stage (amber past them, red past twice).")
 
 
 class StatusReason(BaseModel):
@@ -262,6 +264,9 @@ class LeaderDashboard(BaseModel):
         default=None, description="Null until the difficulties feature is installed.")
     overdue_tasks: DashboardSection | None = Field(
         default=None, description="Null until the supervision feature is installed.")
+    overdue_follow_ups: DashboardSection | None = Field(
+        default=None, description="Follow-up entries of the leader's projects (or where they were present) whose "
+        "next contact has passed on `as_of` with no newer entry (`count` = `overdue`).")
 
 
 class LeaderSummary(BaseModel):

@@ -2,15 +2,21 @@
 
 from typing import Annotated
 
-from fastapi import Query, Response, status
+from fastapi import Path, Query, Response, status
 
+from app.clock import today
 from app.deps import Allowed, IfMatch, Session
-from app.models.fields import CountryCode
-from app.models.promotion import InvestorCreate, InvestorRead, InvestorUpdate
-from app.routers.common import Cursor, Id, Limit, make_router, problems, set_etag
+from app.errors import InvalidInput
+from app.models.enums import FollowUpKind
+from app.models.fields import BusinessDate, CountryCode
+from app.models.promotion import FollowUpCreate, FollowUpRead, InvestorCreate, InvestorRead, InvestorUpdate
+from app.routers.common import Cursor, Id, Limit, PositiveId, make_router, problems, set_etag
 from app.services.access.permissions import Action, Principal
 from app.services.common.pagination import Page
+from app.services.promotion import follow_ups as follow_up_service
 from app.services.promotion import investors as investor_service
+
+BigId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 investors = make_router("/api/v1/investors", "investors")
 INVESTOR_SORTS = [f"{d}{k}" for k in investor_service.SORT_KEYS for d in ("", "-")]
@@ -71,3 +77,64 @@ async def archive_investor(investor_id: Id, response: Response, session: Session
     investor = await investor_service.archive(session, investor_id, if_match=if_match, actor=principal)
     set_etag(response, investor.version)
     return investor
+
+
+# --- the follow-up log ----------------------------------------------------------------------
+
+project_follow_ups = make_router("/api/v1/projects", "follow-ups")
+follow_ups = make_router("/api/v1/follow-ups", "follow-ups")
+FOLLOW_UP_SORTS = [f"{d}{k}" for k in follow_up_service.SORT_KEYS for d in ("", "-")]
+FollowUpSort = Annotated[str, Query(json_schema_extra={"enum": FOLLOW_UP_SORTS},
+                                    description="A field; prefix - to descend.")]
+
+
+@project_follow_ups.post("/{project_id}/follow-ups", status_code=status.HTTP_201_CREATED,
+                         response_model=FollowUpRead, responses=problems(404, 409))
+async def create_follow_up(project_id: Id, body: FollowUpCreate, response: Response, session: Session,
+                           principal: Principal = Allowed(Action.follow_up_write)) -> FollowUpRead:
+    """Add an entry to a project's follow-up log (跟踪记录). Entries are never changed: to correct
+    one, add a new entry with `corrects_id`."""
+    entry = await follow_up_service.create(session, principal, project_id, data=body, today=today())
+    response.headers["Location"] = f"{follow_ups.prefix}/{entry.id}"
+    return entry
+
+
+@project_follow_ups.get("/{project_id}/follow-ups", response_model=Page[FollowUpRead], responses=problems(404))
+async def list_project_follow_ups(project_id: Id, session: Session,
+                                  principal: Principal = Allowed(Action.follow_up_read),
+                                  sort: FollowUpSort = "occurred_on", limit: Limit = 50,
+                                  cursor: Cursor = None) -> Page[FollowUpRead]:
+    """A project's follow-up log, oldest first (corrected entries too, with `corrected_by_id`)."""
+    return await follow_up_service.listing(session, principal,
+                                           filters=follow_up_service.FollowUpFilters(project_id=project_id),
+                                           sort=sort, cursor=cursor, limit=limit, today=today())
+
+
+@follow_ups.get("", response_model=Page[FollowUpRead])
+async def list_follow_ups(
+    session: Session, principal: Principal = Allowed(Action.follow_up_read),
+    leader_id: Annotated[list[PositiveId], Query(max_length=50, description=(
+        "Entries on the projects these leaders are in charge of, or where they were present."))] = [],  # noqa: B006
+    unit_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
+    kind: Annotated[list[FollowUpKind], Query(max_length=7)] = [],  # noqa: B006
+    since: Annotated[BusinessDate | None, Query(description="occurred_on on or after.")] = None,
+    until: Annotated[BusinessDate | None, Query(description="occurred_on on or before.")] = None,
+    overdue: Annotated[bool | None, Query(description=(
+        "Only entries whose next_contact_on has passed with no newer entry on the project (or, false, "
+        "only the others)."))] = None,
+    sort: FollowUpSort = "-occurred_on", limit: Limit = 50, cursor: Cursor = None,
+) -> Page[FollowUpRead]:
+    """Follow-up entries across projects, newest first."""
+    if since is not None and until is not None and until < since:
+        raise InvalidInput.field("until", "must not be before since")
+    filters = follow_up_service.FollowUpFilters(leader_id=leader_id, unit_id=unit_id, kind=kind, since=since,
+                                                until=until, overdue=overdue)
+    return await follow_up_service.listing(session, principal, filters=filters, sort=sort, cursor=cursor,
+                                           limit=limit, today=today())
+
+
+@follow_ups.get("/{follow_up_id}", response_model=FollowUpRead, responses=problems(404))
+async def get_follow_up(follow_up_id: BigId, session: Session,
+                        principal: Principal = Allowed(Action.follow_up_read)) -> FollowUpRead:
+    """One follow-up entry."""
+    return await follow_up_service.read_one(session, principal, follow_up_id, today=today())

@@ -118,7 +118,8 @@ ROLE_TABLES_ELSEWHERE: dict[str, tuple[str, ...]] = {
     "tests/ledger/test_ledger_export.py": ("GET /exports/projects",),
     "tests/promotion/test_promotion_permissions.py": (
         "POST /investors", "GET /investors", "GET /investors/{id}", "PATCH /investors/{id}",
-        "DELETE /investors/{id}"),
+        "DELETE /investors/{id}", "POST /projects/{id}/follow-ups", "GET /projects/{id}/follow-ups",
+        "GET /follow-ups", "GET /follow-ups/{id}"),
 }
 # Routes above whose cells, role by role, are in tests/access/test_roles_features.py.
 ROLE_TABLES_ELSEWHERE["tests/access/test_roles_features.py"] = (

@@ -17,11 +17,16 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "GET /investors/{id}":               (200,  200,   200,  200,  403,  200),
     "PATCH /investors/{id}":             (200,  200,   403,  403,  403,  403),
     "DELETE /investors/{id}":            (200,  200,   403,  403,  403,  403),
+    "POST /projects/{id}/follow-ups":    (201,  201,   403,  201,  403,  403),
+    "GET /projects/{id}/follow-ups":     (200,  200,   200,  200,  403,  200),
+    "GET /follow-ups":                   (200,  200,   200,  200,  403,  200),
+    "GET /follow-ups/{id}":              (200,  200,   200,  200,  403,  200),
 }  # fmt: skip
 
 BODIES: dict[str, dict[str, Any]] = {
     "POST /investors": {"name": "新客商", "country": "SG"},
     "PATCH /investors/{id}": {"group_name": "某集团"},
+    "POST /projects/{id}/follow-ups": {"occurred_on": "2022-03-01", "kind": "visit", "summary": "走访"},
 }
 
 
@@ -31,9 +36,13 @@ async def world(api: Api, role: str) -> tuple[dict[str, str], dict[str, str]]:
     leader, unit = await api.leader(), await api.unit()
     project = await api.project(leader_id=leader["id"], unit_id=unit["id"], funding_source="foreign",
                                 investor_country="JP", stage_entered_on="2022-01-01")
+    r = await api.client.post(f"{API}/projects/{project['id']}/follow-ups", headers=api.admin,
+                              json={"occurred_on": "2022-02-01", "kind": "call", "summary": "电话联系"})
+    assert r.status_code == 201, r.text
     binding = {"leader": {"leader_id": leader["id"]}, "unit": {"unit_id": unit["id"]}}.get(role, {})
     headers = api.admin if role == "admin" else await api.key(role, **binding)
-    return headers, {"investors": str(project["investor_id"]), "projects": str(project["id"])}
+    return headers, {"investors": str(project["investor_id"]), "projects": str(project["id"]),
+                     "follow-ups": str(r.json()["id"])}
 
 
 @pytest.mark.parametrize(("role", "endpoint", "expected"), [
