@@ -117,7 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in (targets.router, exchange_rates.router, stats.router, stats.leaders):
         app.include_router(router)
-    for router in (promotion.investors, promotion.project_follow_ups, promotion.follow_ups):
+    for router in (promotion.investors, promotion.project_follow_ups, promotion.follow_ups,
+                   promotion.fdi_receipts):
         app.include_router(router)
     for router in (ledger.imports_router, ledger.exports_router):
         app.include_router(router)

@@ -58,11 +58,23 @@ class ConvertedTotal(BaseModel):
     missing_rates: list[str] = Field(description="Currencies with no rate in force: the amount is then null.")
 
 
+class ForeignInvestment(BaseModel):
+    """Foreign investment of the foreign-funded projects among these: contracted (合同外资) and
+    utilised (实际使用外资), in US dollars."""
+
+    foreign_projects: int
+    contracted: MoneyTotal
+    utilised: MoneyTotal
+    share_utilised: Decimal | None = Field(description="utilised / contracted, 4 places; null when none contracted.")
+
+
 class Totals(BaseModel):
     count: int
     totals: list[MoneyTotal] = Field(description="Total investment per currency, as recorded.")
     total_cny: ConvertedTotal
     projects: str = Field(description="Lists these projects.")
+    fdi: ForeignInvestment | None = Field(default=None, description="Contracted and utilised FDI of the foreign "
+                                          "projects among these (on `/stats/pipeline`).")
 
 
 # --- /stats/pipeline ------------------------------------------------------------------------
@@ -121,6 +133,8 @@ class TargetAmount(BaseModel):
     totals: list[MoneyTotal] = Field(description="Total investment per currency, as recorded.")
     total: ConvertedTotal = Field(description="In the target's currency.")
     projects: str
+    fdi: ForeignInvestment | None = Field(default=None, description="Contracted and utilised FDI of the foreign "
+                                          "projects among these (the target's own figures, not by leader).")
 
 
 class Counted(BaseModel):

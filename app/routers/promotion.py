@@ -9,10 +9,19 @@ from app.deps import Allowed, IfMatch, Session
 from app.errors import InvalidInput
 from app.models.enums import FollowUpKind
 from app.models.fields import BusinessDate, CountryCode
-from app.models.promotion import FollowUpCreate, FollowUpRead, InvestorCreate, InvestorRead, InvestorUpdate
+from app.models.promotion import (
+    FdiReceiptCreate,
+    FdiReceiptRead,
+    FollowUpCreate,
+    FollowUpRead,
+    InvestorCreate,
+    InvestorRead,
+    InvestorUpdate,
+)
 from app.routers.common import Cursor, Id, Limit, PositiveId, make_router, problems, set_etag
 from app.services.access.permissions import Action, Principal
 from app.services.common.pagination import Page
+from app.services.promotion import fdi as fdi_service
 from app.services.promotion import follow_ups as follow_up_service
 from app.services.promotion import investors as investor_service
 
@@ -138,3 +147,26 @@ async def get_follow_up(follow_up_id: BigId, session: Session,
                         principal: Principal = Allowed(Action.follow_up_read)) -> FollowUpRead:
     """One follow-up entry."""
     return await follow_up_service.read_one(session, principal, follow_up_id, today=today())
+
+
+# --- utilised foreign investment --------------------------------------------------------------
+
+fdi_receipts = make_router("/api/v1/projects", "foreign-investment")
+
+
+@fdi_receipts.post("/{project_id}/fdi-receipts", status_code=status.HTTP_201_CREATED, response_model=FdiReceiptRead,
+                   responses=problems(404, 409))
+async def create_fdi_receipt(project_id: Id, body: FdiReceiptCreate, response: Response, session: Session,
+                             principal: Principal = Allowed(Action.fdi_write)) -> FdiReceiptRead:
+    """Record foreign investment actually paid in (实际使用外资, USD) to a foreign-funded project.
+    Receipts are never changed: to correct one, add a new receipt with `corrects_id`."""
+    receipt = await fdi_service.create_receipt(session, principal, project_id, data=body, today=today())
+    response.headers["Location"] = f"{fdi_receipts.prefix}/{project_id}/fdi-receipts"
+    return receipt
+
+
+@fdi_receipts.get("/{project_id}/fdi-receipts", response_model=Page[FdiReceiptRead], responses=problems(404))
+async def list_fdi_receipts(project_id: Id, session: Session, principal: Principal = Allowed(Action.fdi_read),
+                            limit: Limit = 50, cursor: Cursor = None) -> Page[FdiReceiptRead]:
+    """A project's FDI receipts, in the order they were recorded."""
+    return await fdi_service.list_receipts(session, principal, project_id, cursor=cursor, limit=limit)

@@ -119,7 +119,8 @@ ROLE_TABLES_ELSEWHERE: dict[str, tuple[str, ...]] = {
     "tests/promotion/test_promotion_permissions.py": (
         "POST /investors", "GET /investors", "GET /investors/{id}", "PATCH /investors/{id}",
         "DELETE /investors/{id}", "POST /projects/{id}/follow-ups", "GET /projects/{id}/follow-ups",
-        "GET /follow-ups", "GET /follow-ups/{id}"),
+        "GET /follow-ups", "GET /follow-ups/{id}", "POST /projects/{id}/fdi-receipts",
+        "GET /projects/{id}/fdi-receipts"),
 }
 # Routes above whose cells, role by role, are in tests/access/test_roles_features.py.
 ROLE_TABLES_ELSEWHERE["tests/access/test_roles_features.py"] = (

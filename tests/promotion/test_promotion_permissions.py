@@ -21,12 +21,15 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "GET /projects/{id}/follow-ups":     (200,  200,   200,  200,  403,  200),
     "GET /follow-ups":                   (200,  200,   200,  200,  403,  200),
     "GET /follow-ups/{id}":              (200,  200,   200,  200,  403,  200),
+    "POST /projects/{id}/fdi-receipts":  (201,  201,   403,  403,  403,  403),
+    "GET /projects/{id}/fdi-receipts":   (200,  200,   200,  200,  403,  200),
 }  # fmt: skip
 
 BODIES: dict[str, dict[str, Any]] = {
     "POST /investors": {"name": "新客商", "country": "SG"},
     "PATCH /investors/{id}": {"group_name": "某集团"},
     "POST /projects/{id}/follow-ups": {"occurred_on": "2022-03-01", "kind": "visit", "summary": "走访"},
+    "POST /projects/{id}/fdi-receipts": {"received_on": "2022-03-01", "amount": {"amount": "10.00", "currency": "USD"}},
 }
 
 

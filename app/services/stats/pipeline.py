@@ -35,6 +35,7 @@ from app.services.common import pagination
 from app.services.common.pagination import Page, SortKey
 from app.services.projects import exchange_rates
 from app.services.projects.exchange_rates import RateBook
+from app.services.promotion import fdi
 from app.services.stats.timeline import RANK, AnySelect, State, entered_year, projects_on
 
 PROJECTS_PATH = "/api/v1/stats/pipeline/projects"
@@ -190,6 +191,8 @@ async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[Pip
     keys = [dimension(d, state) for d in group_by]
     rows = await totals_by(session, base, keys)
     book = await exchange_rates.rate_book(session, as_of)
+    fdi_rows = (await session.execute(fdi.fdi_by(base, keys, as_of))).all()
+    fdi_of = {tuple(getattr(r, f"k{i}") for i in range(len(keys))): r for r in fdi_rows}
 
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for row in rows:
@@ -198,13 +201,20 @@ async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[Pip
     for values, members in groups.items():
         key = {d.value: v for d, v in zip(group_by, values, strict=True)}
         money = exchange_rates.money((r.currency, r.amount) for r in members)
+        own = fdi_of.get(values)
         out.append(PipelineGroup(
             key=key, count=int(members[0].group_n), totals=money,
             total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
-            projects=projects_link(as_of, filters.narrowed(**key))))
+            projects=projects_link(as_of, filters.narrowed(**key)),
+            fdi=fdi.foreign_investment(own.n, own.contracted, own.utilised) if own else fdi.foreign_investment(
+                0, None, None)))
     out.sort(key=lambda g: sort_key(group_by, g.key))
+    total = summarise(rows, book=book, projects=projects_link(as_of, filters))
+    first = fdi_rows[0] if fdi_rows else None
+    total.fdi = fdi.foreign_investment(first.all_n if first else 0, first.all_contracted if first else None,
+                                       first.all_utilised if first else None)
     return PipelineStats(as_of=as_of, group_by=list(group_by),
-                         total=summarise(rows, book=book, projects=projects_link(as_of, filters)),
+                         total=total,
                          groups=out,
                          funnel=await funnel(session, as_of=as_of, filters=filters) if with_funnel else None)
 
