@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (targets.router, exchange_rates.router, stats.router, stats.leaders):
         app.include_router(router)
     for router in (promotion.investors, promotion.project_follow_ups, promotion.follow_ups,
-                   promotion.fdi_receipts):
+                   promotion.fdi_receipts, promotion.signing_events, promotion.promotion_stats):
         app.include_router(router)
     for router in (ledger.imports_router, ledger.exports_router):
         app.include_router(router)

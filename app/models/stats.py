@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.models.enums import (
+    CohortBy,
     Designation,
     FundingSource,
     Industry,
@@ -21,6 +22,7 @@ from app.models.enums import (
     TargetProjectStatus,
     Zone,
 )
+from app.models.promotion import SigningEventRead
 from app.models.target import TargetRead
 
 
@@ -299,3 +301,41 @@ class LeaderStats(BaseModel):
     rules: list[StatusRuleRead]
     late_means: str
     items: list[LeaderSummary]
+
+
+# --- /stats/cohorts and /stats/signing-events/{id} ------------------------------------------
+
+
+class CohortStage(BaseModel):
+    """How many of a cohort stood at a stage (or beyond it) on `as_of`."""
+
+    count: int
+    share: Decimal | None = Field(description="count / signed count, 4 places (落地率, 开工率, 投产率).")
+    projects: str = Field(description="Lists these projects as they are now.")
+
+
+class Cohort(BaseModel):
+    """Projects signed in one year, or at one signing event, and how far they have come."""
+
+    key: dict[str, GroupValue] = Field(description="`signed_year` or `signing_event_id`.")
+    name: str | None = Field(default=None, description="The signing event's name.")
+    signed: Totals = Field(description="Signed: count and total investment.")
+    registered: CohortStage = Field(description="Registered or landed, or beyond (落地率).")
+    under_construction: CohortStage = Field(description="Under construction or beyond (开工率).")
+    in_production: CohortStage = Field(description="In production (投产率).")
+    terminated: CohortStage
+    fdi: ForeignInvestment = Field(description="Utilised against contracted FDI of the cohort's foreign projects.")
+
+
+class CohortStats(BaseModel):
+    as_of: date
+    by: CohortBy
+    means: str
+    items: list[Cohort]
+
+
+class SigningEventStats(BaseModel):
+    event: SigningEventRead
+    as_of: date
+    means: str
+    figures: Cohort

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import Path, Query, Response, status
 
 from app.clock import today
-from app.deps import Allowed, IfMatch, Session
+from app.deps import Allowed, IfMatch, ReadSession, Session
 from app.errors import InvalidInput
-from app.models.enums import FollowUpKind
+from app.models.enums import CohortBy, FollowUpKind
 from app.models.fields import BusinessDate, CountryCode
 from app.models.promotion import (
     FdiReceiptCreate,
@@ -17,15 +17,22 @@ from app.models.promotion import (
     InvestorCreate,
     InvestorRead,
     InvestorUpdate,
+    SigningEventCreate,
+    SigningEventRead,
+    SigningEventUpdate,
 )
+from app.models.stats import CohortStats, SigningEventStats
 from app.routers.common import Cursor, Id, Limit, PositiveId, make_router, problems, set_etag
 from app.services.access.permissions import Action, Principal
 from app.services.common.pagination import Page
 from app.services.promotion import fdi as fdi_service
 from app.services.promotion import follow_ups as follow_up_service
 from app.services.promotion import investors as investor_service
+from app.services.promotion import signing_events as signing_event_service
+from app.services.stats import cohorts as cohort_service
 
 BigId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+AsOf = Annotated[BusinessDate | None, Query(description="The date to report on; today when omitted.")]
 
 investors = make_router("/api/v1/investors", "investors")
 INVESTOR_SORTS = [f"{d}{k}" for k in investor_service.SORT_KEYS for d in ("", "-")]
@@ -170,3 +177,80 @@ async def list_fdi_receipts(project_id: Id, session: Session, principal: Princip
                             limit: Limit = 50, cursor: Cursor = None) -> Page[FdiReceiptRead]:
     """A project's FDI receipts, in the order they were recorded."""
     return await fdi_service.list_receipts(session, principal, project_id, cursor=cursor, limit=limit)
+
+
+# --- signing events and cohorts -------------------------------------------------------------
+
+signing_events = make_router("/api/v1/signing-events", "signing-events")
+promotion_stats = make_router("/api/v1/stats", "stats")
+EVENT_SORTS = [f"{d}{k}" for k in signing_event_service.SORT_KEYS for d in ("", "-")]
+
+
+@signing_events.post("", status_code=status.HTTP_201_CREATED, response_model=SigningEventRead)
+async def create_signing_event(body: SigningEventCreate, response: Response, session: Session,
+                               principal: Principal = Allowed(Action.signing_event_write)) -> SigningEventRead:
+    """Add a signing event (签约活动: an investment fair, a promotion week)."""
+    event = await signing_event_service.create(session, data=body, actor=principal)
+    set_etag(response, event.version)
+    response.headers["Location"] = f"{signing_events.prefix}/{event.id}"
+    return event
+
+
+@signing_events.get("", response_model=Page[SigningEventRead])
+async def list_signing_events(session: Session, principal: Principal = Allowed(Action.signing_event_read),
+                              year: Annotated[int | None, Query(ge=1990, le=2100)] = None, archived: bool = False,
+                              sort: Annotated[str, Query(json_schema_extra={"enum": EVENT_SORTS},
+                                                         description="A field; prefix - to descend.")] = "held_on",
+                              limit: Limit = 50, cursor: Cursor = None) -> Page[SigningEventRead]:
+    """List signing events, in keyset pages."""
+    return await signing_event_service.listing(session, year=year, archived=archived, sort=sort, cursor=cursor,
+                                               limit=limit)
+
+
+@signing_events.get("/{signing_event_id}", response_model=SigningEventRead, responses=problems(404))
+async def get_signing_event(signing_event_id: Id, response: Response, session: Session,
+                            principal: Principal = Allowed(Action.signing_event_read)) -> SigningEventRead:
+    """One signing event."""
+    event = signing_event_service.to_read(await signing_event_service.get(session, signing_event_id))
+    set_etag(response, event.version)
+    return event
+
+
+@signing_events.patch("/{signing_event_id}", response_model=SigningEventRead, responses=problems(404, 412, 428))
+async def update_signing_event(signing_event_id: Id, body: SigningEventUpdate, response: Response, session: Session,
+                               if_match: IfMatch,
+                               principal: Principal = Allowed(Action.signing_event_write)) -> SigningEventRead:
+    """Change a signing event."""
+    event = await signing_event_service.update(session, signing_event_id, data=body, if_match=if_match,
+                                               actor=principal)
+    set_etag(response, event.version)
+    return event
+
+
+@signing_events.delete("/{signing_event_id}", response_model=SigningEventRead,
+                       responses=problems(404, 409, 412, 428))
+async def archive_signing_event(signing_event_id: Id, response: Response, session: Session, if_match: IfMatch,
+                                principal: Principal = Allowed(Action.signing_event_write)) -> SigningEventRead:
+    """Archive a signing event (nothing is deleted; the moves that name it keep it)."""
+    event = await signing_event_service.archive(session, signing_event_id, if_match=if_match, actor=principal)
+    set_etag(response, event.version)
+    return event
+
+
+@promotion_stats.get("/signing-events/{signing_event_id}", response_model=SigningEventStats, responses=problems(404))
+async def signing_event_stats(signing_event_id: Id, session: ReadSession, as_of: AsOf = None,
+                              principal: Principal = Allowed(Action.stats_read)) -> SigningEventStats:
+    """What a signing event brought, as it stood on `as_of`: the projects signed there, their total,
+    how many have since registered, started, produced or been terminated, and their contracted and
+    utilised FDI, each with a link to its projects."""
+    return await cohort_service.signing_event_stats(session, signing_event_id, as_of=as_of or today(),
+                                                    today=today())
+
+
+@promotion_stats.get("/cohorts", response_model=CohortStats)
+async def cohorts(session: ReadSession, by: CohortBy = CohortBy.signed_year, as_of: AsOf = None,
+                  principal: Principal = Allowed(Action.stats_read)) -> CohortStats:
+    """Conversion per cohort (the year, or the signing event, a project was signed in) on `as_of`:
+    signed (count, amount), registered or landed (落地率), under construction (开工率), in
+    production (投产率), terminated, and utilised against contracted FDI."""
+    return await cohort_service.cohorts(session, by=by, as_of=as_of or today(), today=today())

@@ -120,7 +120,9 @@ ROLE_TABLES_ELSEWHERE: dict[str, tuple[str, ...]] = {
         "POST /investors", "GET /investors", "GET /investors/{id}", "PATCH /investors/{id}",
         "DELETE /investors/{id}", "POST /projects/{id}/follow-ups", "GET /projects/{id}/follow-ups",
         "GET /follow-ups", "GET /follow-ups/{id}", "POST /projects/{id}/fdi-receipts",
-        "GET /projects/{id}/fdi-receipts"),
+        "GET /projects/{id}/fdi-receipts", "POST /signing-events", "GET /signing-events", "GET /signing-events/{id}",
+        "PATCH /signing-events/{id}", "DELETE /signing-events/{id}", "GET /stats/signing-events/{id}",
+        "GET /stats/cohorts"),
 }
 # Routes above whose cells, role by role, are in tests/access/test_roles_features.py.
 ROLE_TABLES_ELSEWHERE["tests/access/test_roles_features.py"] = (

@@ -23,6 +23,13 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "GET /follow-ups/{id}":              (200,  200,   200,  200,  403,  200),
     "POST /projects/{id}/fdi-receipts":  (201,  201,   403,  403,  403,  403),
     "GET /projects/{id}/fdi-receipts":   (200,  200,   200,  200,  403,  200),
+    "POST /signing-events":              (201,  201,   403,  403,  403,  403),
+    "GET /signing-events":               (200,  200,   200,  200,  403,  200),
+    "GET /signing-events/{id}":          (200,  200,   200,  200,  403,  200),
+    "PATCH /signing-events/{id}":        (200,  200,   403,  403,  403,  403),
+    "DELETE /signing-events/{id}":       (200,  200,   403,  403,  403,  403),
+    "GET /stats/signing-events/{id}":    (200,  200,   200,  403,  403,  200),
+    "GET /stats/cohorts":                (200,  200,   200,  403,  403,  200),
 }  # fmt: skip
 
 BODIES: dict[str, dict[str, Any]] = {
@@ -30,6 +37,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "PATCH /investors/{id}": {"group_name": "某集团"},
     "POST /projects/{id}/follow-ups": {"occurred_on": "2022-03-01", "kind": "visit", "summary": "走访"},
     "POST /projects/{id}/fdi-receipts": {"received_on": "2022-03-01", "amount": {"amount": "10.00", "currency": "USD"}},
+    "POST /signing-events": {"name": "2022青岛投资推介会", "held_on": "2022-05-20"},
+    "PATCH /signing-events/{id}": {"organiser": "市投资促进局"},
 }
 
 
@@ -44,8 +53,12 @@ async def world(api: Api, role: str) -> tuple[dict[str, str], dict[str, str]]:
     assert r.status_code == 201, r.text
     binding = {"leader": {"leader_id": leader["id"]}, "unit": {"unit_id": unit["id"]}}.get(role, {})
     headers = api.admin if role == "admin" else await api.key(role, **binding)
+    follow_up = r.json()["id"]
+    r = await api.client.post(f"{API}/signing-events", headers=api.admin,
+                              json={"name": "签约活动", "held_on": "2022-04-01"})
+    assert r.status_code == 201, r.text
     return headers, {"investors": str(project["investor_id"]), "projects": str(project["id"]),
-                     "follow-ups": str(r.json()["id"])}
+                     "follow-ups": str(follow_up), "signing-events": str(r.json()["id"])}
 
 
 @pytest.mark.parametrize(("role", "endpoint", "expected"), [
@@ -54,10 +67,10 @@ async def world(api: Api, role: str) -> tuple[dict[str, str], dict[str, str]]:
 async def test_each_role_gets_exactly_the_access_written_here(api, role, endpoint, expected):
     headers, ids = await world(api, role)
     method, template = endpoint.split(" ")
-    resource = template.split("/")[1]
-    url = API + template.replace("{id}", ids[resource], 1)
+    resource = template.split("/")[2] if template.startswith("/stats/") else template.split("/")[1]
+    url = API + template.replace("{id}", ids.get(resource, ""), 1)
     if method in ("PATCH", "DELETE"):
-        r = await api.client.get(API + template.replace("{id}", ids[resource], 1), headers=api.admin)
+        r = await api.client.get(url, headers=api.admin)
         headers = {**headers, "If-Match": r.headers["ETag"]}
     r = await api.client.request(method, url, headers=headers, json=BODIES.get(endpoint))
     assert r.status_code == expected, r.text

@@ -8,7 +8,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, literal_column, or_, select
+from sqlalchemy import Integer, Select, bindparam, cast, extract, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -33,7 +33,7 @@ from app.services.common import audit, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.events import outbox
 from app.services.projects import stages
-from app.services.promotion import investors
+from app.services.promotion import investors, signing_events
 
 SORT_KEYS: dict[str, SortKey] = {
     "name": SortKey("name", Project.name, pagination.decode_str),
@@ -68,6 +68,8 @@ class ProjectFilters:
     unit_id: list[int] = field(default_factory=list)
     investor_id: list[int] = field(default_factory=list)
     fortune_global_500: bool | None = None
+    signed_year: list[int] = field(default_factory=list)
+    signing_event_id: list[int] = field(default_factory=list)
     designation: list[Designation] = field(default_factory=list)
     designation_status: list[DesignationStatus] = field(default_factory=list)
     code: str | None = None
@@ -97,6 +99,16 @@ class ProjectFilters:
                 held = held.where(in_values(col(ProjectDesignation.status),
                                             [str(s) for s in self.designation_status], dialect_name))
             stmt = stmt.where(held.exists())
+        if self.signed_year or self.signing_event_id:
+            # The cohorts' members (app.services.stats.cohorts): signed in these years, or at these events.
+            t = StageTransition
+            signed = select(col(t.project_id)).where(col(t.project_id) == col(Project.id),
+                                                     col(t.to_stage) == Stage.signed.value)
+            if self.signed_year:
+                signed = signed.where(cast(extract("year", col(t.occurred_on)), Integer).in_(self.signed_year))
+            if self.signing_event_id:
+                signed = signed.where(col(t.signing_event_id).in_(self.signing_event_id))
+            stmt = stmt.where(signed.exists())
         if self.fortune_global_500 is not None:
             stmt = stmt.where(col(Project.investor_id).in_(
                 select(col(Investor.id)).where(col(Investor.fortune_global_500) == self.fortune_global_500)))
@@ -366,15 +378,18 @@ async def move_project(session: AsyncSession, principal: Principal, project_id: 
     if project.archived_at is not None:
         raise Conflict("An archived project cannot change stage.", code="project_archived")
     from_stage, from_entered_on = project.stage, project.stage_entered_on
+    await signing_events.check_for_move(session, signing_event_id=data.signing_event_id, to=data.to)
     entry = await stages.transition(session, project, to=data.to, occurred_on=data.occurred_on, note=data.note,
                                     reason=data.reason, actor=principal, today=today)
+    entry.signing_event_id = data.signing_event_id
     await _flush(session)
     read = await _read(session, project)
     await audit.record(session, principal, action="project.transition", resource_type="project",
                        resource_id=project_id,
                        before={"stage": from_stage, "stage_entered_on": str(from_entered_on)},
                        after={"stage": read.stage, "stage_entered_on": str(read.stage_entered_on),
-                              "kind": entry.kind, "reason": data.reason, "note": data.note})
+                              "kind": entry.kind, "reason": data.reason, "note": data.note,
+                              **({"signing_event_id": data.signing_event_id} if data.signing_event_id else {})})
     transition = TransitionRead.model_validate(entry, from_attributes=True)
     await outbox.emit(session, "project.stage_changed", {
         "project": read.model_dump(mode="json"), "previous_stage": from_stage, "stage": read.stage,
