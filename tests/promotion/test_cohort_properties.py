@@ -134,4 +134,4 @@ async def test_cohorts_on_any_date_are_the_brute_force_count_of_the_histories(ap
         assert c["registered"]["share"] == str((Decimal(c["registered"]["count"]) / c["signed"]["count"])
                                                 .quantize(Decimal("0.0001")))
     assert got == expected
-    assert [list(c["key"].values())[0] for c in body["items"]] == sorted(expected)
+    assert [next(iter(c["key"].values())) for c in body["items"]] == sorted(expected)

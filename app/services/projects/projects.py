@@ -105,9 +105,10 @@ class ProjectFilters:
             signed = select(col(t.project_id)).where(col(t.project_id) == col(Project.id),
                                                      col(t.to_stage) == Stage.signed.value)
             if self.signed_year:
-                signed = signed.where(cast(extract("year", col(t.occurred_on)), Integer).in_(self.signed_year))
+                signed = signed.where(in_values(cast(extract("year", col(t.occurred_on)), Integer), self.signed_year,
+                                                dialect_name))
             if self.signing_event_id:
-                signed = signed.where(col(t.signing_event_id).in_(self.signing_event_id))
+                signed = signed.where(in_values(col(t.signing_event_id), self.signing_event_id, dialect_name))
             stmt = stmt.where(signed.exists())
         if self.fortune_global_500 is not None:
             stmt = stmt.where(col(Project.investor_id).in_(
