@@ -2,12 +2,14 @@
 
 from functools import lru_cache
 from itertools import pairwise
-from typing import Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.models.enums import ESCALATION_ORDER, EscalationLevel
+
+FollowUpStage = Literal["negotiating", "signed"]  # the stages the no_follow_up rule measures
 
 
 class EscalationRung(BaseModel):
@@ -63,6 +65,10 @@ class Settings(BaseSettings):
     status_production_overdue_red_days: int | None = Field(default=1, ge=1)
     status_stalled_amber_days: int | None = Field(default=180, ge=1)
     status_stalled_red_days: int | None = Field(default=None, ge=1)
+    # no_follow_up: days a negotiating or signed project may go without a follow-up (amber
+    # past them, red past twice them), per stage; e.g. '{"negotiating": 14, "signed": 30}'.
+    follow_up_max_days: dict[FollowUpStage, Annotated[int, Field(ge=1, le=3650)]] = Field(
+        default_factory=lambda: dict.fromkeys(("negotiating", "signed"), 30))  # type: ignore[arg-type]
     # How many red and amber projects a leader's dashboard lists (the rest are a link away).
     dashboard_attention_limit: int = Field(default=50, ge=0, le=200)
 

@@ -32,11 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import Conflict, InvalidInput
-from app.models import Leader, Project, Unit
+from app.models import AuditEvent, FdiReceipt, FollowUp, FollowUpLeader, Leader, Project, Unit
+from app.models import Investor as InvestorRecord
 from app.models.enums import (
     STAGE_ORDER,
     Designation,
     DesignationStatus,
+    FollowUpKind,
     FundingSource,
     Industry,
     Stage,
@@ -47,12 +49,15 @@ from app.models.enums import (
 from app.models.exchange_rate import ExchangeRateCreate
 from app.models.fields import Money
 from app.models.project import DesignationEntry, ProjectCreate, TransitionCreate
+from app.models.promotion import SigningEventCreate
 from app.models.registry import LeaderRead, UnitRead
 from app.models.target import TargetCreate
 from app.services.access.permissions import Principal
 from app.services.common import audit
 from app.services.projects import exchange_rates, targets
 from app.services.projects.projects import ProjectFilters, create_project, move_project
+from app.services.promotion import credit_code as credit_codes
+from app.services.promotion import investors, signing_events
 
 __all__ = [
     "DEMO_ACTOR",
@@ -184,6 +189,10 @@ class DemoSummary:
     transitions: int
     targets: int = 0
     exchange_rates: int = 0
+    investors: int = 0
+    follow_ups: int = 0
+    signing_events: int = 0
+    fdi_receipts: int = 0
 
 
 # --- the registry: city leaders and responsible units -----------------------------------
@@ -786,8 +795,13 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
                            after=UnitRead.model_validate(unit, from_attributes=True)
                            .model_dump(mode="json", exclude={"updated_at"}))
 
+    specs = _build(rng)
+    promo = Random(DEMO_SEED + 18)  # its own stream: the projects stay as they were before investors
+    investors = await _seed_investors(session, actor, specs, promo)
+    events = await _seed_signing_events(session, actor)
+    made: list[tuple[_Spec, int]] = []
     projects = moves = 0
-    for spec in _build(rng):
+    for spec in specs:
         sign, start, production = spec.planned
         designations = ([DesignationEntry(designation=spec.designation, status=DesignationStatus.candidate,
                                           year=PLAN_YEAR)] if spec.designation else [])
@@ -800,20 +814,168 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
             planned_sign_on=sign, planned_start_on=start, planned_production_on=production,
             designations=designations, stage=spec.path[0], stage_entered_on=spec.dates[0],
             note="演示数据：项目建档" if spec.path[0] == S.negotiating else "演示数据：台账导入",
+            contracted_fdi=_contracted_fdi(promo, spec),
         ))
         projects += 1
+        made.append((spec, read.id))
         for to, occurred_on in zip(spec.path[1:], spec.dates[1:], strict=True):
             terminate = to == S.terminated
             read, _ = await move_project(
                 session, actor, read.id, if_match=f'"{read.version}"', today=today,
                 data=TransitionCreate(to=to, occurred_on=occurred_on,
                                       note="项目终止" if terminate else MOVE_NOTES[to],
-                                      reason=spec.reason if terminate else None))
+                                      reason=spec.reason if terminate else None,
+                                      signing_event_id=_event_of(events, occurred_on) if to == S.signed else None))
             moves += 1
+    follow_ups = await _seed_follow_ups(session, actor, made, leader_ids, promo)
+    receipts = await _seed_fdi_receipts(session, actor, made, promo)
     rates = await _seed_rates(session, actor)
     plan_targets = await _seed_targets(session, actor)
     return DemoSummary(leaders=len(leader_ids), units=len(unit_ids), projects=projects, transitions=moves,
-                       targets=plan_targets, exchange_rates=rates)
+                       targets=plan_targets, exchange_rates=rates, investors=investors, follow_ups=follow_ups,
+                       signing_events=len(events), fdi_receipts=receipts)
+
+
+# --- investment promotion: investors, signing events, follow-ups, FDI -----------------------
+
+# Fictional, like the demo's other investors; flagged Fortune Global 500 (世界500强) with a group.
+FORTUNE_GLOBAL_500: Final[dict[str, str]] = {
+    "德国黑森林汽车技术有限公司": "黑森林汽车集团",
+    "美国太平洋能源公司": "太平洋能源集团",
+    "韩国世宇化学株式会社": "世宇集团",
+    "英国泰晤士金融服务集团": "泰晤士金融集团",
+}
+SIGNING_EVENTS: Final[tuple[tuple[str, date, str, Zone | None], ...]] = (
+    ("2022青岛日韩投资合作推介会", date(2022, 3, 18), "市投资促进局", None),
+    ("2022跨国公司领导人青岛峰会重点项目集中签约", date(2022, 6, 16), "市商务局", Zone.binhai_new_area),
+    ("2022中国（青岛）国际投资贸易洽谈周", date(2022, 9, 8), "市投资促进局", Zone.international_land_port),
+)
+EVENT_WINDOW_DAYS: Final = 21  # a signing this many days after an event is the event's
+FOLLOW_UP_KINDS: Final = (FollowUpKind.visit, FollowUpKind.meeting, FollowUpKind.call, FollowUpKind.video_call,
+                          FollowUpKind.inspection)
+FOLLOW_UP_SUMMARIES: Final[dict[FollowUpKind, str]] = {
+    FollowUpKind.visit: "上门走访投资方，介绍园区配套和支持政策",
+    FollowUpKind.meeting: "与投资方高层会谈，就投资规模和选址交换意见",
+    FollowUpKind.call: "电话沟通项目进展，了解投资方决策流程",
+    FollowUpKind.video_call: "视频会谈，对接投资协议主要条款",
+    FollowUpKind.inspection: "陪同投资方考察备选地块和产业链配套企业",
+}
+NEXT_STEPS: Final = ("报送投资协议草案", "协调落实用地指标", "安排市领导会见", "提供项目选址方案", "组织专班对接需求")
+
+
+def credit_code(rng: Random) -> str:
+    """A valid-looking unified social credit code for a Qingdao company (法人, 企业; 370200)."""
+    body = "91370200" + "".join(rng.choice(credit_codes.ALPHABET) for _ in range(9))
+    return body + credit_codes.check_character(body)
+
+
+async def _seed_investors(session: AsyncSession, actor: Principal, specs: Sequence[_Spec], rng: Random) -> int:
+    """Every demo project's investor, in one insert: Chinese ones with credit codes, a few
+    flagged Fortune Global 500. The projects then find them by name and country."""
+    seen: dict[tuple[str, str], None] = {}
+    for spec in specs:
+        seen.setdefault((spec.party[1], spec.party[2]), None)
+    rows = [InvestorRecord(name=name, country=country, credit_code=credit_code(rng) if country == "CN" else None,
+                     fortune_global_500=name in FORTUNE_GLOBAL_500, group_name=FORTUNE_GLOBAL_500.get(name))
+            for name, country in seen]
+    session.add_all(rows)
+    await session.flush()
+    session.add_all([audit_event(actor, "investor.create", "investor", r.id or 0,
+                                 investors.to_read(r).model_dump(mode="json", exclude={"updated_at"}))
+                     for r in rows])
+    return len(rows)
+
+
+def audit_event(actor: Principal, action: str, resource_type: str, resource_id: int,
+                after: dict[str, object]) -> AuditEvent:
+    return AuditEvent(actor_key_id=actor.key_id, actor_name=actor.name, action=action,
+                      resource_type=resource_type, resource_id=str(resource_id), after=after)
+
+
+async def _seed_signing_events(session: AsyncSession, actor: Principal) -> list[tuple[date, int]]:
+    out = []
+    for name, held_on, organiser, zone in SIGNING_EVENTS:
+        event = await signing_events.create(session, actor=actor, data=SigningEventCreate(
+            name=name, held_on=held_on, organiser=organiser, zone=zone))
+        out.append((held_on, event.id))
+    return out
+
+
+def _event_of(events: Sequence[tuple[date, int]], signed_on: date) -> int | None:
+    for held_on, event_id in reversed(events):
+        if held_on <= signed_on <= held_on + timedelta(days=EVENT_WINDOW_DAYS):
+            return event_id
+    return None
+
+
+def _contracted_fdi(rng: Random, spec: _Spec) -> Money | None:
+    """合同外资 of the foreign projects to sign and register: half to most of their total."""
+    if spec.funding != FundingSource.foreign or spec.path[-1] not in (S.signed, S.registered):
+        return None
+    assert spec.currency == "USD"
+    share = Decimal(rng.randint(50, 85)) / 100
+    return Money(amount=(spec.amount * share).quantize(Decimal("10000")), currency="USD")
+
+
+async def _seed_follow_ups(session: AsyncSession, actor: Principal, made: Sequence[tuple[_Spec, int]],
+                           leader_ids: Sequence[int], rng: Random) -> int:
+    """One to three entries for each negotiating project, in one insert: some with their
+    leader present, the latest next contact of about a third passed by DEMO_LAST_DATE."""
+    entries: list[tuple[FollowUp, int | None]] = []
+    for spec, project_id in made:
+        if spec.path[-1] != S.negotiating:
+            continue
+        first = max(spec.dates[0], date(PLAN_YEAR, 1, 4))
+        count = rng.randint(1, 3)
+        days = sorted(rng.sample(range(max((DEMO_LAST_DATE - first).days, count)), count))
+        for i, offset in enumerate(days):
+            on = min(first + timedelta(days=offset), DEMO_LAST_DATE)
+            kind = rng.choice(FOLLOW_UP_KINDS)
+            last = i == len(days) - 1
+            if last:
+                overdue = rng.random() < 0.35
+                next_on = (on + timedelta(days=rng.randint(7, 30)) if overdue
+                           else DEMO_LAST_DATE + timedelta(days=rng.randint(1, 31)))
+                next_on = min(next_on, DEMO_LAST_DATE - timedelta(days=1)) if overdue else next_on
+                next_on = max(next_on, on)
+            else:
+                next_on = on + timedelta(days=rng.randint(7, 30))
+            leader = leader_ids[spec.leader] if kind in (FollowUpKind.meeting, FollowUpKind.inspection) \
+                and rng.random() < 0.6 else None
+            entries.append((FollowUp(project_id=project_id, occurred_on=on, kind=kind,
+                                     participants="市投资促进局项目专班；投资方代表",
+                                     summary=FOLLOW_UP_SUMMARIES[kind], next_step=rng.choice(NEXT_STEPS),
+                                     next_contact_on=next_on, actor_key_id=actor.key_id, actor_name=actor.name),
+                            leader))
+    session.add_all([e for e, _ in entries])
+    await session.flush()
+    session.add_all([FollowUpLeader(follow_up_id=e.id or 0, leader_id=leader) for e, leader in entries
+                     if leader is not None])
+    session.add_all([audit_event(actor, "follow_up.create", "follow_up", e.id or 0, {
+        "project_id": e.project_id, "occurred_on": e.occurred_on.isoformat(), "kind": e.kind,
+        "leader_ids": [leader] if leader else []}) for e, leader in entries])
+    return len(entries)
+
+
+async def _seed_fdi_receipts(session: AsyncSession, actor: Principal, made: Sequence[tuple[_Spec, int]],
+                             rng: Random) -> int:
+    """Utilised FDI of the registered foreign projects: one or two payments each, in one insert."""
+    rows = []
+    for spec, project_id in made:
+        if spec.funding != FundingSource.foreign or spec.path[-1] != S.registered:
+            continue
+        registered_on = spec.dates[-1]
+        for _ in range(rng.randint(1, 2)):
+            on = min(registered_on + timedelta(days=rng.randint(10, 120)), DEMO_LAST_DATE)
+            amount = (spec.amount * Decimal(rng.randint(8, 25)) / 100).quantize(Decimal("10000"))
+            rows.append(FdiReceipt(project_id=project_id, received_on=on, amount=amount, currency="USD",
+                                   note="外资到位（演示数据）", actor_key_id=actor.key_id, actor_name=actor.name))
+    session.add_all(rows)
+    await session.flush()
+    session.add_all([audit_event(actor, "fdi_receipt.create", "fdi_receipt", r.id or 0, {
+        "project_id": r.project_id, "received_on": r.received_on.isoformat(),
+        "amount": {"amount": str(r.amount), "currency": "USD"}}) for r in rows])
+    return len(rows)
 
 
 async def _seed_rates(session: AsyncSession, actor: Principal) -> int:

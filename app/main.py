@@ -25,6 +25,7 @@ from app.routers import (
     ledger,
     meta,
     projects,
+    promotion,
     registry,
     stats,
     supervision,
@@ -115,6 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    integrations.secrets, webhooks.router):
         app.include_router(router)
     for router in (targets.router, exchange_rates.router, stats.router, stats.leaders):
+        app.include_router(router)
+    for router in (promotion.investors, promotion.project_follow_ups, promotion.follow_ups,
+                   promotion.fdi_receipts, promotion.signing_events, promotion.promotion_stats):
         app.include_router(router)
     for router in (ledger.imports_router, ledger.exports_router):
         app.include_router(router)

@@ -12,7 +12,8 @@ from tests.factories import Api
 Headers = dict[str, str]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-CHINESE_HEADER = ["序号", "项目代码", "项目名称", "投资方", "投资方国别", "资金来源", "产业类别", "所属区域",
+CHINESE_HEADER = ["序号", "项目代码", "项目名称", "投资方", "投资方国别", "统一社会信用代码", "世界500强", "资金来源",
+                  "产业类别", "所属区域",
                   "总投资(万元)", "币种", "所处阶段", "进入阶段日期", "包项目市领导", "责任单位", "计划签约日期",
                   "计划开工日期", "计划投产日期", "市重点项目", "重点前期项目", "是否暂缓"]
 

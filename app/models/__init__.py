@@ -6,6 +6,7 @@ from app.models.base import utcnow
 from app.models.difficulty import Difficulty, DifficultyEvent
 from app.models.exchange_rate import ExchangeRate
 from app.models.project import Project, ProjectDesignation, StageTransition
+from app.models.promotion import FdiReceipt, FollowUp, FollowUpLeader, Investor, SigningEvent
 from app.models.ratelimit import RateLimitWindow
 from app.models.registry import Leader, Unit
 from app.models.supervision import SupervisionItem, SupervisionItemProject, SupervisionProgress, SupervisionTask
@@ -21,13 +22,18 @@ __all__ = [
     "Difficulty",
     "DifficultyEvent",
     "ExchangeRate",
+    "FdiReceipt",
+    "FollowUp",
+    "FollowUpLeader",
     "IdempotencyRecord",
     "IntegrationSecret",
+    "Investor",
     "Leader",
     "OutboxEvent",
     "Project",
     "ProjectDesignation",
     "RateLimitWindow",
+    "SigningEvent",
     "StageTransition",
     "SupervisionItem",
     "SupervisionItemProject",

@@ -172,6 +172,7 @@ class StatusRule(StrEnum):
     start_overdue = "start_overdue"
     production_overdue = "production_overdue"
     stalled = "stalled"
+    no_follow_up = "no_follow_up"
 
 
 class PipelineDimension(StrEnum):
@@ -185,6 +186,26 @@ class PipelineDimension(StrEnum):
     leader = "leader"
     unit = "unit"
     year = "year"
+    investor_country = "investor_country"
+
+
+class FollowUpKind(StrEnum):
+    """What a follow-up log entry (跟踪记录) records."""
+
+    visit = "visit"
+    meeting = "meeting"
+    inspection = "inspection"
+    call = "call"
+    video_call = "video_call"
+    ceremony = "ceremony"
+    other = "other"
+
+
+class CohortBy(StrEnum):
+    """What ``/stats/cohorts`` groups signed projects by."""
+
+    signed_year = "signed_year"
+    signing_event = "signing_event"
 
 
 class Role(StrEnum):
@@ -339,6 +360,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start_overdue": "计划开工日期已过未开工",
         "production_overdue": "计划投产日期已过未投产",
         "stalled": "长期未推进",
+        "no_follow_up": "长期未跟踪",
     },
     "pipeline_dimension": {
         "stage": "阶段",
@@ -348,7 +370,18 @@ LABELS: dict[str, dict[str, str]] = {
         "leader": "包项目市领导",
         "unit": "责任单位",
         "year": "进入阶段年份",
+        "investor_country": "投资方国别",
     },
+    "follow_up_kind": {
+        "visit": "走访",
+        "meeting": "洽谈会见",
+        "inspection": "考察",
+        "call": "电话联系",
+        "video_call": "视频会谈",
+        "ceremony": "签约仪式",
+        "other": "其他",
+    },
+    "cohort_by": {"signed_year": "签约年份", "signing_event": "签约活动"},
     "role": {
         "admin": "系统管理员",
         "bureau": "招商局",
@@ -391,6 +424,8 @@ ENUMS: dict[str, type[StrEnum]] = {
     "project_status": ProjectStatus,
     "status_rule": StatusRule,
     "pipeline_dimension": PipelineDimension,
+    "follow_up_kind": FollowUpKind,
+    "cohort_by": CohortBy,
     "role": Role,
     "approval_status": ApprovalStatus,
     "approval_event_outcome": ApprovalEventOutcome,

@@ -56,8 +56,11 @@ class Project(SQLModel, table=True):
                                                           primary_key=True, autoincrement=True))
     code: str | None = Field(default=None, sa_column=Column(String(24), unique=True))
     name: str = Field(sa_column=Column(String(200), nullable=False))
+    # The investor's name and country, kept equal to its record's (``investors``) by the service:
+    # the list, its text search and the ledger read them without a join.
     investor: str = Field(sa_column=Column(String(200), nullable=False))
     investor_country: str = Field(sa_column=Column(String(2), nullable=False))
+    investor_id: int | None = Field(default=None, sa_column=Column(ForeignKey("investors.id"), index=True))
     funding_source: str = Field(sa_column=Column(String(16), nullable=False, index=True))
     industry: str = Field(sa_column=Column(String(32), nullable=False, index=True))
     zone: str = Field(sa_column=Column(String(32), nullable=False, index=True))
@@ -71,6 +74,9 @@ class Project(SQLModel, table=True):
     planned_start_on: date | None = Field(default=None, sa_column=Column(Date))
     planned_production_on: date | None = Field(default=None, sa_column=Column(Date))
     on_hold: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    contracted_fdi_amount: Decimal | None = Field(default=None, sa_column=Column(Amount))  # 合同外资, always USD
+    registered_capital_amount: Decimal | None = Field(default=None, sa_column=Column(Amount))
+    registered_capital_currency: str | None = Field(default=None, sa_column=Column(String(3)))
     version: int = Field(default=1, sa_column=_project_version)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
@@ -118,6 +124,8 @@ class StageTransition(SQLModel, table=True):
     actor_key_id: int | None = Field(default=None, sa_column=Column(ForeignKey("api_keys.id")))
     actor_name: str = Field(sa_column=Column(String(100), nullable=False))
     recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    # The signing event (签约活动) a move to ``signed`` was made at.
+    signing_event_id: int | None = Field(default=None, sa_column=Column(ForeignKey("signing_events.id"), index=True))
 
 
 # --- API schemas -------------------------------------------------------------------------
@@ -134,6 +142,21 @@ class DesignationEntry(SQLModel):
 def _unique_designations(entries: list[DesignationEntry] | None) -> None:
     if entries is not None and len({e.designation for e in entries}) != len(entries):
         raise ValueError("designations: each designation may appear once")
+
+
+INVESTOR_TEXT = ("The investor's name. Without `investor_id`, the project is linked to the current investor "
+                 "of this name and `investor_country`, created when there is none; with it, it must be that "
+                 "investor's name, or be left out.")
+CONTRACTED_FDI = "合同外资: foreign investment contracted, in USD; foreign-funded projects only."
+
+
+def _check_fdi(funding_source: FundingSource | None, contracted: "Money | None") -> None:
+    if contracted is None:
+        return
+    if contracted.currency != "USD":
+        raise ValueError("contracted_fdi: must be in USD (合同外资 is counted in US dollars)")
+    if funding_source is not None and funding_source != FundingSource.foreign:
+        raise ValueError("contracted_fdi: only a foreign-funded project has contracted foreign investment")
 
 
 PLANNED_DATES = ("planned_sign_on", "planned_start_on", "planned_production_on")
@@ -161,8 +184,10 @@ class ProjectWritable(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
     code: ProjectCode | None = None
     name: Name
-    investor: Name
-    investor_country: CountryCode
+    investor: Name | None = Field(default=None, description=INVESTOR_TEXT)
+    investor_country: CountryCode | None = Field(default=None, description="The investor's country; with "
+                                                 "`investor`, when `investor_id` is not given.")
+    investor_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="The investor (`/investors`).")
     funding_source: FundingSource
     industry: Industry
     zone: Zone
@@ -174,6 +199,8 @@ class ProjectWritable(SQLModel):
     planned_production_on: BusinessDate | None = None
     designations: list[DesignationEntry] = Field(default_factory=list, max_length=len(Designation))
     on_hold: bool = False
+    contracted_fdi: Money | None = Field(default=None, description=CONTRACTED_FDI)
+    registered_capital: Money | None = Field(default=None, description="注册资本: the registered capital.")
 
 
 class ProjectCreate(ProjectWritable):
@@ -189,6 +216,11 @@ class ProjectCreate(ProjectWritable):
     def _check(self) -> Self:
         _unique_designations(self.designations)
         _planned_dates_in_order(self.planned_sign_on, self.planned_start_on, self.planned_production_on)
+        if self.investor_id is None:
+            for name in ("investor", "investor_country"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"{name}: required unless investor_id names the investor")
+        _check_fdi(self.funding_source, self.contracted_fdi)
         return self
 
 
@@ -198,8 +230,9 @@ class ProjectUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
     code: ProjectCode | None = None
     name: Name | None = None
-    investor: Name | None = None
+    investor: Name | None = Field(default=None, description=INVESTOR_TEXT)
     investor_country: CountryCode | None = None
+    investor_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     funding_source: FundingSource | None = None
     industry: Industry | None = None
     zone: Zone | None = None
@@ -211,13 +244,16 @@ class ProjectUpdate(SQLModel):
     planned_production_on: BusinessDate | None = None
     designations: list[DesignationEntry] | None = Field(default=None, max_length=len(Designation))
     on_hold: bool | None = None
+    contracted_fdi: Money | None = Field(default=None, description=CONTRACTED_FDI + " null removes it.")
+    registered_capital: Money | None = None
 
-    _not_null = reject_null("name", "investor", "investor_country", "funding_source", "industry", "zone",
-                            "total_investment", "designations", "on_hold")
+    _not_null = reject_null("name", "investor", "investor_country", "investor_id", "funding_source", "industry",
+                            "zone", "total_investment", "designations", "on_hold")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         _unique_designations(self.designations)
+        _check_fdi(None, self.contracted_fdi)
         return self
 
 
@@ -227,10 +263,13 @@ class ProjectRead(SQLModel):
     name: str
     investor: str
     investor_country: str
+    investor_id: int | None
     funding_source: FundingSource
     industry: Industry
     zone: Zone
     total_investment: Money
+    contracted_fdi: Money | None
+    registered_capital: Money | None
     stage: Stage
     stage_entered_on: date
     leader_id: int | None
@@ -254,6 +293,8 @@ class TransitionCreate(SQLModel):
     reason: Reason | None = Field(
         default=None, description="Required to terminate a project and for an admin's correction."
     )
+    signing_event_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                         description="The signing event (签约活动) of a move to `signed`.")
 
 
 class TransitionRead(SQLModel):
@@ -268,3 +309,4 @@ class TransitionRead(SQLModel):
     actor_key_id: int | None
     actor_name: str
     recorded_at: datetime
+    signing_event_id: int | None

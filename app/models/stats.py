@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.models.enums import (
+    CohortBy,
     Designation,
     FundingSource,
     Industry,
@@ -21,6 +22,7 @@ from app.models.enums import (
     TargetProjectStatus,
     Zone,
 )
+from app.models.promotion import SigningEventRead
 from app.models.target import TargetRead
 
 
@@ -58,11 +60,23 @@ class ConvertedTotal(BaseModel):
     missing_rates: list[str] = Field(description="Currencies with no rate in force: the amount is then null.")
 
 
+class ForeignInvestment(BaseModel):
+    """Foreign investment of the foreign-funded projects among these: contracted (合同外资) and
+    utilised (实际使用外资), in US dollars."""
+
+    foreign_projects: int
+    contracted: MoneyTotal
+    utilised: MoneyTotal
+    share_utilised: Decimal | None = Field(description="utilised / contracted, 4 places; null when none contracted.")
+
+
 class Totals(BaseModel):
     count: int
     totals: list[MoneyTotal] = Field(description="Total investment per currency, as recorded.")
     total_cny: ConvertedTotal
     projects: str = Field(description="Lists these projects.")
+    fdi: ForeignInvestment | None = Field(default=None, description="Contracted and utilised FDI of the foreign "
+                                          "projects among these (on `/stats/pipeline`).")
 
 
 # --- /stats/pipeline ------------------------------------------------------------------------
@@ -121,6 +135,8 @@ class TargetAmount(BaseModel):
     totals: list[MoneyTotal] = Field(description="Total investment per currency, as recorded.")
     total: ConvertedTotal = Field(description="In the target's currency.")
     projects: str
+    fdi: ForeignInvestment | None = Field(default=None, description="Contracted and utilised FDI of the foreign "
+                                          "projects among these (the target's own figures, not by leader).")
 
 
 class Counted(BaseModel):
@@ -182,6 +198,8 @@ class StatusRuleRead(BaseModel):
     measures: str
     amber_after_days: int | None
     red_after_days: int | None
+    max_days_by_stage: dict[str, int] | None = Field(
+        default=None, description="no_follow_up: the days allowed per stage (amber past them, red past twice).")
 
 
 class StatusReason(BaseModel):
@@ -262,6 +280,9 @@ class LeaderDashboard(BaseModel):
         default=None, description="Null until the difficulties feature is installed.")
     overdue_tasks: DashboardSection | None = Field(
         default=None, description="Null until the supervision feature is installed.")
+    overdue_follow_ups: DashboardSection | None = Field(
+        default=None, description="Follow-up entries of the leader's projects (or where they were present) whose "
+        "next contact has passed on `as_of` with no newer entry (`count` = `overdue`).")
 
 
 class LeaderSummary(BaseModel):
@@ -280,3 +301,41 @@ class LeaderStats(BaseModel):
     rules: list[StatusRuleRead]
     late_means: str
     items: list[LeaderSummary]
+
+
+# --- /stats/cohorts and /stats/signing-events/{id} ------------------------------------------
+
+
+class CohortStage(BaseModel):
+    """How many of a cohort stood at a stage (or beyond it) on `as_of`."""
+
+    count: int
+    share: Decimal | None = Field(description="count / signed count, 4 places (落地率, 开工率, 投产率).")
+    projects: str = Field(description="Lists these projects as they are now.")
+
+
+class Cohort(BaseModel):
+    """Projects signed in one year, or at one signing event, and how far they have come."""
+
+    key: dict[str, GroupValue] = Field(description="`signed_year` or `signing_event_id`.")
+    name: str | None = Field(default=None, description="The signing event's name.")
+    signed: Totals = Field(description="Signed: count and total investment.")
+    registered: CohortStage = Field(description="Registered or landed, or beyond (落地率).")
+    under_construction: CohortStage = Field(description="Under construction or beyond (开工率).")
+    in_production: CohortStage = Field(description="In production (投产率).")
+    terminated: CohortStage
+    fdi: ForeignInvestment = Field(description="Utilised against contracted FDI of the cohort's foreign projects.")
+
+
+class CohortStats(BaseModel):
+    as_of: date
+    by: CohortBy
+    means: str
+    items: list[Cohort]
+
+
+class SigningEventStats(BaseModel):
+    event: SigningEventRead
+    as_of: date
+    means: str
+    figures: Cohort

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response, status
+from pydantic import Field
 
 from app import plainsql
 from app.clock import today
@@ -37,6 +38,14 @@ async def project_filters(
     industry: Annotated[list[Industry], Query(max_length=20)] = [],  # noqa: B006
     leader_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
     unit_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
+    investor_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
+    signed_year: Annotated[list[Annotated[int, Field(ge=1990, le=2100)]], Query(
+        max_length=20, description="Projects signed (moved to signed) in these years.")] = [],  # noqa: B006
+    signing_event_id: Annotated[list[PositiveId], Query(
+        max_length=20, description="Projects signed at these signing events.")] = [],  # noqa: B006
+    fortune_global_500: Annotated[bool | None, Query(
+        description="Only projects whose investor is (true) or is not (false) a Fortune Global 500 company.")]
+    = None,
     designation: Annotated[list[Designation], Query(max_length=5)] = [],  # noqa: B006
     designation_status: Annotated[list[DesignationStatus], Query(
         max_length=5, description="With `designation`: only projects holding it in these statuses.")] = [],  # noqa: B006
@@ -48,7 +57,9 @@ async def project_filters(
 ) -> projects.ProjectFilters:
     """The project list's filters, as query parameters (the list and the ledger export share them)."""
     return projects.ProjectFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
-                                   leader_id=leader_id, unit_id=unit_id, designation=designation,
+                                   leader_id=leader_id, unit_id=unit_id, investor_id=investor_id,
+                                   fortune_global_500=fortune_global_500, signed_year=signed_year,
+                                   signing_event_id=signing_event_id, designation=designation,
                                    designation_status=designation_status, code=code, q=q, on_hold=on_hold,
                                    archived=archived)
 

@@ -11,7 +11,7 @@ from app.config import Settings
 from app.deps import Allowed, ReadSession, settings_of
 from app.errors import InvalidInput
 from app.models.enums import FundingSource, Industry, PipelineDimension, ProjectStatus, Stage, Zone
-from app.models.fields import BusinessDate
+from app.models.fields import BusinessDate, CountryCode
 from app.models.stats import (
     LeaderDashboard,
     LeaderStats,
@@ -72,13 +72,14 @@ async def pipeline_filters(
     leader_id: LeaderIds = [],  # noqa: B006
     unit_id: UnitIds = [],  # noqa: B006
     year: Annotated[list[int], Query(max_length=20, description="The year a project entered its stage.")] = [],  # noqa: B006
+    investor_country: Annotated[list[CountryCode], Query(max_length=20)] = [],  # noqa: B006
 ) -> pipeline_stats.PipelineFilters:
     for y in year:
         if not 1990 <= y <= 2100:
             raise InvalidInput.field("year", "must be between 1990 and 2100")
     return pipeline_stats.PipelineFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
                                           leader_id=ids_or_none(leader_id), unit_id=ids_or_none(unit_id, "unit_id"),
-                                          year=year)
+                                          year=year, investor_country=investor_country)
 
 
 Filters = Annotated[pipeline_stats.PipelineFilters, Depends(pipeline_filters)]

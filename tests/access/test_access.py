@@ -28,6 +28,7 @@ API = "/api/v1"
 PROBLEM_JSON = "application/problem+json"
 CODE = "2022-370214-04-01-123456"
 OTHER_CODE = "2023-370214-04-01-654321"
+INVESTOR = "青岛测试投资有限公司"
 Headers = dict[str, str]
 
 # --------------------------------------------------------------------------------------
@@ -115,6 +116,13 @@ ROLE_TABLES_ELSEWHERE: dict[str, tuple[str, ...]] = {
         "GET /stats/leaders", "GET /stats/project-status", "GET /leaders/{id}/dashboard"),
     "tests/ledger/test_ledger_import.py": ("POST /imports/projects",),
     "tests/ledger/test_ledger_export.py": ("GET /exports/projects",),
+    "tests/promotion/test_promotion_permissions.py": (
+        "POST /investors", "GET /investors", "GET /investors/{id}", "PATCH /investors/{id}",
+        "DELETE /investors/{id}", "POST /projects/{id}/follow-ups", "GET /projects/{id}/follow-ups",
+        "GET /follow-ups", "GET /follow-ups/{id}", "POST /projects/{id}/fdi-receipts",
+        "GET /projects/{id}/fdi-receipts", "POST /signing-events", "GET /signing-events", "GET /signing-events/{id}",
+        "PATCH /signing-events/{id}", "DELETE /signing-events/{id}", "GET /stats/signing-events/{id}",
+        "GET /stats/cohorts"),
 }
 # Routes above whose cells, role by role, are in tests/access/test_roles_features.py.
 ROLE_TABLES_ELSEWHERE["tests/access/test_roles_features.py"] = (
@@ -204,7 +212,7 @@ async def make_world(api: Api, role: str, resource: str) -> World:
     world = World(headers=headers, key_id=key_id, leader=leader, unit=unit)
     if resource == "projects":
         world.project = await api.project(code=CODE, leader_id=leader["id"], unit_id=unit["id"],
-                                          stage_entered_on="2024-01-01")
+                                          stage_entered_on="2024-01-01", investor=INVESTOR)
     if resource == "api-keys":
         _, world.victim_key_id, _ = await new_key(api, "viewer")
     return world
@@ -212,7 +220,8 @@ async def make_world(api: Api, role: str, resource: str) -> World:
 
 def body_for(method: str, template: str) -> dict[str, Any] | None:
     bodies: dict[str, Callable[[], dict[str, Any]]] = {
-        "POST /projects": lambda: project_body(),
+        # The world's investor: a new one would be created, with an event of its own.
+        "POST /projects": lambda: project_body(investor=INVESTOR),
         "PATCH /projects/{id}": lambda: {"name": "改名后的项目"},
         "POST /projects/{id}/transitions": lambda: {"to": "signed", "occurred_on": "2024-02-01", "note": "签约"},
         "POST /leaders": lambda: {"name": "新任领导", "title": "副市长"},
@@ -619,6 +628,10 @@ class Change:
 
 async def _project_create(api: Api, bureau: Headers, bureau_id: int, ready: Ready) -> Change:
     body = project_body(name="审计项目", code=CODE)
+    # The investor exists, so the project is linked to it (a new one would be a change of its own).
+    r = await api.client.post(f"{API}/investors", headers=bureau,
+                              json={"name": body["investor"], "country": body["investor_country"]})
+    assert r.status_code == 201, r.text
     await ready()
     r = await api.client.post(f"{API}/projects", headers=bureau, json=body)
 

@@ -72,7 +72,7 @@ async def test_the_xlsx_has_chinese_headers_a_frozen_header_row_widths_dates_and
     assert sheet.title == "项目台账"
     assert [c.value for c in sheet[1]] == CHINESE_HEADER
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:T1"
+    assert sheet.auto_filter.ref == "A1:V1"
     assert sheet.column_dimensions["C"].width == 40 and sheet.column_dimensions["A"].width == 6
     assert sheet["A1"].font.bold
     cable = next(row for row in sheet.iter_rows(min_row=2) if row[2].value == "稀土电缆项目")
@@ -94,7 +94,7 @@ async def test_the_csv_is_utf8_with_a_bom_and_exact_amounts_in_wan(api):
     assert r.headers["content-type"] == "text/csv; charset=utf-8"
     rows = read_csv(r.content)
     assert rows[0] == CHINESE_HEADER
-    amounts = {row[2]: (row[8], row[9], row[11]) for row in rows[1:]}
+    amounts = {row[2]: (row[10], row[11], row[13]) for row in rows[1:]}
     assert amounts["稀土电缆项目"] == ("1460000", "CNY", "2022-06-05")
     assert amounts["'@提及 项目"] == ("0.000001", "JPY", "2022-02-01")
     assert amounts["'+86 电话项目"][0:2] == ("999999999.999999", "EUR")
@@ -122,7 +122,7 @@ async def test_text_a_spreadsheet_would_run_as_a_formula_is_escaped(api, fmt):
 async def test_an_export_takes_the_project_lists_filters(api):
     await a_varied_registry(api)
     r = await export(api, "csv", stage=["signed", "in_production"])
-    assert sorted(row[10] for row in read_csv(r.content)[1:]) == ["投产", "签约"]
+    assert sorted(row[12] for row in read_csv(r.content)[1:]) == ["投产", "签约"]
     r = await export(api, "csv", q="电缆")
     assert [row[2] for row in read_csv(r.content)[1:]] == ["稀土电缆项目"]
     r = await export(api, "csv", archived="true")
@@ -181,9 +181,9 @@ async def test_a_ledger_edited_in_a_spreadsheet_updates_what_changed(api):
     r = await export(api, "xlsx")
     book = load_workbook(io.BytesIO(r.content))
     sheet = book.worksheets[0]
-    sheet["I2"] = 20000  # 总投资(万元)
-    sheet["K2"] = "签约"
-    sheet["L2"] = date(2022, 7, 1)
+    sheet["K2"] = 20000  # 总投资(万元)
+    sheet["M2"] = "签约"
+    sheet["N2"] = date(2022, 7, 1)
     out = io.BytesIO()
     book.save(out)
     again = await upload(api, out.getvalue(), "会议台账.xlsx")

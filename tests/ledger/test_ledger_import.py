@@ -116,7 +116,8 @@ async def test_a_dry_run_reports_what_it_would_do_and_writes_nothing(api):
                                  "message": "is not one of 外资、内资"}]
     assert [p["id"] for p in await all_projects(api)] == [existing["id"]]
     assert (await api.get_project(existing["id"]))["version"] == 1
-    assert [e["action"] for e in await changes_written(api)] == ["project.create"]  # the test's own project
+    # The test's own project (and the investor it named); the dry run wrote nothing.
+    assert sorted(e["action"] for e in await changes_written(api)) == ["investor.create", "project.create"]
 
 
 async def test_one_bad_row_among_a_thousand_writes_nothing_and_is_named(api):
@@ -145,7 +146,9 @@ async def test_a_real_import_records_one_import_event_beside_each_projects_own(a
         "ledger", r.json()["sha256"], "test admin")
     assert event["after"] == {"file_name": "2022年台账.csv", "format": "csv", "rows": 2, "created": 2, "updated": 0,
                               "unchanged": 0, "as_of": event["after"]["as_of"]}
-    assert sorted(e["action"] for e in events) == ["import", "project.create", "project.create"]
+    # Each row names a new investor, created with its project.
+    assert sorted(e["action"] for e in events) == ["import", "investor.create", "investor.create", "project.create",
+                                                   "project.create"]
     assert len({e["request_id"] for e in events}) == 1
 
 

@@ -54,6 +54,14 @@ class Action(StrEnum):
     stats_read = "stats.read"
     project_import = "project.import"
     project_export = "project.export"
+    investor_read = "investor.read"
+    investor_write = "investor.write"
+    follow_up_read = "follow_up.read"
+    follow_up_write = "follow_up.write"
+    fdi_read = "fdi.read"
+    fdi_write = "fdi.write"
+    signing_event_read = "signing_event.read"
+    signing_event_write = "signing_event.write"
 
 
 A, B, L, U, I, V = Role.admin, Role.bureau, Role.leader, Role.unit, Role.integration, Role.viewer  # noqa: E741
@@ -97,6 +105,14 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.stats_read:           frozenset({A, B, L, V}),     # incl. every leader's dashboard
     Action.project_import:       frozenset({A, B}),              # ledger (台账) upload
     Action.project_export:       frozenset({A, B, L, U, V}),     # unit: only its own projects
+    Action.investor_read:        frozenset({A, B, L, U, V}),
+    Action.investor_write:       frozenset({A, B}),
+    Action.follow_up_read:       frozenset({A, B, L, U, V}),     # leader: their projects; unit: its own
+    Action.follow_up_write:      frozenset({A, B, U}),           # unit: on its own projects
+    Action.fdi_read:             frozenset({A, B, L, U, V}),     # unit: only its own projects
+    Action.fdi_write:            frozenset({A, B}),
+    Action.signing_event_read:   frozenset({A, B, L, U, V}),
+    Action.signing_event_write:  frozenset({A, B}),
 }  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """The ledger's (台账) column map: the one table that imports read and exports write.
 
-    序号 项目代码 项目名称 投资方 投资方国别 资金来源 产业类别 所属区域 总投资(万元) 币种
+    序号 项目代码 项目名称 投资方 投资方国别 统一社会信用代码 世界500强 资金来源 产业类别 所属区域 总投资(万元) 币种
     所处阶段 进入阶段日期 包项目市领导 责任单位 计划签约日期 计划开工日期 计划投产日期
     市重点项目 重点前期项目 是否暂缓                                   (+ 备注, import only)
 
@@ -33,6 +33,7 @@ from app.models import Project
 from app.models.enums import LABELS, Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
 from app.models.fields import CENTS
 from app.models.ledger import LedgerIssue
+from app.services.promotion import credit_code
 
 WAN = Decimal(10_000)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -51,6 +52,8 @@ class Record:
     leader: str | None
     unit: str | None
     designations: dict[str, str]  # designation -> status
+    credit_code: str | None = None  # the investor's
+    fortune_global_500: bool = False
 
 
 # --- reading cells -------------------------------------------------------------------------
@@ -125,6 +128,17 @@ read_designation_status = _enum_reader("designation_status", DesignationStatus, 
 
 _YES = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "暂缓", "on hold"})
 _NO = frozenset({"否", "n", "no", "false", "0", "×", "✗", "正常"})
+
+
+def read_credit_code(raw: Any) -> str | None:
+    text = read_code(raw)
+    if not text:
+        return None
+    text = text.upper()
+    wrong = credit_code.problem(text)
+    if wrong is not None:
+        raise CellError(wrong)
+    return text
 
 
 def read_bool(raw: Any) -> bool | None:
@@ -324,6 +338,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("investor_country", "投资方国别", ("国别", "国家或地区", "国别地区", "投资方国家", "country"),
            read=read_country, write=lambda r: r.project.investor_country, width=10,
            note="ISO code or Chinese name; CN if blank for domestic projects"),
+    Column("credit_code", "统一社会信用代码", ("信用代码", "社会信用代码", "统一代码", "credit_code"),
+           read=read_credit_code, write=lambda r: r.credit_code, width=22,
+           note="the investor's (GB 32100-2015, check character verified); set on an investor that has none"),
+    Column("fortune_global_500", "世界500强", ("是否世界500强", "500强", "fortune_global_500"), read=read_bool,
+           write=lambda r: "是" if r.fortune_global_500 else "否", width=10, note="the investor's; 是 or 否"),
     Column("funding_source", "资金来源", ("内外资", "资金类型", "项目类型"), read=read_funding_source,
            write=lambda r: _label("funding_source")(r.project.funding_source), width=10),
     Column("industry", "产业类别", ("行业", "产业", "所属行业", "所属产业", "行业类别"), read=read_industry,

@@ -20,7 +20,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from app.models import Leader, Project, Unit
+from app.models import Investor, Leader, Project, Unit
 from app.models.ledger import LedgerFormat
 from app.services.access.permissions import Principal, project_scope
 from app.services.ledger import columns, spreadsheets
@@ -48,16 +48,19 @@ class Export:
 async def _fetch(session: AsyncSession, principal: Principal, *, filters: ProjectFilters, after: int,
                  batch_size: int) -> list[Record]:
     """The next batch of projects (by id, after ``after``), with their leaders', units' names."""
-    stmt = cast(Select[Any], select(Project, col(Leader.name), col(Unit.name))
+    stmt = cast(Select[Any], select(Project, col(Leader.name), col(Unit.name), col(Investor.credit_code),
+                                    col(Investor.fortune_global_500))
                 .outerjoin(Leader, col(Leader.id) == col(Project.leader_id))
                 .outerjoin(Unit, col(Unit.id) == col(Project.unit_id))
+                .outerjoin(Investor, col(Investor.id) == col(Project.investor_id))
                 .where(project_scope(principal), col(Project.id) > after)
                 .order_by(col(Project.id)).limit(batch_size))
     rows = (await session.execute(filters.apply(stmt))).all()
-    designations = await projects.designations_of(session, [p.id for p, _, _ in rows if p.id])
+    designations = await projects.designations_of(session, [p.id for p, *_ in rows if p.id])
     return [Record(project=p, leader=leader, unit=unit,
-                   designations={d.designation: d.status for d in designations.get(p.id or 0, [])})
-            for p, leader, unit in rows]
+                   designations={d.designation: d.status for d in designations.get(p.id or 0, [])},
+                   credit_code=code, fortune_global_500=bool(top))
+            for p, leader, unit, code, top in rows]
 
 
 async def _rest(sessionmaker: async_sessionmaker[AsyncSession], principal: Principal, *, filters: ProjectFilters,

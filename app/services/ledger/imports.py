@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import AppError, InvalidInput
-from app.models import Leader, Project, ProjectDesignation, Unit
+from app.models import Investor, Leader, Project, ProjectDesignation, Unit
 from app.models.enums import Designation, DesignationStatus, FundingSource, ImportAction, Stage
 from app.models.ledger import ImportReport, LedgerColumnRead, LedgerIssue, LedgerRowChange
 from app.models.project import (
@@ -46,11 +46,13 @@ from app.models.project import (
     TransitionCreate,
     planned_dates_out_of_order,
 )
+from app.models.promotion import InvestorUpdate
 from app.services.access.permissions import Principal
 from app.services.common import audit, versioning
 from app.services.ledger import columns, spreadsheets
 from app.services.ledger.columns import BY_KEY, DESIGNATION_KEYS, Header, Row
 from app.services.projects import projects, stages
+from app.services.promotion import investors as investor_service
 
 CHUNK_ROWS = 500
 IN_BATCH = 500  # values in one SQL IN (...)
@@ -132,6 +134,7 @@ class Plan:
     update: ProjectUpdate | None = None
     changed: list[str] = field(default_factory=list)
     moves: list[TransitionCreate] = field(default_factory=list)
+    investor: dict[str, Any] = field(default_factory=dict)  # what the row sets on the project's investor
 
     @property
     def action(self) -> ImportAction | None:
@@ -139,7 +142,7 @@ class Plan:
             return None
         if self.create is not None:
             return ImportAction.create
-        return ImportAction.update if self.changed or self.moves else ImportAction.unchanged
+        return ImportAction.update if self.changed or self.moves or self.investor else ImportAction.unchanged
 
 
 @dataclass
@@ -158,8 +161,12 @@ class Context:
     seen_codes: dict[str, int] = field(default_factory=dict)
     seen_names: dict[tuple[str, str], tuple[int, bool]] = field(default_factory=dict)
     seen_projects: dict[int, int] = field(default_factory=dict)
+    investors: dict[tuple[str, str], Investor] = field(default_factory=dict)  # current, the oldest of a name
+    investors_by_code: dict[str, Investor] = field(default_factory=dict)
+    seen_credit_codes: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def forget_rows(self) -> None:
+        self.seen_credit_codes.clear()
         self.seen_codes.clear()
         self.seen_names.clear()
         self.seen_projects.clear()
@@ -489,9 +496,47 @@ def _plan_update(ctx: Context, row: Row, plan: Plan, project: Project,
     plan.changed = sorted(changes)
 
 
+async def _load_investors(session: AsyncSession, ctx: Context, rows: Sequence[Row],
+                          by_code: dict[str, Project], by_name: dict[tuple[str, str], list[Project]]) -> None:
+    """The investors the rows name (by name, or by their projects) and the credit codes they give."""
+    names = ({r.values["investor"] for r in rows if r.values.get("investor")}
+             | {p.investor for p in by_code.values()} | {p.investor for ps in by_name.values() for p in ps})
+    codes = sorted({r.values["credit_code"] for r in rows if r.values.get("credit_code")})
+    for batch in _batches(sorted(names)):
+        stmt = (select(Investor).where(col(Investor.name).in_(batch), col(Investor.archived_at).is_(None))
+                .order_by(col(Investor.id)))
+        for investor in (await session.execute(stmt)).scalars():
+            ctx.investors.setdefault((investor.name, investor.country), investor)
+    for batch in _batches(codes):
+        for investor in (await session.execute(select(Investor).where(col(Investor.credit_code).in_(batch)))).scalars():
+            ctx.investors_by_code[investor.credit_code or ""] = investor
+
+
+def _plan_investor(ctx: Context, row: Row, plan: Plan, name: str, country: str) -> None:
+    """What the row's 统一社会信用代码 and 世界500强 set on the investor its project is linked to
+    (matched by name and country, as the project services do)."""
+    wants = {k: row.values[k] for k in ("credit_code", "fortune_global_500") if row.values.get(k) is not None}
+    if not wants:
+        return
+    current = ctx.investors.get((name, country))
+    code = wants.get("credit_code")
+    if code is not None:
+        holder = ctx.investors_by_code.get(code)
+        seen = ctx.seen_credit_codes.setdefault(code, (name, country))
+        if holder is not None and (holder.name, holder.country) != (name, country):
+            plan.errors.append(ctx.issue(row, "credit_code", f"is the credit code of the investor {holder.name}"))
+        elif seen != (name, country):
+            plan.errors.append(ctx.issue(row, "credit_code", f"is given to the investor {seen[0]} in another row"))
+        elif current is not None and current.credit_code not in (None, code):
+            plan.errors.append(ctx.issue(row, "credit_code", f"differs from the investor's {current.credit_code}: "
+                                                             "change it through /investors"))
+    plan.investor = {k: v for k, v in wants.items() if current is None or getattr(current, k) != v}
+
+
 async def _plan_chunk(session: AsyncSession, ctx: Context, rows: Sequence[Row]) -> list[Plan]:
     await _load_references(session, ctx, rows)
     by_code, by_name, designations = await _load_matches(session, rows)
+    await _load_investors(session, ctx, rows, by_code, by_name)
     plans = []
     for row in rows:
         plan = Plan(row=row.number, name=row.values.get("name") or "", code=row.values.get("code"),
@@ -499,10 +544,19 @@ async def _plan_chunk(session: AsyncSession, ctx: Context, rows: Sequence[Row]) 
         project = _match(ctx, row, plan, by_code, by_name)
         if project is None:
             _plan_create(ctx, row, plan)
+            if plan.create is not None:
+                assert plan.create.investor is not None and plan.create.investor_country is not None
+                _plan_investor(ctx, row, plan, plan.create.investor, plan.create.investor_country)
         else:
             assert project.id is not None
             plan.project, plan.name, plan.code = project, row.values.get("name") or project.name, project.code
             _plan_update(ctx, row, plan, project, designations.get(project.id, []))
+            if not plan.errors:
+                update = plan.update
+                _plan_investor(ctx, row, plan, (update.investor if update and update.investor else project.investor),
+                               (update.investor_country if update and update.investor_country
+                                else project.investor_country))
+                plan.changed = sorted({*plan.changed, *plan.investor})
         plans.append(plan)
     return plans
 
@@ -513,19 +567,32 @@ async def _plan_chunk(session: AsyncSession, ctx: Context, rows: Sequence[Row]) 
 async def _apply(session: AsyncSession, ctx: Context, plan: Plan) -> None:
     """Write one planned row through the project services."""
     if plan.create is not None:
-        await projects.create_project(session, data=plan.create, actor=ctx.actor, today=ctx.today)
+        created = await projects.create_project(session, data=plan.create, actor=ctx.actor, today=ctx.today)
+        await _apply_investor(session, ctx, plan, created.investor_id)
         return
     project = plan.project
     assert project is not None and project.id is not None
     version = project.version
+    investor_id = project.investor_id
     if plan.update is not None:
         read = await projects.update_project(session, ctx.actor, project.id, data=plan.update,
                                              if_match=versioning.etag(version))
-        version = read.version
+        version, investor_id = read.version, read.investor_id
+    await _apply_investor(session, ctx, plan, investor_id)
     for move in plan.moves:
         read, _ = await projects.move_project(session, ctx.actor, project.id, data=move,
                                               if_match=versioning.etag(version), today=ctx.today)
         version = read.version
+
+
+async def _apply_investor(session: AsyncSession, ctx: Context, plan: Plan, investor_id: int | None) -> None:
+    if not plan.investor or investor_id is None:
+        return
+    investor = await investor_service.get(session, investor_id)
+    changes = {k: v for k, v in plan.investor.items() if getattr(investor, k) != v}
+    if changes:
+        await investor_service.update_investor(session, investor_id, data=InvestorUpdate(**changes),
+                                               if_match=versioning.etag(investor.version), actor=ctx.actor)
 
 
 # --- the whole import ----------------------------------------------------------------------

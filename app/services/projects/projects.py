@@ -8,7 +8,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, literal_column, or_, select
+from sqlalchemy import Integer, Select, bindparam, cast, extract, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -16,7 +16,7 @@ from sqlmodel import col
 from app import plainsql
 from app.dialect import in_values, json_rows
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models import Leader, Project, ProjectDesignation, StageTransition, Unit
+from app.models import Investor, Leader, Project, ProjectDesignation, StageTransition, Unit
 from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
 from app.models.project import (
     PLANNED_DATES,
@@ -35,6 +35,7 @@ from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.events import outbox
 from app.services.projects import references, stages
+from app.services.promotion import investors, signing_events
 
 SORT_KEYS: dict[str, SortKey] = {
     "name": SortKey("name", Project.name, pagination.decode_str),
@@ -67,6 +68,10 @@ class ProjectFilters:
     industry: list[Industry] = field(default_factory=list)
     leader_id: list[int] = field(default_factory=list)
     unit_id: list[int] = field(default_factory=list)
+    investor_id: list[int] = field(default_factory=list)
+    fortune_global_500: bool | None = None
+    signed_year: list[int] = field(default_factory=list)
+    signing_event_id: list[int] = field(default_factory=list)
     designation: list[Designation] = field(default_factory=list)
     designation_status: list[DesignationStatus] = field(default_factory=list)
     code: str | None = None
@@ -79,7 +84,8 @@ class ProjectFilters:
         parameter (``dialect.in_values``)."""
         columns: dict[str, Any] = {"stage": Project.stage, "funding_source": Project.funding_source,
                                    "zone": Project.zone, "industry": Project.industry,
-                                   "leader_id": Project.leader_id, "unit_id": Project.unit_id}
+                                   "leader_id": Project.leader_id, "unit_id": Project.unit_id,
+                                   "investor_id": Project.investor_id}
         for name, column in columns.items():
             values = getattr(self, name)
             if values:
@@ -95,6 +101,20 @@ class ProjectFilters:
                 held = held.where(in_values(col(ProjectDesignation.status),
                                             [str(s) for s in self.designation_status], dialect_name))
             stmt = stmt.where(held.exists())
+        if self.signed_year or self.signing_event_id:
+            # The cohorts' members (app.services.stats.cohorts): signed in these years, or at these events.
+            t = StageTransition
+            signed = select(col(t.project_id)).where(col(t.project_id) == col(Project.id),
+                                                     col(t.to_stage) == Stage.signed.value)
+            if self.signed_year:
+                signed = signed.where(in_values(cast(extract("year", col(t.occurred_on)), Integer), self.signed_year,
+                                                dialect_name))
+            if self.signing_event_id:
+                signed = signed.where(in_values(col(t.signing_event_id), self.signing_event_id, dialect_name))
+            stmt = stmt.where(signed.exists())
+        if self.fortune_global_500 is not None:
+            stmt = stmt.where(col(Project.investor_id).in_(
+                select(col(Investor.id)).where(col(Investor.fortune_global_500) == self.fortune_global_500)))
         if self.code is not None:
             stmt = stmt.where(Project.code == self.code)  # type: ignore[arg-type]
         if self.q:
@@ -127,9 +147,14 @@ def to_read(project: Project, designations: Sequence[ProjectDesignation]) -> Pro
 def _project(row: Mapping[str, Any], designations: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": row["id"], "code": row["code"], "name": row["name"], "investor": row["investor"],
-        "investor_country": row["investor_country"], "funding_source": row["funding_source"],
-        "industry": row["industry"], "zone": row["zone"],
+        "investor_country": row["investor_country"], "investor_id": row["investor_id"],
+        "funding_source": row["funding_source"], "industry": row["industry"], "zone": row["zone"],
         "total_investment": {"amount": row["total_investment_amount"], "currency": row["total_investment_currency"]},
+        "contracted_fdi": (None if row["contracted_fdi_amount"] is None
+                           else {"amount": row["contracted_fdi_amount"], "currency": "USD"}),
+        "registered_capital": (None if row["registered_capital_amount"] is None
+                               else {"amount": row["registered_capital_amount"],
+                                     "currency": row["registered_capital_currency"]}),
         "stage": row["stage"], "stage_entered_on": row["stage_entered_on"], "leader_id": row["leader_id"],
         "unit_id": row["unit_id"], "planned_sign_on": row["planned_sign_on"],
         "planned_start_on": row["planned_start_on"], "planned_production_on": row["planned_production_on"],
@@ -204,12 +229,17 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
         raise InvalidInput.field("stage_entered_on", f"must not be in the future (today is {today})")
     await _check_references(session, leader_id=data.leader_id, unit_id=data.unit_id)
     await _check_code_free(session, data.code)
+    investor = await investors.resolve(session, investor_id=data.investor_id, name=data.investor,
+                                       country=data.investor_country, actor=actor)
     project = Project(
-        **data.model_dump(include={"code", "name", "investor", "investor_country", "funding_source",
-                                   "industry", "zone", "leader_id", "unit_id", "planned_sign_on",
-                                   "planned_start_on", "planned_production_on", "on_hold"}),
+        **data.model_dump(include={"code", "name", "funding_source", "industry", "zone", "leader_id", "unit_id",
+                                   "planned_sign_on", "planned_start_on", "planned_production_on", "on_hold"}),
+        investor=investor.name, investor_country=investor.country, investor_id=investor.id,
         total_investment_amount=data.total_investment.amount,
         total_investment_currency=data.total_investment.currency,
+        contracted_fdi_amount=data.contracted_fdi.amount if data.contracted_fdi else None,
+        registered_capital_amount=data.registered_capital.amount if data.registered_capital else None,
+        registered_capital_currency=data.registered_capital.currency if data.registered_capital else None,
         stage=data.stage, stage_entered_on=entered_on,
     )
     session.add(project)
@@ -265,9 +295,29 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
                          if_match: str | None) -> ProjectRead:
     """Change the fields present in ``data``, if ``if_match`` names the current version."""
     project = await get_project(session, principal, project_id)
-    changes = data.model_dump(exclude_unset=True, exclude={"total_investment", "designations"})
+    changes = data.model_dump(exclude_unset=True, exclude={"total_investment", "designations", "contracted_fdi",
+                                                           "registered_capital", "investor", "investor_country",
+                                                           "investor_id"})
 
     async def apply() -> None:
+        if {"investor", "investor_country", "investor_id"} & data.model_fields_set:
+            investor = await investors.resolve(
+                session, investor_id=data.investor_id, actor=principal,
+                name=data.investor if data.investor is not None or data.investor_id else project.investor,
+                country=(data.investor_country if data.investor_country is not None or data.investor_id
+                         else project.investor_country))
+            changes.update(investor=investor.name, investor_country=investor.country, investor_id=investor.id)
+        fdi = (data.contracted_fdi if "contracted_fdi" in data.model_fields_set
+               else (await _read(session, project)).contracted_fdi)
+        if fdi is not None and changes.get("funding_source", project.funding_source) != FundingSource.foreign:
+            raise InvalidInput.field("contracted_fdi",
+                                     "only a foreign-funded project has contracted foreign investment")
+        if "contracted_fdi" in data.model_fields_set:
+            changes["contracted_fdi_amount"] = data.contracted_fdi.amount if data.contracted_fdi else None
+        if "registered_capital" in data.model_fields_set:
+            capital = data.registered_capital
+            changes["registered_capital_amount"] = capital.amount if capital else None
+            changes["registered_capital_currency"] = capital.currency if capital else None
         if "leader_id" in changes or "unit_id" in changes:
             await _check_references(session, leader_id=changes.get("leader_id"), unit_id=changes.get("unit_id"))
         if changes.get("code") is not None:
@@ -315,15 +365,18 @@ async def move_project(session: AsyncSession, principal: Principal, project_id: 
     if project.archived_at is not None:
         raise Conflict("An archived project cannot change stage.", code="project_archived")
     from_stage, from_entered_on = project.stage, project.stage_entered_on
+    await signing_events.check_for_move(session, signing_event_id=data.signing_event_id, to=data.to)
     entry = await stages.transition(session, project, to=data.to, occurred_on=data.occurred_on, note=data.note,
                                     reason=data.reason, actor=principal, today=today)
+    entry.signing_event_id = data.signing_event_id
     await _flush(session)
     read = await _read(session, project)
     await audit.record(session, principal, action="project.transition", resource_type="project",
                        resource_id=project_id,
                        before={"stage": from_stage, "stage_entered_on": str(from_entered_on)},
                        after={"stage": read.stage, "stage_entered_on": str(read.stage_entered_on),
-                              "kind": entry.kind, "reason": data.reason, "note": data.note})
+                              "kind": entry.kind, "reason": data.reason, "note": data.note,
+                              **({"signing_event_id": data.signing_event_id} if data.signing_event_id else {})})
     transition = TransitionRead.model_validate(entry, from_attributes=True)
     await outbox.emit(session, "project.stage_changed", {
         "project": read.model_dump(mode="json"), "previous_stage": from_stage, "stage": read.stage,

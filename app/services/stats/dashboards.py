@@ -33,6 +33,7 @@ from app.models.stats import (
 )
 from app.services.common import links
 from app.services.projects import exchange_rates
+from app.services.promotion import follow_ups
 from app.services.stats import accountability, health, target_progress
 from app.services.stats.pipeline import PipelineFilters, check_as_of, projects_link, summarise, totals_by
 from app.services.stats.timeline import LATE_RULE, projects_on
@@ -44,7 +45,11 @@ async def _sections(session: AsyncSession, leader_id: int, as_of: date) -> dict[
     # Difficulty statuses are not historised: a past date is judged with today's statuses.
     workload = await accountability.leader_workload(session, leader_id=leader_id, today=as_of, limit=0)
     summary = links.link(f"/leaders/{leader_id}/difficulties-summary")
+    overdue_follow_ups = await follow_ups.count_overdue(session, leader_id=leader_id, on=as_of)
     return {
+        "overdue_follow_ups": DashboardSection(
+            count=overdue_follow_ups, overdue=overdue_follow_ups,
+            items=links.link("/follow-ups", {"leader_id": str(leader_id), "overdue": "true"})),
         "open_difficulties": DashboardSection(count=workload.open_difficulty_count,
                                               overdue=workload.overdue_difficulty_count, items=summary),
         "overdue_tasks": DashboardSection(count=workload.overdue_task_count, overdue=workload.overdue_task_count,

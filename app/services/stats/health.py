@@ -6,9 +6,14 @@ Each rule measures days (``app.services.pipeline_state.overdue_days``):
     start_overdue       days since planned_start_on, not yet under construction
     production_overdue  days since planned_production_on, not yet in production
     stalled             days since the last stage move, before construction
+    no_follow_up        days since the last follow-up (or the stage move, if later), while
+                        negotiating or signed, for projects with a follow-up log
 
 and turns amber, then red, at thresholds from the settings (``status_<rule>_amber_days``,
-``status_<rule>_red_days``; None switches a level off). A project's status is its worst
+``status_<rule>_red_days``; None switches a level off). ``no_follow_up`` has one allowance
+per stage (``follow_up_max_days``): amber past it, red past twice it. A project whose log
+is still empty is not measured by it: the log starts empty when the service is deployed,
+and ``stalled`` already measures a project nobody moves. A project's status is its worst
 rule's. Terminated projects, and projects that did not exist yet, have no status.
 
 The database computes the measures, the levels and the status (CASE expressions), so
@@ -26,11 +31,13 @@ from sqlalchemy.sql.expression import Subquery
 from sqlmodel import col
 
 from app.config import Settings
+from app.dialect import a_date, days_between
 from app.models import Project
 from app.models.enums import ProjectStatus, Stage, StatusRule
 from app.models.stats import ProjectStatusPage, ProjectStatusRead, StatusReason, StatusRuleRead
 from app.services.common import pagination
 from app.services.common.pagination import SortKey
+from app.services.promotion.follow_ups import last_follow_up
 from app.services.stats.timeline import PLANNED, active, overdue_days, projects_on
 
 MEASURES: dict[StatusRule, str] = {
@@ -38,6 +45,9 @@ MEASURES: dict[StatusRule, str] = {
     StatusRule.start_overdue: "days since planned_start_on, while the project is not yet under construction",
     StatusRule.production_overdue: "days since planned_production_on, while the project is not yet in production",
     StatusRule.stalled: "days since the project's last stage move, while it is not yet under construction",
+    StatusRule.no_follow_up: ("days since the project's last follow-up (or its last stage move, if later), while "
+                              "it is negotiating or signed and has a follow-up log; amber past the stage's "
+                              "FOLLOW_UP_MAX_DAYS, red past twice that"),
 }
 LEVEL = {0: ProjectStatus.green, 1: ProjectStatus.amber, 2: ProjectStatus.red}
 SEVERITY = {ProjectStatus.red.value: 0, ProjectStatus.amber.value: 1, ProjectStatus.green.value: 2}
@@ -47,6 +57,8 @@ SEVERITY = {ProjectStatus.red.value: 0, ProjectStatus.amber.value: 1, ProjectSta
 class Threshold:
     amber: int | None
     red: int | None
+    # Allowances per stage (no_follow_up): amber past the days, red past twice them.
+    by_stage: dict[str, int] | None = None
 
 
 Rules = dict[StatusRule, Threshold]
@@ -54,17 +66,28 @@ Rules = dict[StatusRule, Threshold]
 
 def rules_of(settings: Settings) -> Rules:
     """The thresholds in force, from the settings."""
-    return {rule: Threshold(amber=getattr(settings, f"status_{rule.value}_amber_days"),
-                            red=getattr(settings, f"status_{rule.value}_red_days"))
-            for rule in StatusRule}
+    rules = {rule: Threshold(amber=getattr(settings, f"status_{rule.value}_amber_days"),
+                             red=getattr(settings, f"status_{rule.value}_red_days"))
+             for rule in StatusRule if rule not in FOLLOW_UP_RULES}
+    rules[StatusRule.no_follow_up] = Threshold(amber=None, red=None,
+                                               by_stage={str(k): v for k, v in settings.follow_up_max_days.items()})
+    return rules
+
+
+FOLLOW_UP_RULES = (StatusRule.no_follow_up,)
 
 
 def describe(rules: Rules) -> list[StatusRuleRead]:
-    return [StatusRuleRead(rule=rule, measures=MEASURES[rule], amber_after_days=t.amber, red_after_days=t.red)
+    return [StatusRuleRead(rule=rule, measures=MEASURES[rule], amber_after_days=t.amber, red_after_days=t.red,
+                           max_days_by_stage=t.by_stage)
             for rule, t in rules.items()]
 
 
-def _level(measure: Any, threshold: Threshold) -> ColumnElement[int]:
+def _level(measure: Any, threshold: Threshold, stage: Any = None) -> ColumnElement[int]:
+    if threshold.by_stage is not None:
+        by_stage = threshold.by_stage.items()
+        return case(*[(and_(stage == s, measure > 2 * days), 2) for s, days in by_stage],
+                    *[(and_(stage == s, measure > days), 1) for s, days in by_stage], else_=0)
     whens = []
     if threshold.red is not None:
         whens.append((measure >= threshold.red, 2))
@@ -78,17 +101,23 @@ def measured(as_of: date, rules: Rules, *, where: Sequence[ColumnElement[bool]] 
     and status: the subquery ``statuses``."""
     base, state = projects_on(as_of)
     measures = overdue_days(as_of, state)
-    inner = base.with_only_columns(
+    last = last_follow_up(as_of)
+    since = case((last.c.last_on > state.c.entered_on, last.c.last_on), else_=state.c.entered_on)
+    followed = list(rules[StatusRule.no_follow_up].by_stage or {})
+    measures[StatusRule.no_follow_up] = case(
+        (and_(last.c.last_on.is_not(None), state.c.stage.in_(followed)), days_between(a_date(as_of), since)),
+        else_=None)
+    inner = base.outerjoin(last, last.c.project_id == col(Project.id)).with_only_columns(
         col(Project.id).label("id"), col(Project.name).label("name"), state.c.stage.label("stage"),
         state.c.entered_on.label("entered_on"), col(Project.leader_id).label("leader_id"),
         col(Project.unit_id).label("unit_id"), col(Project.planned_sign_on).label("planned_sign_on"),
         col(Project.planned_start_on).label("planned_start_on"),
         col(Project.planned_production_on).label("planned_production_on"),
         col(Project.total_investment_amount).label("amount"),
-        col(Project.total_investment_currency).label("currency"),
+        col(Project.total_investment_currency).label("currency"), last.c.last_on.label("last_follow_up_on"),
         *[measure.label(f"m_{rule.value}") for rule, measure in measures.items()],
     ).where(active(state.c.stage), *where).subquery("measured")
-    levels = {rule: _level(inner.c[f"m_{rule.value}"], rules[rule]) for rule in StatusRule}
+    levels = {rule: _level(inner.c[f"m_{rule.value}"], rules[rule], inner.c.stage) for rule in StatusRule}
     status = case(
         (or_(*[lv == 2 for lv in levels.values()]), ProjectStatus.red.value),
         (or_(*[lv == 1 for lv in levels.values()]), ProjectStatus.amber.value),
@@ -114,8 +143,14 @@ def to_read(row: Any, as_of: date, rules: Rules) -> ProjectStatusRead:
             inputs[column] = getattr(row, column).isoformat()
         else:
             inputs["stage_entered_on"] = row.entered_on.isoformat()
-        inputs["amber_after_days"] = rules[rule].amber
-        inputs["red_after_days"] = rules[rule].red
+        by_stage = rules[rule].by_stage
+        if by_stage is not None:
+            inputs["last_follow_up_on"] = row.last_follow_up_on.isoformat()
+            inputs["max_days"] = by_stage[row.stage]
+            inputs["amber_after_days"], inputs["red_after_days"] = by_stage[row.stage] + 1, 2 * by_stage[row.stage] + 1
+        else:
+            inputs["amber_after_days"] = rules[rule].amber
+            inputs["red_after_days"] = rules[rule].red
         reasons.append(StatusReason(rule=rule, status=LEVEL[level], days=int(getattr(row, f"m_{rule.value}")),
                                     inputs=inputs))
     return ProjectStatusRead(id=row.id, name=row.name, stage=Stage(row.stage), stage_entered_on=row.entered_on,

@@ -34,6 +34,7 @@ from app.services.common import links, pagination
 from app.services.common.pagination import Page, SortKey
 from app.services.projects import exchange_rates
 from app.services.projects.exchange_rates import RateBook
+from app.services.promotion import fdi
 from app.services.stats.timeline import RANK, AnySelect, State, entered_year, projects_on
 
 SHARE_PLACES = Decimal("0.0001")
@@ -67,6 +68,7 @@ class PipelineFilters:
     leader_id: list[int | None] = field(default_factory=list)
     unit_id: list[int | None] = field(default_factory=list)
     year: list[int] = field(default_factory=list)
+    investor_country: list[str] = field(default_factory=list)
 
     def apply(self, stmt: AnySelect, state: State) -> AnySelect:
         """Add the filters to a query joining ``projects`` and the state."""
@@ -81,7 +83,7 @@ class PipelineFilters:
         """Add the filters on the project's own fields (all but stage and year) to a query
         joining ``projects``."""
         for name, column in (("funding_source", Project.funding_source), ("zone", Project.zone),
-                             ("industry", Project.industry)):
+                             ("industry", Project.industry), ("investor_country", Project.investor_country)):
             if words := getattr(self, name):
                 stmt = stmt.where(col(column).in_([str(w) for w in words]))
         for name, ref in (("leader_id", Project.leader_id), ("unit_id", Project.unit_id)):
@@ -94,7 +96,7 @@ class PipelineFilters:
         """These filters, narrowed to one group's key."""
         values = {name: list(getattr(self, name)) for name in self.__dataclass_fields__}
         names = {D.stage: "stage", D.funding_source: "funding_source", D.zone: "zone", D.industry: "industry",
-                 D.leader: "leader_id", D.unit: "unit_id", D.year: "year"}
+                 D.leader: "leader_id", D.unit: "unit_id", D.year: "year", D.investor_country: "investor_country"}
         for dimension, value in key.items():
             values[names[D(dimension)]] = [value]
         return PipelineFilters(**values)
@@ -118,7 +120,8 @@ def projects_link(as_of: date, filters: PipelineFilters, *, attributes_only: boo
 def dimension(d: PipelineDimension, state: State) -> ColumnElement[Any]:
     columns: dict[PipelineDimension, Any] = {
         D.stage: state.c.stage, D.funding_source: col(Project.funding_source), D.zone: col(Project.zone),
-        D.industry: col(Project.industry), D.leader: col(Project.leader_id), D.unit: col(Project.unit_id)}
+        D.industry: col(Project.industry), D.leader: col(Project.leader_id), D.unit: col(Project.unit_id),
+        D.investor_country: col(Project.investor_country)}
     return entered_year(state) if d == D.year else columns[d]
 
 
@@ -130,14 +133,16 @@ _ENUM_ORDER: dict[PipelineDimension, dict[str, int]] = {
 }
 
 
-def sort_key(dimensions: Sequence[PipelineDimension], key: dict[str, Any]) -> tuple[tuple[int, int], ...]:
+def sort_key(dimensions: Sequence[PipelineDimension], key: dict[str, Any]) -> tuple[tuple[int, int | str], ...]:
     """Groups in the lifecycle's and the vocabularies' order, ids and years ascending, "none" last
     (the same on both databases, whose collations differ)."""
-    out = []
+    out: list[tuple[int, int | str]] = []
     for d in dimensions:
         value = key[d.value]
         if value is None:
             out.append((1, 0))
+        elif d == D.investor_country:
+            out.append((0, str(value)))
         elif d in _ENUM_ORDER:
             out.append((0, _ENUM_ORDER[d][value]))
         else:
@@ -184,6 +189,8 @@ async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[Pip
     keys = [dimension(d, state) for d in group_by]
     rows = await totals_by(session, base, keys)
     book = await exchange_rates.rate_book(session, as_of)
+    fdi_rows = (await session.execute(fdi.fdi_by(base, keys, as_of))).all()
+    fdi_of = {tuple(getattr(r, f"k{i}") for i in range(len(keys))): r for r in fdi_rows}
 
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for row in rows:
@@ -192,13 +199,20 @@ async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[Pip
     for values, members in groups.items():
         key = {d.value: v for d, v in zip(group_by, values, strict=True)}
         money = exchange_rates.money((r.currency, r.amount) for r in members)
+        own = fdi_of.get(values)
         out.append(PipelineGroup(
             key=key, count=int(members[0].group_n), totals=money,
             total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
-            projects=projects_link(as_of, filters.narrowed(**key))))
+            projects=projects_link(as_of, filters.narrowed(**key)),
+            fdi=fdi.foreign_investment(own.n, own.contracted, own.utilised) if own else fdi.foreign_investment(
+                0, None, None)))
     out.sort(key=lambda g: sort_key(group_by, g.key))
+    total = summarise(rows, book=book, projects=projects_link(as_of, filters))
+    first = fdi_rows[0] if fdi_rows else None
+    total.fdi = fdi.foreign_investment(first.all_n if first else 0, first.all_contracted if first else None,
+                                       first.all_utilised if first else None)
     return PipelineStats(as_of=as_of, group_by=list(group_by),
-                         total=summarise(rows, book=book, projects=projects_link(as_of, filters)),
+                         total=total,
                          groups=out,
                          funnel=await funnel(session, as_of=as_of, filters=filters) if with_funnel else None)
 

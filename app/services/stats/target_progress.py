@@ -26,7 +26,7 @@ from sqlmodel import col
 
 from app.errors import NotFound
 from app.models import Leader, Project, ProjectDesignation, Target, TargetMember
-from app.models.enums import DesignationStatus, Stage, TargetMembership, TargetProjectStatus
+from app.models.enums import DesignationStatus, FundingSource, Stage, TargetMembership, TargetProjectStatus
 from app.models.stats import (
     Counted,
     LeaderProgress,
@@ -41,6 +41,7 @@ from app.services.common.pagination import Page, SortKey
 from app.services.projects import exchange_rates
 from app.services.projects.exchange_rates import RateBook
 from app.services.projects.targets import get_target, to_read
+from app.services.promotion import fdi
 from app.services.stats.pipeline import check_as_of, share
 from app.services.stats.timeline import LATE_RULE, AnySelect, active, behind_plan, reached, stage_on
 
@@ -138,6 +139,25 @@ async def _rows(session: AsyncSession, targets: Sequence[Target], on: date) -> S
     return (await session.execute(stmt)).all()
 
 
+async def _fdi_rows(session: AsyncSession, targets: Sequence[Target], on: date) -> dict[tuple[int, int], Any]:
+    """Per (target, done 0/1): the foreign members' count, contracted and utilised FDI, and the
+    target's (``t_n``, ``t_contracted``, ``t_utilised``) by window functions."""
+    m = member_union(targets, on)
+    utilised = fdi.utilised_fdi_query(on)
+    n, contracted = func.count(), func.sum(col(Project.contracted_fdi_amount))
+    used = func.sum(utilised.c.utilised)
+    by_target = [m.c.target_id]
+    stmt = (select(m.c.target_id, m.c.done, n.label("n"), contracted.label("contracted"), used.label("utilised"),
+                   func.sum(n).over(partition_by=by_target).label("t_n"),
+                   func.sum(contracted).over(partition_by=by_target).label("t_contracted"),
+                   func.sum(used).over(partition_by=by_target).label("t_utilised"))
+            .select_from(m).join(Project, col(Project.id) == m.c.project_id)
+            .outerjoin(utilised, utilised.c.project_id == m.c.project_id)
+            .where(col(Project.funding_source) == FundingSource.foreign.value)
+            .group_by(m.c.target_id, m.c.done))
+    return {(r.target_id, int(r.done)): r for r in await session.execute(stmt)}
+
+
 def _amount(count: int, money: list[MoneyTotal], *, currency: str, book: RateBook, projects: str) -> TargetAmount:
     return TargetAmount(count=count, totals=money, total=exchange_rates.convert(money, to=currency, book=book),
                         projects=projects)
@@ -189,7 +209,18 @@ async def progress(session: AsyncSession, targets: Sequence[Target], *, on: date
     for row in rows:
         by_target.setdefault(row.target_id, []).append(row)
     book = await exchange_rates.rate_book(session, on)
-    return [_progress(t, by_target.get(t.id or 0, []), on=on, book=book) for t in targets]
+    fdi_rows = await _fdi_rows(session, targets, on)
+    out = []
+    for t in targets:
+        item = _progress(t, by_target.get(t.id or 0, []), on=on, book=book)
+        done, other = fdi_rows.get((t.id or 0, 1)), fdi_rows.get((t.id or 0, 0))
+        whole = done or other
+        item.members.fdi = (fdi.foreign_investment(whole.t_n, whole.t_contracted, whole.t_utilised) if whole
+                            else fdi.foreign_investment(0, None, None))
+        item.done.fdi = (fdi.foreign_investment(done.n, done.contracted, done.utilised) if done
+                         else fdi.foreign_investment(0, None, None))
+        out.append(item)
+    return out
 
 
 async def year_targets(session: AsyncSession, year: int) -> list[Target]:
