@@ -7,7 +7,7 @@ from typing import Self
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.models.enums import ESCALATION_ORDER, EscalationLevel
+from app.models.enums import ESCALATION_ORDER, Designation, EscalationLevel, Stage
 
 
 class EscalationRung(BaseModel):
@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     status_production_overdue_red_days: int | None = Field(default=1, ge=1)
     status_stalled_amber_days: int | None = Field(default=180, ge=1)
     status_stalled_red_days: int | None = Field(default=None, ge=1)
+    # Monthly reports (月报): the day of the next month by which a month's report is due (the
+    # 5th: March's report is due on 5 April); a report filed after it is late.
+    progress_report_due_day: int = Field(default=5, ge=1, le=28)
+    # Which projects must report a month: those in these stages on the month's last day, and
+    # those in preliminary work holding a granted designation named here.
+    progress_report_stages: list[Stage] = Field(default_factory=lambda: [Stage.under_construction])
+    progress_report_designations: list[Designation] = Field(
+        default_factory=lambda: [Designation.city_key, Designation.key_preliminary])
     # How many red and amber projects a leader's dashboard lists (the rest are a link away).
     dashboard_attention_limit: int = Field(default=50, ge=0, le=200)
 

@@ -24,6 +24,7 @@ from app.routers import (
     integrations,
     ledger,
     meta,
+    progress,
     projects,
     registry,
     stats,
@@ -114,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (approvals.items, approvals.across, approvals.kinds, approvals.stats, integrations.events,
                    integrations.secrets, webhooks.router):
         app.include_router(router)
-    for router in (targets.router, exchange_rates.router, stats.router, stats.leaders):
+    for router in (targets.router, exchange_rates.router, stats.router, stats.leaders, progress.router):
         app.include_router(router)
     for router in (ledger.imports_router, ledger.exports_router):
         app.include_router(router)

@@ -187,6 +187,43 @@ class PipelineDimension(StrEnum):
     year = "year"
 
 
+class ReportStatus(StrEnum):
+    """A monthly report's version: filed, then accepted or returned by the bureau."""
+
+    submitted = "submitted"
+    accepted = "accepted"
+    returned = "returned"
+
+
+class ReviewDecision(StrEnum):
+    accept = "accept"
+    return_ = "return"
+
+
+class FundsSource(StrEnum):
+    """Where funds that arrived came from (本月到位资金来源)."""
+
+    own_funds = "own_funds"
+    bank_loans = "bank_loans"
+    government_funds = "government_funds"
+    special_bonds = "special_bonds"
+    foreign_capital = "foreign_capital"
+    other = "other"
+
+
+class InvestmentDimension(StrEnum):
+    """What ``/stats/investment`` can group by. A project counts in each designation it holds
+    (granted) and each of the year's targets it is a member of."""
+
+    leader = "leader"
+    unit = "unit"
+    zone = "zone"
+    industry = "industry"
+    designation = "designation"
+    target = "target"
+    stage = "stage"
+
+
 class Role(StrEnum):
     admin = "admin"
     bureau = "bureau"
@@ -349,6 +386,25 @@ LABELS: dict[str, dict[str, str]] = {
         "unit": "责任单位",
         "year": "进入阶段年份",
     },
+    "report_status": {"submitted": "已填报待审核", "accepted": "审核通过", "returned": "退回"},
+    "review_decision": {"accept": "通过", "return": "退回"},
+    "funds_source": {
+        "own_funds": "自有资金",
+        "bank_loans": "银行贷款",
+        "government_funds": "政府资金",
+        "special_bonds": "专项债",
+        "foreign_capital": "外资",
+        "other": "其他",
+    },
+    "investment_dimension": {
+        "leader": "包项目市领导",
+        "unit": "责任单位",
+        "zone": "重点区域",
+        "industry": "产业",
+        "designation": "重点项目类别",
+        "target": "年度目标",
+        "stage": "阶段",
+    },
     "role": {
         "admin": "系统管理员",
         "bureau": "招商局",
@@ -391,6 +447,10 @@ ENUMS: dict[str, type[StrEnum]] = {
     "project_status": ProjectStatus,
     "status_rule": StatusRule,
     "pipeline_dimension": PipelineDimension,
+    "report_status": ReportStatus,
+    "review_decision": ReviewDecision,
+    "funds_source": FundsSource,
+    "investment_dimension": InvestmentDimension,
     "role": Role,
     "approval_status": ApprovalStatus,
     "approval_event_outcome": ApprovalEventOutcome,

@@ -32,11 +32,12 @@ from app.models.types import UTCDateTime
 # Every event type is "<family>.<what happened>". Other families join by calling
 # ``app.services.outbox.emit`` with their own types; subscribers may name a type, a
 # family ("difficulty.*") or everything ("*").
-EVENT_FAMILIES = ("project", "approval", "difficulty")
+EVENT_FAMILIES = ("project", "approval", "difficulty", "progress_report")
 EVENT_TYPES = (
     "project.created", "project.updated", "project.stage_changed", "project.archived",
     "approval.created", "approval.updated", "approval.status_changed", "approval.archived",
     "difficulty.*",
+    "progress_report.submitted", "progress_report.accepted", "progress_report.returned",
 )
 EVENT_TYPE_RE = re.compile(r"^([a-z][a-z_]{0,30})\.([a-z][a-z_]{0,30})$")
 
