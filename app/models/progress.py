@@ -293,7 +293,7 @@ class MissingProject(BaseModel):
     project_id: int
     name: str
     filed_on: date | None = Field(description="When the month was first filed; null if never.")
-    late: bool
+    late: bool = Field(description="Filed after the due day, or not filed and the due day has passed.")
 
 
 class MissingByUnit(BaseModel):

@@ -27,11 +27,11 @@ async def missing(session: AsyncSession, principal: Principal, *, year: int, mon
     duty = (base.outerjoin(first, first.c.project_id == col(Project.id))
             .where(active(state.c.stage), must_report(rules, state.c.stage), project_scope(principal)))
     required = dict((await session.execute(duty.with_only_columns(col(Project.unit_id), func.count())
-                                           .group_by(col(Project.unit_id)))).tuples().all())
+                                           .group_by(col(Project.unit_id)))).all())
     rows = (await session.execute(
         duty.with_only_columns(col(Project.id), col(Project.name), col(Project.unit_id), first.c.filed_on)
         .where((first.c.filed_on.is_(None)) | (first.c.filed_on > due)).order_by(col(Project.id)))).all()
-    names = dict((await session.execute(select(col(Unit.id), col(Unit.name)))).tuples().all())
+    names = dict((await session.execute(select(col(Unit.id), col(Unit.name)))).all())
     items: dict[int | None, MissingByUnit] = {
         unit_id: MissingByUnit(unit_id=unit_id, unit_name=names.get(unit_id) if unit_id is not None else None,
                                required=int(n), missing=[], late=[])
