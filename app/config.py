@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     progress_report_stages: list[Stage] = Field(default_factory=lambda: [Stage.under_construction])
     progress_report_designations: list[Designation] = Field(
         default_factory=lambda: [Designation.city_key, Designation.key_preliminary])
+    # Investment behind time progress (时间进度): a project whose completion rate is this many
+    # percentage points or more behind the share of the year elapsed is amber, then red.
+    status_investment_behind_amber_points: int | None = Field(default=10, ge=1, le=100)
+    status_investment_behind_red_points: int | None = Field(default=30, ge=1, le=100)
+    # A project that must report and has not filed the last due month's report by its due
+    # day is amber; this many due months unfiled in a row, red.
+    status_report_missing_amber_months: int | None = Field(default=1, ge=1, le=12)
+    status_report_missing_red_months: int | None = Field(default=2, ge=1, le=12)
     # How many red and amber projects a leader's dashboard lists (the rest are a link away).
     dashboard_attention_limit: int = Field(default=50, ge=0, le=200)
 
