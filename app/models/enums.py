@@ -172,6 +172,8 @@ class StatusRule(StrEnum):
     start_overdue = "start_overdue"
     production_overdue = "production_overdue"
     stalled = "stalled"
+    investment_behind = "investment_behind"
+    report_missing = "report_missing"
 
 
 class PipelineDimension(StrEnum):
@@ -376,6 +378,8 @@ LABELS: dict[str, dict[str, str]] = {
         "start_overdue": "计划开工日期已过未开工",
         "production_overdue": "计划投产日期已过未投产",
         "stalled": "长期未推进",
+        "investment_behind": "投资完成滞后于时间进度",
+        "report_missing": "月报未按时报送",
     },
     "pipeline_dimension": {
         "stage": "阶段",

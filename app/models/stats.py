@@ -180,14 +180,20 @@ class TargetProject(BaseModel):
 class StatusRuleRead(BaseModel):
     rule: StatusRule
     measures: str
-    amber_after_days: int | None
-    red_after_days: int | None
+    unit: Literal["days", "points", "months"] = Field(
+        default="days", description="What the thresholds count: days, percentage points behind time progress "
+        "(investment_behind), or due months unfiled (report_missing).")
+    amber_after_days: int | None = Field(description="The amber threshold, in `unit`.")
+    red_after_days: int | None = Field(description="The red threshold, in `unit`.")
 
 
 class StatusReason(BaseModel):
     rule: StatusRule
     status: ProjectStatus
-    days: int = Field(description="The rule's measure on `as_of`, in days.")
+    days: int | None = Field(description="The rule's measure on `as_of`, in days (null for the rules not "
+                             "measured in days).")
+    points: Decimal | None = Field(default=None, description="investment_behind: points behind time progress.")
+    months: int | None = Field(default=None, description="report_missing: due months unfiled in a row.")
     inputs: dict[str, str | int | None]
 
 
@@ -241,6 +247,21 @@ class DashboardSection(BaseModel):
     items: str = Field(description="Lists the items.")
 
 
+class LeaderInvestment(BaseModel):
+    """The leader's projects' investment against plan and time progress for the last due month
+    (a leader's group of ``/stats/investment``)."""
+
+    year: int
+    month: int
+    planned: MoneyTotal
+    completed_ytd: MoneyTotal
+    completion_rate: Decimal | None
+    time_progress: Decimal
+    gap_points: Decimal | None
+    rank: int | None = Field(description="Among the leaders, by completion rate.")
+    figures: str = Field(description="The investment statistics by leader this comes from.")
+
+
 class LeaderBrief(BaseModel):
     id: int
     name: str
@@ -262,6 +283,10 @@ class LeaderDashboard(BaseModel):
         default=None, description="Null until the difficulties feature is installed.")
     overdue_tasks: DashboardSection | None = Field(
         default=None, description="Null until the supervision feature is installed.")
+    investment: LeaderInvestment | None = Field(
+        default=None, description="Null when none of the leader's projects has a plan or report for the year.")
+    missing_reports: Counted | None = Field(
+        default=None, description="The leader's projects missing a due monthly report (rule report_missing).")
 
 
 class LeaderSummary(BaseModel):
@@ -273,6 +298,8 @@ class LeaderSummary(BaseModel):
     status: StatusCounts
     targets: list[TargetShare] = Field(description="The year's targets the leader's projects count toward.")
     dashboard: str | None
+    investment: LeaderInvestment | None = None
+    missing_reports: Counted | None = None
 
 
 class LeaderStats(BaseModel):
