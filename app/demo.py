@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.demo_progress import seed_progress
 from app.errors import Conflict, InvalidInput
 from app.models import Leader, Project, Unit
 from app.models.enums import (
@@ -184,6 +185,8 @@ class DemoSummary:
     transitions: int
     targets: int = 0
     exchange_rates: int = 0
+    annual_plans: int = 0
+    progress_reports: int = 0
 
 
 # --- the registry: city leaders and responsible units -----------------------------------
@@ -812,8 +815,10 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
             moves += 1
     rates = await _seed_rates(session, actor)
     plan_targets = await _seed_targets(session, actor)
+    progress = await seed_progress(session, actor_name=DEMO_ACTOR, last_date=DEMO_LAST_DATE)
     return DemoSummary(leaders=len(leader_ids), units=len(unit_ids), projects=projects, transitions=moves,
-                       targets=plan_targets, exchange_rates=rates)
+                       targets=plan_targets, exchange_rates=rates, annual_plans=progress.annual_plans,
+                       progress_reports=progress.progress_reports)
 
 
 async def _seed_rates(session: AsyncSession, actor: Principal) -> int:
