@@ -93,3 +93,12 @@ async def test_a_leaders_dashboard_shows_their_completion_rate_and_missing_repor
     assert items[other["id"]]["investment"]["rank"] == 2
     assert items[other["id"]]["missing_reports"]["count"] == 1
     assert items[leader["id"]]["missing_reports"]["count"] == 1
+
+
+async def test_only_a_designated_preliminary_project_misses_reports(api):
+    granted = await api.project(stage="preliminary", stage_entered_on="2019-01-01",
+                                designations=[{"designation": "city_key", "status": "granted"}])
+    plain = await api.project(stage="preliminary", stage_entered_on="2019-01-01")
+    got = await statuses(api)
+    assert got[granted["id"]]["report_missing"]["months"] == 2
+    assert "report_missing" not in got[plain["id"]]

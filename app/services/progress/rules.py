@@ -57,11 +57,11 @@ def check_month(year: int, month: int, today: date, *, field: str = "month") -> 
         raise InvalidInput.field(field, f"{year}-{month:02d} is in the future (today is {today})")
 
 
-def must_report(rules: ReportingRules, stage: Any) -> ColumnElement[bool]:
-    """Whether the project (``projects`` in the query) in ``stage`` on the month's last day
-    must report the month."""
+def must_report(rules: ReportingRules, stage: Any, project_id: Any = None) -> ColumnElement[bool]:
+    """Whether the project (``project_id``, by default ``projects.id`` of the query) in
+    ``stage`` on the month's last day must report the month."""
     designated = exists().where(
-        col(ProjectDesignation.project_id) == col(Project.id),
+        col(ProjectDesignation.project_id) == (col(Project.id) if project_id is None else project_id),
         col(ProjectDesignation.designation).in_([d.value for d in rules.designations]),
         col(ProjectDesignation.status) == DesignationStatus.granted.value)
     clauses: list[ColumnElement[bool]] = [stage.in_([s.value for s in rules.stages])]

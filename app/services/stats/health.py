@@ -116,7 +116,7 @@ def _months_missing(as_of: date, rules: Rules) -> ColumnElement[int]:
         t = aliased(StageTransition)
         required = exists().where(col(t.project_id) == col(Project.id), col(t.occurred_on) <= a_date(end),
                                   or_(col(t.left_on).is_(None), col(t.left_on) > a_date(end)),
-                                  report_rules.must_report(duty, col(t.to_stage)))
+                                  report_rules.must_report(duty, col(t.to_stage), col(t.project_id)))
         r = aliased(ProgressReport)
         filed = exists().where(col(r.project_id) == col(Project.id), col(r.year) == month[0],
                                col(r.month) == month[1], col(r.filed_on) <= a_date(as_of))
