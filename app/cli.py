@@ -210,6 +210,45 @@ def _import(args: argparse.Namespace) -> int:
     return 0 if report.valid else 1
 
 
+def _import_reports(args: argparse.Namespace) -> int:
+    from app.clock import today
+    from app.services.ledger import reports, spreadsheets
+    from app.services.progress import rules
+
+    settings = get_settings()
+    path = Path(args.file)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    async def work(session: AsyncSession) -> reports.ReportImportReport:
+        return await reports.import_reports(
+            session, _operator("import-reports"), content=content, filename=path.name, dry_run=args.dry_run,
+            rules=rules.rules_of(settings), today=today(), limits=spreadsheets.Limits.of(settings),
+            max_errors=settings.import_max_reported_errors)
+
+    try:
+        report = asyncio.run(_in_transaction(work))
+    except AppError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        for issue in (exc.errors or [])[:50]:
+            where = ", ".join(str(x) for x in (f"row {issue.get('row')}" if issue.get("row") else None,
+                                               issue.get("column")) if x)
+            print(f"  {where}: {issue['message']}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(report.model_dump_json(indent=2))
+        return 0 if report.valid else 1
+    verb = "would be" if report.dry_run else "were"
+    print(f"{path.name}: {report.rows:,} rows; {report.filed:,} reports {verb} filed, {report.invalid:,} invalid"
+          + (" (dry run: nothing written)" if report.dry_run else ""))
+    for error in report.errors[:50]:
+        print(f"  row {error.row}, {error.column}: {error.message}", file=sys.stderr)
+    return 0 if report.valid else 1
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -275,6 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ledger.add_argument("--dry-run", action="store_true", help="check and report only; write nothing")
     ledger.add_argument("--as-of", help="the ledger's date (YYYY-MM-DD) for stage moves without one; today if omitted")
     ledger.add_argument("--json", action="store_true", help="print the full report as JSON")
+    monthly = sub.add_parser("import-reports", help="file monthly reports (月报) from a ledger: all rows, or none")
+    monthly.add_argument("file", help="an .xlsx workbook or a .csv file")
+    monthly.add_argument("--dry-run", action="store_true", help="check and report only; write nothing")
+    monthly.add_argument("--json", action="store_true", help="print the full report as JSON")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
@@ -283,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "serve": _serve, "seed-demo": _seed_demo, "create-key": _create_key, "escalate": _escalate,
-        "worker": _worker, "import": _import}
+        "worker": _worker, "import": _import, "import-reports": _import_reports}
     return handlers[args.command](args)
 
 

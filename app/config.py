@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.models.enums import ESCALATION_ORDER, EscalationLevel
+from app.models.enums import ESCALATION_ORDER, Designation, EscalationLevel, Stage
 
 FollowUpStage = Literal["negotiating", "signed"]  # the stages the no_follow_up rule measures
 
@@ -69,6 +69,22 @@ class Settings(BaseSettings):
     # past them, red past twice them), per stage; e.g. '{"negotiating": 14, "signed": 30}'.
     follow_up_max_days: dict[FollowUpStage, Annotated[int, Field(ge=1, le=3650)]] = Field(
         default_factory=lambda: dict.fromkeys(("negotiating", "signed"), 30))  # type: ignore[arg-type]
+    # Monthly reports (月报): the day of the next month by which a month's report is due (the
+    # 5th: March's report is due on 5 April); a report filed after it is late.
+    progress_report_due_day: int = Field(default=5, ge=1, le=28)
+    # Which projects must report a month: those in these stages on the month's last day, and
+    # those in preliminary work holding a granted designation named here.
+    progress_report_stages: list[Stage] = Field(default_factory=lambda: [Stage.under_construction])
+    progress_report_designations: list[Designation] = Field(
+        default_factory=lambda: [Designation.city_key, Designation.key_preliminary])
+    # Investment behind time progress (时间进度): a project whose completion rate is this many
+    # percentage points or more behind the share of the year elapsed is amber, then red.
+    status_investment_behind_amber_points: int | None = Field(default=10, ge=1, le=100)
+    status_investment_behind_red_points: int | None = Field(default=30, ge=1, le=100)
+    # A project that must report and has not filed the last due month's report by its due
+    # day is amber; this many due months unfiled in a row, red.
+    status_report_missing_amber_months: int | None = Field(default=1, ge=1, le=12)
+    status_report_missing_red_months: int | None = Field(default=2, ge=1, le=12)
     # How many red and amber projects a leader's dashboard lists (the rest are a link away).
     dashboard_attention_limit: int = Field(default=50, ge=0, le=200)
 

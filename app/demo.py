@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.demo_progress import seed_progress
 from app.errors import Conflict, InvalidInput
 from app.models import AuditEvent, FdiReceipt, FollowUp, FollowUpLeader, Leader, Project, Unit
 from app.models import Investor as InvestorRecord
@@ -193,6 +194,8 @@ class DemoSummary:
     follow_ups: int = 0
     signing_events: int = 0
     fdi_receipts: int = 0
+    annual_plans: int = 0
+    progress_reports: int = 0
 
 
 # --- the registry: city leaders and responsible units -----------------------------------
@@ -831,9 +834,11 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
     receipts = await _seed_fdi_receipts(session, actor, made, promo)
     rates = await _seed_rates(session, actor)
     plan_targets = await _seed_targets(session, actor)
+    progress = await seed_progress(session, actor_name=DEMO_ACTOR, last_date=DEMO_LAST_DATE)
     return DemoSummary(leaders=len(leader_ids), units=len(unit_ids), projects=projects, transitions=moves,
                        targets=plan_targets, exchange_rates=rates, investors=investors, follow_ups=follow_ups,
-                       signing_events=len(events), fdi_receipts=receipts)
+                       signing_events=len(events), fdi_receipts=receipts, annual_plans=progress.annual_plans,
+                       progress_reports=progress.progress_reports)
 
 
 # --- investment promotion: investors, signing events, follow-ups, FDI -----------------------

@@ -282,10 +282,47 @@ DEFAULT_RULES = {"sign_overdue": (1, None), "start_overdue": (1, 90), "productio
                  "stalled": (180, None)}
 
 
+def previous(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+def report_due_on(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 5)
+
+
+def last_due_month(on: date) -> tuple[int, int]:
+    """The latest month whose monthly report was due (the 5th of the next month) before ``on``."""
+    month = previous(on.year, on.month)
+    while report_due_on(*month) >= on:
+        month = previous(*month)
+    return month
+
+
+def must_report(p: P, year: int, month: int) -> bool:
+    """Under construction on the month's last day, or preliminary with a granted key designation."""
+    end = report_due_on(year, month).replace(day=1) - timedelta(days=1)
+    s = state_on(p, end)
+    if s is None:
+        return False
+    granted = p.designation is not None and p.designation[1] == "granted"
+    return s.to == "under_construction" or (s.to == "preliminary" and granted)
+
+
+def months_unreported(p: P, on: date, filed: Any = lambda year, month: False, depth: int = 2) -> int:
+    """Due months in a row, back from the last due month, that ``p`` had to report and has not
+    filed by ``on`` (``filed(year, month)``; these worlds file nothing)."""
+    month, n = last_due_month(on), 0
+    while n < depth and must_report(p, *month) and not filed(*month):
+        n += 1
+        month = previous(*month)
+    return n
+
+
 def status(p: P, on: date) -> str | None:
     if not active(p, on):
         return None
-    worst = 0
+    unreported = months_unreported(p, on)
+    worst = 2 if unreported >= 2 else unreported
     for rule, value in measures(p, on).items():
         amber, red = DEFAULT_RULES[rule]
         if value is None:

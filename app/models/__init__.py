@@ -5,6 +5,7 @@ from app.models.approval import ApprovalEvent, ApprovalItem, ApprovalKind, Integ
 from app.models.base import utcnow
 from app.models.difficulty import Difficulty, DifficultyEvent
 from app.models.exchange_rate import ExchangeRate
+from app.models.progress import AnnualPlan, ProgressReport
 from app.models.project import Project, ProjectDesignation, StageTransition
 from app.models.promotion import FdiReceipt, FollowUp, FollowUpLeader, Investor, SigningEvent
 from app.models.ratelimit import RateLimitWindow
@@ -14,6 +15,7 @@ from app.models.target import Target, TargetMember
 from app.models.webhook import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "AnnualPlan",
     "ApiKey",
     "ApprovalEvent",
     "ApprovalItem",
@@ -30,6 +32,7 @@ __all__ = [
     "Investor",
     "Leader",
     "OutboxEvent",
+    "ProgressReport",
     "Project",
     "ProjectDesignation",
     "RateLimitWindow",

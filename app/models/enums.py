@@ -173,6 +173,8 @@ class StatusRule(StrEnum):
     production_overdue = "production_overdue"
     stalled = "stalled"
     no_follow_up = "no_follow_up"
+    investment_behind = "investment_behind"
+    report_missing = "report_missing"
 
 
 class PipelineDimension(StrEnum):
@@ -206,6 +208,43 @@ class CohortBy(StrEnum):
 
     signed_year = "signed_year"
     signing_event = "signing_event"
+
+
+class ReportStatus(StrEnum):
+    """A monthly report's version: filed, then accepted or returned by the bureau."""
+
+    submitted = "submitted"
+    accepted = "accepted"
+    returned = "returned"
+
+
+class ReviewDecision(StrEnum):
+    accept = "accept"
+    return_ = "return"
+
+
+class FundsSource(StrEnum):
+    """Where funds that arrived came from (本月到位资金来源)."""
+
+    own_funds = "own_funds"
+    bank_loans = "bank_loans"
+    government_funds = "government_funds"
+    special_bonds = "special_bonds"
+    foreign_capital = "foreign_capital"
+    other = "other"
+
+
+class InvestmentDimension(StrEnum):
+    """What ``/stats/investment`` can group by. A project counts in each designation it holds
+    (granted) and each of the year's targets it is a member of."""
+
+    leader = "leader"
+    unit = "unit"
+    zone = "zone"
+    industry = "industry"
+    designation = "designation"
+    target = "target"
+    stage = "stage"
 
 
 class Role(StrEnum):
@@ -361,6 +400,8 @@ LABELS: dict[str, dict[str, str]] = {
         "production_overdue": "计划投产日期已过未投产",
         "stalled": "长期未推进",
         "no_follow_up": "长期未跟踪",
+        "investment_behind": "投资完成滞后于时间进度",
+        "report_missing": "月报未按时报送",
     },
     "pipeline_dimension": {
         "stage": "阶段",
@@ -382,6 +423,25 @@ LABELS: dict[str, dict[str, str]] = {
         "other": "其他",
     },
     "cohort_by": {"signed_year": "签约年份", "signing_event": "签约活动"},
+    "report_status": {"submitted": "已填报待审核", "accepted": "审核通过", "returned": "退回"},
+    "review_decision": {"accept": "通过", "return": "退回"},
+    "funds_source": {
+        "own_funds": "自有资金",
+        "bank_loans": "银行贷款",
+        "government_funds": "政府资金",
+        "special_bonds": "专项债",
+        "foreign_capital": "外资",
+        "other": "其他",
+    },
+    "investment_dimension": {
+        "leader": "包项目市领导",
+        "unit": "责任单位",
+        "zone": "重点区域",
+        "industry": "产业",
+        "designation": "重点项目类别",
+        "target": "年度目标",
+        "stage": "阶段",
+    },
     "role": {
         "admin": "系统管理员",
         "bureau": "招商局",
@@ -426,6 +486,10 @@ ENUMS: dict[str, type[StrEnum]] = {
     "pipeline_dimension": PipelineDimension,
     "follow_up_kind": FollowUpKind,
     "cohort_by": CohortBy,
+    "report_status": ReportStatus,
+    "review_decision": ReviewDecision,
+    "funds_source": FundsSource,
+    "investment_dimension": InvestmentDimension,
     "role": Role,
     "approval_status": ApprovalStatus,
     "approval_event_outcome": ApprovalEventOutcome,

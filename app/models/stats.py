@@ -196,8 +196,11 @@ class TargetProject(BaseModel):
 class StatusRuleRead(BaseModel):
     rule: StatusRule
     measures: str
-    amber_after_days: int | None
-    red_after_days: int | None
+    unit: Literal["days", "points", "months"] = Field(
+        default="days", description="What the thresholds count: days, percentage points behind time progress "
+        "(investment_behind), or due months unfiled (report_missing).")
+    amber_after_days: int | None = Field(description="The amber threshold, in `unit`.")
+    red_after_days: int | None = Field(description="The red threshold, in `unit`.")
     max_days_by_stage: dict[str, int] | None = Field(
         default=None, description="no_follow_up: the days allowed per stage (amber past them, red past twice).")
 
@@ -205,7 +208,10 @@ class StatusRuleRead(BaseModel):
 class StatusReason(BaseModel):
     rule: StatusRule
     status: ProjectStatus
-    days: int = Field(description="The rule's measure on `as_of`, in days.")
+    days: int | None = Field(description="The rule's measure on `as_of`, in days (null for the rules not "
+                             "measured in days).")
+    points: Decimal | None = Field(default=None, description="investment_behind: points behind time progress.")
+    months: int | None = Field(default=None, description="report_missing: due months unfiled in a row.")
     inputs: dict[str, str | int | None]
 
 
@@ -259,6 +265,21 @@ class DashboardSection(BaseModel):
     items: str = Field(description="Lists the items.")
 
 
+class LeaderInvestment(BaseModel):
+    """The leader's projects' investment against plan and time progress for the last due month
+    (a leader's group of ``/stats/investment``)."""
+
+    year: int
+    month: int
+    planned: MoneyTotal
+    completed_ytd: MoneyTotal
+    completion_rate: Decimal | None
+    time_progress: Decimal
+    gap_points: Decimal | None
+    rank: int | None = Field(description="Among the leaders, by completion rate.")
+    figures: str = Field(description="The investment statistics by leader this comes from.")
+
+
 class LeaderBrief(BaseModel):
     id: int
     name: str
@@ -283,6 +304,10 @@ class LeaderDashboard(BaseModel):
     overdue_follow_ups: DashboardSection | None = Field(
         default=None, description="Follow-up entries of the leader's projects (or where they were present) whose "
         "next contact has passed on `as_of` with no newer entry (`count` = `overdue`).")
+    investment: LeaderInvestment | None = Field(
+        default=None, description="Null when none of the leader's projects has a plan or report for the year.")
+    missing_reports: Counted | None = Field(
+        default=None, description="The leader's projects missing a due monthly report (rule report_missing).")
 
 
 class LeaderSummary(BaseModel):
@@ -294,6 +319,8 @@ class LeaderSummary(BaseModel):
     status: StatusCounts
     targets: list[TargetShare] = Field(description="The year's targets the leader's projects count toward.")
     dashboard: str | None
+    investment: LeaderInvestment | None = None
+    missing_reports: Counted | None = None
 
 
 class LeaderStats(BaseModel):

@@ -31,11 +31,12 @@ from app.models.types import UTCDateTime
 
 # Every event type is "<family>.<what happened>", emitted by ``app.services.events.outbox.emit``;
 # subscribers may name a type, a family ("difficulty.*") or everything ("*").
-EVENT_FAMILIES = ("project", "approval", "difficulty")
+EVENT_FAMILIES = ("project", "approval", "difficulty", "progress_report")
 EVENT_TYPES = (
     "project.created", "project.updated", "project.stage_changed", "project.archived",
     "approval.created", "approval.updated", "approval.status_changed", "approval.archived",
     "difficulty.raised", "difficulty.updated", "difficulty.status_changed", "difficulty.escalated",
+    "progress_report.submitted", "progress_report.accepted", "progress_report.returned",
 )
 EVENT_TYPE_RE = re.compile(r"^([a-z][a-z_]{0,30})\.([a-z][a-z_]{0,30})$")
 

@@ -2,6 +2,7 @@
 
 from datetime import date
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
@@ -14,6 +15,8 @@ from app.routers.common import FieldError, Problem, problems
 from app.routers.projects import project_filters
 from app.services.access.permissions import Action, Principal
 from app.services.ledger import columns, exports, imports, spreadsheets
+from app.services.ledger import reports as reports_ledger
+from app.services.progress import rules as report_rules
 from app.services.projects.projects import ProjectFilters
 
 # Room for the multipart envelope around the file itself.
@@ -112,3 +115,43 @@ async def export_projects(
                                            fmt=format, batch_size=settings.export_batch_size, today=today())
     return StreamingResponse(export.body, media_type=export.media_type,
                              headers={"Content-Disposition": export.content_disposition})
+
+
+@imports_router.post("/progress-reports", response_model=reports_ledger.ReportImportReport,
+                     responses=IMPORT_RESPONSES)
+async def import_progress_reports(
+    file: Annotated[UploadFile, File(description="The ledger of monthly reports: .xlsx or .csv.")],
+    session: Session,
+    settings: Annotated[Settings, Depends(settings_of)],
+    principal: Principal = Allowed(Action.report_import),
+    dry_run: Annotated[bool, Query(description="Check and report only; write nothing.")] = False,
+) -> reports_ledger.ReportImportReport:
+    """File monthly reports (月报) from a ledger, all or nothing, as the importing key: 项目代码 (or
+    项目名称), 年度, 月份, 本月完成投资(万元), 本月到位资金(万元), 实际使用外资(万美元), 形象进度,
+    存在问题, 下月计划 (`docs/PROGRESS.md`). Each row becomes a submitted version, reviewed as any other."""
+    content = await file.read()
+    return await reports_ledger.import_reports(session, principal, content=content, filename=file.filename,
+                                               dry_run=dry_run, rules=report_rules.rules_of(settings),
+                                               today=today(), limits=spreadsheets.Limits.of(settings),
+                                               max_errors=settings.import_max_reported_errors)
+
+
+@exports_router.get(
+    "/progress-reports", response_class=StreamingResponse,
+    responses={200: {"description": "The ledger of monthly reports.",
+                     "content": {spreadsheets.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                                 "text/csv": {"schema": {"type": "string", "format": "binary"}}}}})
+async def export_progress_reports(
+    session: Session,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    principal: Principal = Allowed(Action.report_export),
+    month: Annotated[int | None, Query(ge=1, le=12, description="One month; the whole year if omitted.")] = None,
+    format: Annotated[Literal["xlsx", "csv"], Query(description="xlsx (default) or csv (UTF-8 with BOM).")] = "xlsx",
+) -> StreamingResponse:
+    """The monthly reports the key may see: each project's latest version of each month, with
+    the import's Chinese headers, amounts in 万元 (FDI in 万美元), its status and version."""
+    export = await reports_ledger.export_reports(session, principal, year=year, month=month, fmt=format,
+                                                 today=today())
+    ascii_name = f"progress-reports-{year}" + (f"-{month:02d}" if month else "") + f".{format}"
+    return StreamingResponse(export.body, media_type=export.media_type, headers={
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(export.filename)}"})

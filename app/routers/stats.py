@@ -10,8 +10,9 @@ from app.clock import today
 from app.config import Settings
 from app.deps import Allowed, ReadSession, settings_of
 from app.errors import InvalidInput
-from app.models.enums import FundingSource, Industry, PipelineDimension, ProjectStatus, Stage, Zone
+from app.models.enums import FundingSource, Industry, InvestmentDimension, PipelineDimension, ProjectStatus, Stage, Zone
 from app.models.fields import BusinessDate, CountryCode
+from app.models.investment import InvestmentStats
 from app.models.stats import (
     LeaderDashboard,
     LeaderStats,
@@ -24,6 +25,7 @@ from app.routers.common import Cursor, Id, Limit, make_router, problems
 from app.services.access.permissions import Action, Principal
 from app.services.common.pagination import Page
 from app.services.stats import dashboards, health, target_progress
+from app.services.stats import investment as investment_stats
 from app.services.stats import pipeline as pipeline_stats
 
 router = make_router("/api/v1/stats", "stats")
@@ -145,6 +147,27 @@ async def project_status(
     return await health.list_statuses(session, as_of=check, rules=health.rules_of(settings),
                                       leader_id=ids_or_none(leader_id), unit_id=unit_id, status=status_, late=late,
                                       cursor=cursor, limit=limit)
+
+
+@router.get("/investment", response_model=InvestmentStats)
+async def investment(
+    session: ReadSession,
+    settings: AppSettings,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    month: Annotated[int, Query(ge=1, le=12, description="The report month; not after the current one.")],
+    principal: Principal = Allowed(Action.stats_read),
+    group_by: Annotated[InvestmentDimension | None, Query(description="One dimension to group and rank by.")] = None,
+    as_of: Annotated[BusinessDate | None, Query(description=(
+        "Count only the report versions accepted by this date (the figures as they were seen then); "
+        "today when omitted."))] = None,
+) -> InvestmentStats:
+    """Investment completed against the annual plans and time progress (时间进度) for the year to
+    `month`: per group and in total, the plan, the completed investment, the completion rate
+    and its gap to time progress in points, the projects by colour, funds arrived by source,
+    utilised FDI, and each group's rank and its change since the previous month."""
+    return await investment_stats.investment(session, year=year, month=month, as_of=as_of or today(),
+                                             group_by=group_by, rules=investment_stats.rules_of(settings),
+                                             today=today())
 
 
 @leaders.get("/{leader_id}/dashboard", response_model=LeaderDashboard, responses=problems(404))

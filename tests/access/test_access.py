@@ -108,6 +108,12 @@ ROLE_TABLES_ELSEWHERE: dict[str, tuple[str, ...]] = {
         "GET /webhooks/{id}", "PATCH /webhooks/{id}", "DELETE /webhooks/{id}", "GET /webhooks/{id}/deliveries",
         "GET /webhooks/{id}/deliveries/{id}", "POST /webhooks/{id}/deliveries/{id}/redeliver"),
     "tests/approvals/test_approval_events.py": ("POST /integrations/approval-events",),
+    "tests/progress/test_progress_permissions.py": (
+        "POST /projects/{id}/annual-plans", "GET /projects/{id}/annual-plans", "GET /annual-plans",
+        "GET /annual-plans/{id}", "PATCH /annual-plans/{id}", "POST /projects/{id}/progress-reports",
+        "GET /projects/{id}/progress-reports", "GET /progress-reports", "GET /progress-reports/missing",
+        "GET /progress-reports/{id}", "GET /progress-reports/{id}/versions", "POST /progress-reports/{id}/review",
+        "POST /imports/progress-reports", "GET /exports/progress-reports", "GET /stats/investment"),
     "tests/stats/test_stats_permissions.py": (
         "GET /targets", "POST /targets", "GET /targets/{id}", "PATCH /targets/{id}", "DELETE /targets/{id}",
         "POST /targets/{id}/members", "GET /targets/{id}/members", "GET /targets/{id}/members/history",

@@ -218,12 +218,14 @@ async def test_a_projects_status_names_the_rule_and_the_inputs_behind_it(api):
     page = await status_page(api, as_of="2022-03-02")
     [item] = page["items"]
     assert item["status"] == "amber"
-    assert item["reasons"] == [{"rule": "start_overdue", "status": "amber", "days": 1, "inputs": {
+    assert item["reasons"] == [{"rule": "start_overdue", "status": "amber", "days": 1, "points": None,
+                                "months": None, "inputs": {
         "as_of": "2022-03-02", "stage": "preliminary", "planned_start_on": "2022-03-01",
         "amber_after_days": 1, "red_after_days": 90}}]
     assert {r["rule"]: (r["amber_after_days"], r["red_after_days"]) for r in page["rules"]} == {
         "sign_overdue": (1, None), "start_overdue": (1, 90), "production_overdue": (None, 1), "stalled": (180, None),
-        "no_follow_up": (None, None)}  # per stage: max_days_by_stage
+        "no_follow_up": (None, None),  # per stage: max_days_by_stage
+        "investment_behind": (10, 30), "report_missing": (1, 2)}
     # Three months late: red. And six months without a move: stalled too.
     [item] = (await status_page(api, as_of="2022-07-01"))["items"]
     assert item["status"] == "red"

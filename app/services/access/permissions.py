@@ -62,6 +62,13 @@ class Action(StrEnum):
     fdi_write = "fdi.write"
     signing_event_read = "signing_event.read"
     signing_event_write = "signing_event.write"
+    plan_read = "plan.read"
+    plan_write = "plan.write"
+    report_read = "report.read"
+    report_file = "report.file"
+    report_review = "report.review"
+    report_import = "report.import"
+    report_export = "report.export"
 
 
 A, B, L, U, I, V = Role.admin, Role.bureau, Role.leader, Role.unit, Role.integration, Role.viewer  # noqa: E741
@@ -113,6 +120,13 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.fdi_write:            frozenset({A, B}),
     Action.signing_event_read:   frozenset({A, B, L, U, V}),
     Action.signing_event_write:  frozenset({A, B}),
+    Action.plan_read:            frozenset({A, B, L, U, V}),     # annual plans; unit: its own projects'
+    Action.plan_write:           frozenset({A, B}),
+    Action.report_read:          frozenset({A, B, L, U, V}),     # monthly reports; unit: its own projects'
+    Action.report_file:          frozenset({A, B, U}),           # unit: for its own projects
+    Action.report_review:        frozenset({A, B}),              # accept or return
+    Action.report_import:        frozenset({A, B}),              # ledger of monthly reports
+    Action.report_export:        frozenset({A, B, L, U, V}),     # unit: its own projects'
 }  # fmt: skip
 
 

@@ -11,18 +11,19 @@ join the dashboard as counts with a link to the list (``app.services.stats.accou
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import NotFound
 from app.models import Leader, Project
-from app.models.enums import STAGE_ORDER, ProjectStatus, Stage
+from app.models.enums import STAGE_ORDER, InvestmentDimension, ProjectStatus, Stage, StatusRule
 from app.models.stats import (
     Counted,
     DashboardSection,
     LeaderBrief,
     LeaderDashboard,
+    LeaderInvestment,
     LeaderStats,
     LeaderSummary,
     StageSummary,
@@ -34,7 +35,7 @@ from app.models.stats import (
 from app.services.common import links
 from app.services.projects import exchange_rates
 from app.services.promotion import follow_ups
-from app.services.stats import accountability, health, target_progress
+from app.services.stats import accountability, health, investment, target_progress
 from app.services.stats.pipeline import PipelineFilters, check_as_of, projects_link, summarise, totals_by
 from app.services.stats.timeline import LATE_RULE, projects_on
 
@@ -55,6 +56,34 @@ async def _sections(session: AsyncSession, leader_id: int, as_of: date) -> dict[
         "overdue_tasks": DashboardSection(count=workload.overdue_task_count, overdue=workload.overdue_task_count,
                                           items=summary),
     }
+
+
+# --- monthly scheduling -------------------------------------------------------------------
+
+
+async def _investment(session: AsyncSession, as_of: date, rules: health.Rules) -> dict[int | None, LeaderInvestment]:
+    """Each leader's group of /stats/investment for the last due month, as seen on ``as_of``."""
+    year, month = health.last_due_month(as_of, rules.reporting.due_day)
+    stats = await investment.investment(session, year=year, month=month, as_of=as_of,
+                                        group_by=InvestmentDimension.leader, rules=health.investment_rules(rules),
+                                        today=as_of)
+    link = links.link("/stats/investment", {"year": str(year), "month": str(month), "group_by": "leader",
+                                            "as_of": as_of.isoformat()})
+    return {int(g.key) if g.key is not None else None: LeaderInvestment(
+        year=year, month=month, planned=g.planned, completed_ytd=g.completed_ytd, completion_rate=g.completion_rate,
+        time_progress=stats.time_progress, gap_points=g.gap_points, rank=g.rank, figures=link)
+        for g in stats.groups}
+
+
+async def _missing(session: AsyncSession, statuses: Any, as_of: date, rules: health.Rules) -> tuple[
+        dict[int | None, int], str]:
+    """Per leader, their projects missing a due monthly report; and the list of the month's."""
+    year, month = health.last_due_month(as_of, rules.reporting.due_day)
+    rows = await session.execute(select(statuses.c.leader_id, func.count())
+                                 .where(statuses.c[f"l_{StatusRule.report_missing.value}"] > 0)
+                                 .group_by(statuses.c.leader_id))
+    link = links.link("/progress-reports/missing", {"year": str(year), "month": str(month)})
+    return {leader_id: int(n) for leader_id, n in rows.all()}, link
 
 
 # --- links ----------------------------------------------------------------------------------
@@ -124,6 +153,8 @@ async def leader_dashboard(session: AsyncSession, leader_id: int, *, as_of: date
         .order_by(health.severity(statuses), statuses.c.id).limit(attention_limit))).all()
     shares = _shares(await _year_progress(session, as_of)).get(leader_id, [])
     sections = await _sections(session, leader_id, as_of)
+    missing, missing_link = await _missing(session, statuses, as_of, rules)
+    progress = (await _investment(session, as_of, rules)).get(leader_id)
     assert leader.id is not None
     return LeaderDashboard(
         leader=LeaderBrief(id=leader.id, name=leader.name, title=leader.title), as_of=as_of,
@@ -132,7 +163,8 @@ async def leader_dashboard(session: AsyncSession, leader_id: int, *, as_of: date
         late_means=LATE_RULE,
         status=_status_counts(counts, status_link(as_of, leader_id)),
         attention=[health.to_read(r, as_of, rules) for r in attention], rules=health.describe(rules),
-        targets=shares, **sections)
+        targets=shares, investment=progress,
+        missing_reports=Counted(count=missing.get(leader_id, 0), projects=missing_link), **sections)
 
 
 # --- every leader ---------------------------------------------------------------------------
@@ -145,6 +177,8 @@ async def leader_stats(session: AsyncSession, *, as_of: date, rules: health.Rule
     rows = await totals_by(session, base, [col(Project.leader_id), state.c.stage], outer=1)
     statuses = health.measured(as_of, rules)
     counts = await health.counts_by(session, statuses, statuses.c.leader_id)
+    missing, missing_link = await _missing(session, statuses, as_of, rules)
+    progress = await _investment(session, as_of, rules)
     shares = _shares(await _year_progress(session, as_of))
     book = await exchange_rates.rate_book(session, as_of)
 
@@ -174,5 +208,7 @@ async def leader_stats(session: AsyncSession, *, as_of: date, rules: health.Rule
                          projects=status_link(as_of, leader_id, late="true")),
             status=_status_counts(counts.get(leader_id, {}), status_link(as_of, leader_id)),
             targets=shares.get(leader_id, []),
-            dashboard=dashboard_link(leader_id, as_of) if leader_id is not None else None))
+            dashboard=dashboard_link(leader_id, as_of) if leader_id is not None else None,
+            investment=progress.get(leader_id),
+            missing_reports=Counted(count=missing.get(leader_id, 0), projects=missing_link)))
     return LeaderStats(as_of=as_of, rules=health.describe(rules), late_means=LATE_RULE, items=items)

@@ -13,8 +13,20 @@ and turns amber, then red, at thresholds from the settings (``status_<rule>_ambe
 ``status_<rule>_red_days``; None switches a level off). ``no_follow_up`` has one allowance
 per stage (``follow_up_max_days``): amber past it, red past twice it. A project whose log
 is still empty is not measured by it: the log starts empty when the service is deployed,
-and ``stalled`` already measures a project nobody moves. A project's status is its worst
-rule's. Terminated projects, and projects that did not exist yet, have no status.
+and ``stalled`` already measures a project nobody moves. Two rules of monthly scheduling
+(``app.services.progress``) measure otherwise, both for the last due month (the latest
+month whose report's due day is before the date):
+
+    investment_behind   points the year's completion rate (accepted reports to that month
+                        over the annual plan) is behind time progress (month / 12); only
+                        projects with a plan (``status_investment_behind_<level>_points``)
+    report_missing      due months in a row, back from that month, that the project had to
+                        report and has not filed by the date (``…_<level>_months``): a
+                        report is missing from the day after its due day until it is
+                        filed, late or not (lateness itself is on the missing list)
+
+A project's status is its worst rule's. Terminated projects, and projects that did not
+exist yet, have no status.
 
 The database computes the measures, the levels and the status (CASE expressions), so
 counts and filters by status are SQL aggregates like any other.
@@ -23,21 +35,27 @@ counts and filters by status are SQL aggregates like any other.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import Subquery
 from sqlmodel import col
 
 from app.config import Settings
 from app.dialect import a_date, days_between
-from app.models import Project
+from app.models import ProgressReport, Project, StageTransition
 from app.models.enums import ProjectStatus, Stage, StatusRule
+from app.models.investment import InvestmentRules
 from app.models.stats import ProjectStatusPage, ProjectStatusRead, StatusReason, StatusRuleRead
 from app.services.common import pagination
 from app.services.common.pagination import SortKey
+from app.services.progress import rules as report_rules
 from app.services.promotion.follow_ups import last_follow_up
+from app.services.stats import investment
 from app.services.stats.timeline import PLANNED, active, overdue_days, projects_on
 
 MEASURES: dict[StatusRule, str] = {
@@ -48,7 +66,12 @@ MEASURES: dict[StatusRule, str] = {
     StatusRule.no_follow_up: ("days since the project's last follow-up (or its last stage move, if later), while "
                               "it is negotiating or signed and has a follow-up log; amber past the stage's "
                               "FOLLOW_UP_MAX_DAYS, red past twice that"),
+    StatusRule.investment_behind: "percentage points the year's completion rate (accepted monthly reports to the "
+                                  "last due month over the annual plan) is behind time progress (month / 12)",
+    StatusRule.report_missing: "due months in a row, back from the last due month (whose due day has passed), "
+                               "that the project had to report and has filed nothing for",
 }
+UNIT = {StatusRule.investment_behind: "points", StatusRule.report_missing: "months"}
 LEVEL = {0: ProjectStatus.green, 1: ProjectStatus.amber, 2: ProjectStatus.red}
 SEVERITY = {ProjectStatus.red.value: 0, ProjectStatus.amber.value: 1, ProjectStatus.green.value: 2}
 
@@ -61,16 +84,21 @@ class Threshold:
     by_stage: dict[str, int] | None = None
 
 
-Rules = dict[StatusRule, Threshold]
+class Rules(dict[StatusRule, Threshold]):
+    """The thresholds in force per rule, and the reporting duty that ``report_missing`` reads."""
+
+    reporting: report_rules.ReportingRules = report_rules.ReportingRules(
+        due_day=5, stages=(Stage.under_construction,), designations=())
 
 
 def rules_of(settings: Settings) -> Rules:
     """The thresholds in force, from the settings."""
-    rules = {rule: Threshold(amber=getattr(settings, f"status_{rule.value}_amber_days"),
-                             red=getattr(settings, f"status_{rule.value}_red_days"))
-             for rule in StatusRule if rule not in FOLLOW_UP_RULES}
-    rules[StatusRule.no_follow_up] = Threshold(amber=None, red=None,
-                                               by_stage={str(k): v for k, v in settings.follow_up_max_days.items()})
+    rules = Rules({rule: Threshold(amber=getattr(settings, f"status_{rule.value}_amber_{UNIT.get(rule, 'days')}"),
+                                   red=getattr(settings, f"status_{rule.value}_red_{UNIT.get(rule, 'days')}"))
+                   if rule not in FOLLOW_UP_RULES else
+                   Threshold(amber=None, red=None, by_stage={str(k): v for k, v in settings.follow_up_max_days.items()})
+                   for rule in StatusRule})
+    rules.reporting = report_rules.rules_of(settings)
     return rules
 
 
@@ -78,9 +106,46 @@ FOLLOW_UP_RULES = (StatusRule.no_follow_up,)
 
 
 def describe(rules: Rules) -> list[StatusRuleRead]:
-    return [StatusRuleRead(rule=rule, measures=MEASURES[rule], amber_after_days=t.amber, red_after_days=t.red,
-                           max_days_by_stage=t.by_stage)
+    return [StatusRuleRead(rule=rule, measures=MEASURES[rule], unit=UNIT.get(rule, "days"),
+                           amber_after_days=t.amber, red_after_days=t.red, max_days_by_stage=t.by_stage)
             for rule, t in rules.items()]
+
+
+def last_due_month(as_of: date, due_day: int) -> tuple[int, int]:
+    """The latest month whose report's due day is before ``as_of``."""
+    year, month = report_rules.previous(as_of.year, as_of.month)
+    while report_rules.due_on(year, month, due_day) >= as_of:
+        year, month = report_rules.previous(year, month)
+    return year, month
+
+
+def _months_missing(as_of: date, rules: Rules) -> ColumnElement[int]:
+    """Due months in a row, back from the last due month, required and not filed by ``as_of``
+    (counted up to the larger threshold: more changes no colour)."""
+    duty = rules.reporting
+    threshold = rules[StatusRule.report_missing]
+    depth = max((t for t in (threshold.amber, threshold.red) if t is not None), default=0)
+    month = last_due_month(as_of, duty.due_day)
+    missed = []
+    for _ in range(depth):
+        end = report_rules.month_end(*month)
+        t = aliased(StageTransition)
+        required = exists().where(col(t.project_id) == col(Project.id), col(t.occurred_on) <= a_date(end),
+                                  or_(col(t.left_on).is_(None), col(t.left_on) > a_date(end)),
+                                  report_rules.must_report(duty, col(t.to_stage), col(t.project_id)))
+        r = aliased(ProgressReport)
+        filed = exists().where(col(r.project_id) == col(Project.id), col(r.year) == month[0],
+                               col(r.month) == month[1], col(r.filed_on) <= a_date(as_of))
+        missed.append(and_(required, not_(filed)))
+        month = report_rules.previous(*month)
+    if not missed:
+        return literal(0)
+    return case(*[(and_(*missed[:n]), n) for n in range(depth, 0, -1)], else_=0)
+
+
+def investment_rules(rules: Rules) -> InvestmentRules:
+    t = rules[StatusRule.investment_behind]
+    return InvestmentRules(amber_behind_points=t.amber, red_behind_points=t.red)
 
 
 def _level(measure: Any, threshold: Threshold, stage: Any = None) -> ColumnElement[int]:
@@ -100,13 +165,21 @@ def measured(as_of: date, rules: Rules, *, where: Sequence[ColumnElement[bool]] 
     """Every active project on ``as_of`` (matching ``where``) with its rule measures, levels
     and status: the subquery ``statuses``."""
     base, state = projects_on(as_of)
-    measures = overdue_days(as_of, state)
+    measures: dict[StatusRule, ColumnElement[int]] = dict(overdue_days(as_of, state))
     last = last_follow_up(as_of)
     since = case((last.c.last_on > state.c.entered_on, last.c.last_on), else_=state.c.entered_on)
     followed = list(rules[StatusRule.no_follow_up].by_stage or {})
     measures[StatusRule.no_follow_up] = case(
         (and_(last.c.last_on.is_not(None), state.c.stage.in_(followed)), days_between(a_date(as_of), since)),
         else_=None)
+    measures[StatusRule.report_missing] = _months_missing(as_of, rules)
+    year, month = last_due_month(as_of, rules.reporting.due_day)
+    pp = investment.per_project(year, month, as_of)
+    base = base.outerjoin(pp, pp.c.project_id == col(Project.id))
+    # The points themselves need a division: the level compares exactly (investment.colour).
+    inv = case((investment.colour(pp, month, investment_rules(rules)) == "red", 2),
+               (investment.colour(pp, month, investment_rules(rules)) == "amber", 1), else_=0)
+    measures[StatusRule.investment_behind] = case((pp.c.project_id.is_(None), 0), else_=inv)
     inner = base.outerjoin(last, last.c.project_id == col(Project.id)).with_only_columns(
         col(Project.id).label("id"), col(Project.name).label("name"), state.c.stage.label("stage"),
         state.c.entered_on.label("entered_on"), col(Project.leader_id).label("leader_id"),
@@ -116,8 +189,12 @@ def measured(as_of: date, rules: Rules, *, where: Sequence[ColumnElement[bool]] 
         col(Project.total_investment_amount).label("amount"),
         col(Project.total_investment_currency).label("currency"), last.c.last_on.label("last_follow_up_on"),
         *[measure.label(f"m_{rule.value}") for rule, measure in measures.items()],
+        pp.c.planned.label("inv_planned"), pp.c.done.label("inv_done"),
     ).where(active(state.c.stage), *where).subquery("measured")
-    levels = {rule: _level(inner.c[f"m_{rule.value}"], rules[rule], inner.c.stage) for rule in StatusRule}
+    levels: dict[StatusRule, ColumnElement[int]] = {
+        rule: _level(inner.c[f"m_{rule.value}"], rules[rule], inner.c.stage) for rule in StatusRule
+        if rule != StatusRule.investment_behind}
+    levels[StatusRule.investment_behind] = inner.c[f"m_{StatusRule.investment_behind.value}"]
     status = case(
         (or_(*[lv == 2 for lv in levels.values()]), ProjectStatus.red.value),
         (or_(*[lv == 1 for lv in levels.values()]), ProjectStatus.amber.value),
@@ -130,12 +207,33 @@ def severity(statuses: Subquery) -> ColumnElement[int]:
     return case(SEVERITY, value=statuses.c.status, else_=3)
 
 
+def _progress_reason(row: Any, rule: StatusRule, level: int, as_of: date, rules: Rules) -> StatusReason:
+    year, month = last_due_month(as_of, rules.reporting.due_day)
+    inputs: dict[str, str | int | None] = {"as_of": as_of.isoformat(), "stage": row.stage,
+                                           "month": f"{year}-{month:02d}"}
+    t = rules[rule]
+    if rule == StatusRule.report_missing:
+        inputs |= {"due_on": report_rules.due_on(year, month, rules.reporting.due_day).isoformat(),
+                   "amber_after_months": t.amber, "red_after_months": t.red}
+        return StatusReason(rule=rule, status=LEVEL[level], days=None, months=int(row.m_report_missing),
+                            inputs=inputs)
+    planned, done = Decimal(row.inv_planned), Decimal(row.inv_done)
+    behind = (Fraction(month, 12) - Fraction(done) / Fraction(planned)) * 100
+    inputs |= {"planned": str(planned), "completed_ytd": str(done), "time_progress": f"{month}/12",
+               "amber_behind_points": t.amber, "red_behind_points": t.red}
+    points = (Decimal(behind.numerator) / Decimal(behind.denominator)).quantize(Decimal("0.1"))
+    return StatusReason(rule=rule, status=LEVEL[level], days=None, points=points, inputs=inputs)
+
+
 def to_read(row: Any, as_of: date, rules: Rules) -> ProjectStatusRead:
     """A row of ``measured`` as a status with its reasons: each rule above green, with its inputs."""
     reasons = []
     for rule in StatusRule:
         level = int(getattr(row, f"l_{rule.value}"))
         if level == 0:
+            continue
+        if rule in UNIT:
+            reasons.append(_progress_reason(row, rule, level, as_of, rules))
             continue
         inputs: dict[str, str | int | None] = {"as_of": as_of.isoformat(), "stage": row.stage}
         if rule in PLANNED:

@@ -3,7 +3,7 @@
 Projects' investor texts become investor records, one per distinct name and country,
 and each project is linked to its own.
 
-Revision ID: 0018
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-01 21:39:56.770569
 """
@@ -18,7 +18,7 @@ import app.models.types
 from alembic import op
 
 
-revision: str = '0018'
+revision: str = '0009'
 down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,239 @@
+"""``/stats/investment``: investment completed against the annual plans and time progress.
+
+For year Y, month M and a date ``as_of``, a report version counts when it reports a
+month of Y up to M and was accepted by ``as_of`` and not yet superseded then. Per
+project, one aggregate over ``progress_reports`` (the index on year, month, accepted_on,
+superseded_on) and ``annual_plans`` gives the plan, the completed investment to M and
+to M − 1 (for the previous month's rank), funds arrived by source and utilised FDI; the
+groups and the total are ``GROUP BY``s over those per-project rows, in the same statement.
+
+Time progress is M / 12. A project is behind by ``(M/12 − completed/planned) × 100``
+points; the colours compare it exactly, without division:
+``planned × (100·M − 12·X) ≥ 1200 × completed`` means X points or more behind.
+"""
+
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, null, or_, select, type_coerce, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import Null
+from sqlalchemy.sql.expression import CTE
+from sqlmodel import col
+
+from app.config import Settings
+from app.dialect import a_date
+from app.models import AnnualPlan, ProgressReport, Project, ProjectDesignation
+from app.models.enums import DesignationStatus, InvestmentDimension, Stage, Zone
+from app.models.investment import (
+    FundsTotal,
+    HealthCounts,
+    InvestmentFigures,
+    InvestmentGroup,
+    InvestmentRules,
+    InvestmentStats,
+)
+from app.models.progress import FUNDS_COLUMNS
+from app.models.stats import MoneyTotal
+from app.models.types import Amount
+from app.services.common import links
+from app.services.progress.rules import check_month, month_end
+from app.services.stats import target_progress
+from app.services.stats.pipeline import check_as_of
+from app.services.stats.timeline import RANK, stage_on
+
+D = InvestmentDimension
+FOUR = Decimal("0.0001")
+ONE = Decimal("0.1")
+CENTS = Decimal("0.01")
+GroupKeyT = str | int | None
+
+
+def rules_of(settings: Settings) -> InvestmentRules:
+    return InvestmentRules(amber_behind_points=settings.status_investment_behind_amber_points,
+                           red_behind_points=settings.status_investment_behind_red_points)
+
+
+def counting_on(as_of: date) -> ColumnElement[bool]:
+    """The versions that were their month's figure on ``as_of``."""
+    r = ProgressReport
+    return and_(col(r.accepted_on) <= a_date(as_of),
+                or_(col(r.superseded_on).is_(None), col(r.superseded_on) > a_date(as_of)))
+
+
+def _zero() -> Any:
+    return type_coerce(literal(0), Amount)
+
+
+def per_project(year: int, month: int, as_of: date) -> CTE:
+    """Per project: planned, done (to M), done_prev (to M − 1), funds_<source>, fdi, has_plan."""
+    r, p = ProgressReport, AnnualPlan
+    funds = list(FUNDS_COLUMNS.values())
+    plans = select(col(p.project_id).label("project_id"), type_coerce(col(p.planned_amount), Amount).label("planned"),
+                   _zero().label("done"), _zero().label("done_prev"), *[_zero().label(f) for f in funds],
+                   _zero().label("fdi"), literal(1, Integer).label("has_plan")).where(col(p.year) == year)
+    amount = col(r.investment_amount)
+    reports = select(col(r.project_id), _zero(), amount,
+                     case((col(r.month) <= month - 1, amount), else_=_zero()),
+                     *[func.coalesce(getattr(r, f), _zero()) for f in funds],
+                     func.coalesce(col(r.fdi_utilised_amount), _zero()), literal(0, Integer)
+                     ).where(col(r.year) == year, col(r.month) <= month, counting_on(as_of))
+    facts = union_all(plans, reports).subquery("facts")
+    return (select(facts.c.project_id, *[func.sum(facts.c[c]).label(c) for c in
+                                         ("planned", "done", "done_prev", *funds, "fdi")],
+                   func.max(facts.c.has_plan).label("has_plan"))
+            .group_by(facts.c.project_id).cte("per_project"))
+
+
+def _behind(pp: CTE, month: int, points: int | None) -> ColumnElement[bool] | None:
+    """At least ``points`` behind time progress (exact: no division)."""
+    if points is None:
+        return None
+    factor = literal(100 * month - 12 * points, Integer)
+    return and_(pp.c.has_plan == 1, pp.c.planned > _zero(), pp.c.planned * factor >= pp.c.done * literal(1200, Integer))
+
+
+def colour(pp: CTE, month: int, rules: InvestmentRules) -> ColumnElement[str]:
+    """Each project's colour under ``investment_behind``: red, amber, green, or no_plan."""
+    whens: list[tuple[ColumnElement[bool], str]] = [(or_(pp.c.has_plan == 0, pp.c.planned <= _zero()), "no_plan")]
+    for points, name in ((rules.red_behind_points, "red"), (rules.amber_behind_points, "amber")):
+        behind = _behind(pp, month, points)
+        if behind is not None:
+            whens.append((behind, name))
+    return case(*whens, else_="green")
+
+
+async def _keyed(session: AsyncSession, dimension: InvestmentDimension | None, year: int, on: date,
+                 pp: CTE) -> tuple[Any, Any]:
+    """The group key column and the FROM clause joining the per-project rows to it."""
+    base = pp.join(Project, col(Project.id) == pp.c.project_id)
+    if dimension is None:
+        return null(), base
+    if dimension in (D.leader, D.unit, D.zone, D.industry):
+        column = {D.leader: Project.leader_id, D.unit: Project.unit_id, D.zone: Project.zone,
+                  D.industry: Project.industry}[dimension]
+        return col(column), base
+    if dimension == D.stage:
+        state = stage_on(on)
+        return state.c.stage, base.outerjoin(state, state.c.project_id == pp.c.project_id)
+    if dimension == D.designation:
+        d = ProjectDesignation
+        return col(d.designation), base.outerjoin(d, and_(col(d.project_id) == pp.c.project_id,
+                                                          col(d.status) == DesignationStatus.granted.value))
+    targets = await target_progress.year_targets(session, year)
+    if not targets:
+        return null(), base
+    members = target_progress.member_union(targets, on)
+    return members.c.target_id, base.outerjoin(members, members.c.project_id == pp.c.project_id)
+
+
+def _sums(pp: CTE, month: int, rules: InvestmentRules) -> list[Any]:
+    c = colour(pp, month, rules)
+    return [func.count().label("n"),
+            *[func.sum(pp.c[name]).label(name) for name in ("planned", "done", "done_prev", "fdi",
+                                                             *FUNDS_COLUMNS.values())],
+            *[func.sum(case((c == name, 1), else_=0)).label(f"c_{name}") for name in ("green", "amber", "red",
+                                                                                      "no_plan")]]
+
+
+def _money(value: Any, currency: str = "CNY") -> MoneyTotal:
+    return MoneyTotal(amount=Decimal(value or 0).quantize(CENTS), currency=currency)
+
+
+def _rate(done: Decimal, planned: Decimal) -> Fraction | None:
+    return Fraction(done) / Fraction(planned) if planned > 0 else None
+
+
+def _decimal(value: Fraction, places: Decimal) -> Decimal:
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(places)
+
+
+def figures(row: Any, month: int) -> dict[str, Any]:
+    planned, done = Decimal(row.planned or 0), Decimal(row.done or 0)
+    rate = _rate(done, planned)
+    return dict(
+        projects=int(row.n), planned=_money(planned), completed_ytd=_money(done),
+        completion_rate=None if rate is None else _decimal(rate, FOUR),
+        gap_points=None if rate is None else _decimal((rate - Fraction(month, 12)) * 100, ONE),
+        health=HealthCounts(green=int(row.c_green or 0), amber=int(row.c_amber or 0), red=int(row.c_red or 0),
+                            no_plan=int(row.c_no_plan or 0)),
+        funds_arrived_ytd=[FundsTotal(source=source, amount=_money(getattr(row, column)))
+                           for source, column in FUNDS_COLUMNS.items()],
+        fdi_utilised_ytd=_money(row.fdi, "USD"))
+
+
+def ranks(rates: dict[GroupKeyT, Fraction | None]) -> dict[GroupKeyT, int]:
+    """Competition ranking, highest rate first: ties share a rank, the next skips."""
+    ranked = {k: r for k, r in rates.items() if r is not None}
+    return {k: 1 + sum(1 for other in ranked.values() if other > r) for k, r in ranked.items()}
+
+
+def _order(dimension: InvestmentDimension | None, key: GroupKeyT) -> tuple[int, Any]:
+    if key is None:
+        return (1, 0)
+    if dimension == D.stage:
+        return (0, RANK.get(Stage(str(key)), len(RANK)))
+    if dimension == D.zone:
+        return (0, list(Zone).index(Zone(str(key))) if key in Zone.__members__ else len(Zone))
+    return (0, key)
+
+
+def plans_link(dimension: InvestmentDimension | None, key: GroupKeyT, *, year: int, on: date) -> str | None:
+    if dimension == D.target:
+        return None if key is None else target_progress.link(int(key), on)
+    if dimension == D.stage:
+        return links.link("/stats/pipeline/projects", {"as_of": on.isoformat(), "stage": str(key)}) if key else None
+    params: list[tuple[str, str]] = [("year", str(year))]
+    if dimension is not None:
+        if dimension == D.designation and key is None:
+            return None
+        name = {D.leader: "leader_id", D.unit: "unit_id", D.zone: "zone", D.industry: "industry",
+                D.designation: "designation"}[dimension]
+        params.append((name, "none" if key is None else str(key)))
+    return links.link("/annual-plans", params)
+
+
+async def investment(session: AsyncSession, *, year: int, month: int, as_of: date, group_by: InvestmentDimension | None,
+                     rules: InvestmentRules, today: date) -> InvestmentStats:
+    """The month's investment against plan and time progress, per group and in total."""
+    check_month(year, month, today)
+    check_as_of(as_of, today)
+    on = min(month_end(year, month), as_of)
+    pp = per_project(year, month, as_of)
+    key, joined = await _keyed(session, group_by, year, on, pp)
+    live = col(Project.archived_at).is_(None)
+    grouped = (select(key.label("k"), literal(0, Integer).label("is_total"), *_sums(pp, month, rules))
+               .select_from(joined).where(live))
+    # With no target in the year every project is in the group of none: a constant, which
+    # PostgreSQL does not group by.
+    grouped = grouped if isinstance(key, Null) else grouped.group_by(key)
+    total = (select(null().label("k"), literal(1, Integer).label("is_total"), *_sums(pp, month, rules))
+             .select_from(pp.join(Project, col(Project.id) == pp.c.project_id)).where(live))
+    rows = (await session.execute(union_all(grouped, total) if group_by is not None else total)).all()
+    total_row = next((r for r in rows if r.is_total == 1), None)
+    group_rows = [r for r in rows if r.is_total == 0]
+
+    def rate_of(row: Any, field: str) -> Fraction | None:
+        return _rate(Decimal(getattr(row, field) or 0), Decimal(row.planned or 0))
+
+    now = ranks({r.k: rate_of(r, "done") for r in group_rows if r.k is not None})
+    before = ranks({r.k: rate_of(r, "done_prev") for r in group_rows if r.k is not None}) if month > 1 else {}
+    groups = [InvestmentGroup(key=r.k, **figures(r, month), rank=now.get(r.k),
+                              rank_change=(before[r.k] - now[r.k]) if r.k in before and r.k in now else None,
+                              plans=plans_link(group_by, r.k, year=year, on=on))
+              for r in group_rows]
+    groups.sort(key=lambda g: (g.rank is None, g.rank or 0, _order(group_by, g.key)))
+    empty = {"n": 0, "planned": 0, "done": 0, "done_prev": 0, "fdi": 0,
+             **dict.fromkeys(FUNDS_COLUMNS.values(), 0), "c_green": 0, "c_amber": 0, "c_red": 0, "c_no_plan": 0}
+    totals = figures(total_row if total_row is not None and total_row.n else _Row(empty), month)
+    return InvestmentStats(year=year, month=month, as_of=as_of, evaluated_on=on,
+                           time_progress=_decimal(Fraction(month, 12), FOUR), group_by=group_by, rules=rules,
+                           total=InvestmentFigures(**totals), groups=groups)
+
+
+class _Row:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+

@@ -1,0 +1,43 @@
+"""The demo's monthly scheduling: plans for every project under construction, reports to
+October 2022 (some late, returned and corrected, awaiting review, missing), a believable year."""
+
+from decimal import Decimal
+
+from app.clock import today
+from app.demo import DEMO_LAST_DATE, seed_demo
+
+
+async def test_the_demo_year_has_plans_reports_and_a_believable_completion_rate(api):
+    async with api.app.state.sessionmaker() as session, session.begin():
+        summary = await seed_demo(session, today=today())
+    assert summary.annual_plans == 478 and summary.progress_reports > 478 * 6
+
+    r = await api.client.get("/api/v1/annual-plans", headers=api.admin, params={"year": 2022, "limit": 200})
+    assert len(r.json()["items"]) == 200 and r.json()["next_cursor"]
+
+    r = await api.client.get("/api/v1/stats/investment", headers=api.admin,
+                             params={"year": 2022, "month": 10, "as_of": str(DEMO_LAST_DATE)})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    total = body["total"]
+    assert body["time_progress"] == "0.8333" and total["projects"] == 478
+    # Behind time progress by a few points, as cities report it; some green, some red.
+    assert Decimal("0.65") < Decimal(total["completion_rate"]) < Decimal("0.8333")
+    assert -20 < Decimal(total["gap_points"]) < 0
+    assert all(total["health"][c] > 20 for c in ("green", "amber", "red"))
+    assert Decimal(total["fdi_utilised_ytd"]["amount"]) > 0
+
+    r = await api.client.get("/api/v1/progress-reports/missing", headers=api.admin,
+                             params={"year": 2022, "month": 10})
+    units = r.json()["items"]
+    assert sum(len(u["missing"]) for u in units) > 0 and sum(len(u["late"]) for u in units) > 0
+
+    r = await api.client.get("/api/v1/progress-reports", headers=api.admin,
+                             params={"year": 2022, "status": "returned", "limit": 5})
+    returned = r.json()["items"]
+    assert returned
+    r = await api.client.get(f"/api/v1/progress-reports/{returned[0]['id']}/versions", headers=api.admin)
+    assert [v["status"] for v in r.json()] == ["returned", "accepted"]
+    r = await api.client.get("/api/v1/progress-reports", headers=api.admin,
+                             params={"year": 2022, "month": 10, "status": "submitted"})
+    assert r.json()["items"], "some of October's reports await review"

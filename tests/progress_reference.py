@@ -1,0 +1,235 @@
+"""A brute-force reference for ``/stats/investment``: random worlds (those of
+``tests/stats_reference.py``) given annual plans and monthly report versions — returned,
+accepted, corrected, filed late, left awaiting review — written straight into the
+database, and the figures recomputed here in plain Python from the rules as
+``docs/PROGRESS.md`` states them."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from hypothesis import strategies as st
+from sqlalchemy import delete
+
+from app.models import AnnualPlan, ProgressReport
+from tests import stats_reference as ref
+
+YEAR = 2022
+SOURCES = ["own_funds", "bank_loans", "government_funds", "special_bonds", "foreign_capital", "other"]
+CENTS = Decimal("0.01")
+
+
+@dataclass
+class Version:
+    amount: Decimal
+    funds: dict[str, Decimal]
+    fdi: Decimal | None
+    filed_on: date
+    status: str  # submitted, returned, accepted
+    accepted_on: date | None = None
+    superseded_on: date | None = None
+
+
+@dataclass
+class Schedule:
+    """One project's plan and report versions; ``months`` maps (year, month) to its versions."""
+
+    planned: Decimal | None
+    months: dict[tuple[int, int], list[Version]] = field(default_factory=dict)
+
+
+@dataclass
+class ProgressWorld:
+    world: ref.World
+    schedules: list[Schedule]
+
+
+amounts = st.integers(0, 10**7).map(lambda n: Decimal(n) / 100)
+
+
+@st.composite
+def versions(draw: st.DrawFn, year: int, month: int) -> list[Version]:
+    """A month's filings: each is returned or accepted before the next; the last may wait."""
+    day = date(year, month, 1) + timedelta(days=draw(st.integers(0, 60)))
+    out: list[Version] = []
+    last_accepted: Version | None = None
+    n = draw(st.integers(0, 3))
+    for i in range(n):
+        status = draw(st.sampled_from(["accepted", "accepted", "returned"] + (["submitted"] if i == n - 1 else [])))
+        funds = {s: draw(amounts) for s in draw(st.lists(st.sampled_from(SOURCES), max_size=2, unique=True))}
+        v = Version(amount=draw(amounts), funds=funds, fdi=draw(st.one_of(st.none(), amounts)), filed_on=day,
+                    status=status)
+        reviewed = day + timedelta(days=draw(st.sampled_from([0, 0, 3, 40])))
+        if status == "accepted":
+            v.accepted_on = reviewed
+            if last_accepted is not None:
+                last_accepted.superseded_on = reviewed
+            last_accepted = v
+        out.append(v)
+        day = reviewed + timedelta(days=draw(st.sampled_from([0, 1, 20])))
+    return out
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> ProgressWorld:
+    world = draw(ref.worlds(max_projects=8))
+    schedules = []
+    for _ in world.projects:
+        planned = draw(st.one_of(st.none(), st.just(Decimal(0)), amounts.map(lambda a: a * 12)))
+        months = {}
+        for ym in draw(st.lists(st.sampled_from([(YEAR - 1, 12)] + [(YEAR, m) for m in range(1, 13)]),
+                                max_size=5, unique=True)):
+            months[ym] = draw(versions(*ym))
+        schedules.append(Schedule(planned=planned, months=months))
+    return ProgressWorld(world=world, schedules=schedules)
+
+
+async def load(app: Any, pw: ProgressWorld) -> None:
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(delete(ProgressReport))
+        await session.execute(delete(AnnualPlan))
+    await ref.load(app, pw.world)
+    async with app.state.sessionmaker() as session, session.begin():
+        for p, s in zip(pw.world.projects, pw.schedules, strict=True):
+            if s.planned is not None:
+                session.add(AnnualPlan(project_id=p.id, year=YEAR, planned_amount=s.planned, planned_currency="CNY"))
+            for (year, month), vs in s.months.items():
+                for revision, v in enumerate(vs, start=1):
+                    filed_at = datetime(v.filed_on.year, v.filed_on.month, v.filed_on.day, 2, tzinfo=UTC)
+                    due = date(year + month // 12, month % 12 + 1, 5)
+                    session.add(ProgressReport(
+                        project_id=p.id, year=year, month=month, revision=revision, status=v.status,
+                        investment_amount=v.amount, fdi_utilised_amount=v.fdi,
+                        **{f"funds_{k}": a for k, a in v.funds.items()}, filed_by="test", filed_at=filed_at,
+                        filed_on=v.filed_on, due_on=due, late=v.filed_on > due, accepted_on=v.accepted_on,
+                        accepted_at=filed_at if v.accepted_on else None, superseded_on=v.superseded_on))
+
+
+# --- the reference ----------------------------------------------------------------------------
+
+
+def counts(v: Version, as_of: date) -> bool:
+    """The version was its month's figure on ``as_of``."""
+    return (v.accepted_on is not None and v.accepted_on <= as_of
+            and (v.superseded_on is None or v.superseded_on > as_of))
+
+
+@dataclass
+class Facts:
+    planned: Decimal | None
+    done: Decimal
+    done_prev: Decimal
+    funds: dict[str, Decimal]
+    fdi: Decimal
+
+
+def facts(s: Schedule, month: int, as_of: date) -> Facts | None:
+    """A project's figures for the year to ``month``; None when it has neither plan nor a
+    counted report (it is then not in the statistics)."""
+    done = done_prev = fdi = Decimal(0)
+    funds: dict[str, Decimal] = defaultdict(Decimal)
+    any_counted = False
+    for (year, m), vs in s.months.items():
+        if year != YEAR or m > month:
+            continue
+        for v in vs:
+            if counts(v, as_of):
+                any_counted = True
+                done += v.amount
+                done_prev += v.amount if m <= month - 1 else 0
+                fdi += v.fdi or 0
+                for k, a in v.funds.items():
+                    funds[k] += a
+    if s.planned is None and not any_counted:
+        return None
+    return Facts(planned=s.planned, done=done, done_prev=done_prev, funds=dict(funds), fdi=fdi)
+
+
+def colour(f: Facts, month: int, amber: int | None = 10, red: int | None = 30) -> str:
+    if f.planned is None or f.planned <= 0:
+        return "no_plan"
+    behind = (Fraction(month, 12) - Fraction(f.done) / Fraction(f.planned)) * 100
+    if red is not None and behind >= red:
+        return "red"
+    if amber is not None and behind >= amber:
+        return "amber"
+    return "green"
+
+
+def keys(pw: ProgressWorld, p: ref.P, dimension: str | None, on: date) -> list[Any]:
+    """The groups a project counts in."""
+    w = pw.world
+    if dimension is None:
+        return [None]
+    if dimension == "leader":
+        return [w.leader_ids[p.leader] if p.leader is not None else None]
+    if dimension == "unit":
+        return [w.unit_ids[p.unit] if p.unit is not None else None]
+    if dimension in ("zone", "industry"):
+        return [getattr(p, dimension)]
+    if dimension == "stage":
+        s = ref.state_on(p, on)
+        return [s.to if s is not None else None]
+    if dimension == "designation":
+        return [p.designation[0]] if p.designation and p.designation[1] == "granted" else [None]
+    targets = [t for t in w.targets if t.year == YEAR and not t.archived]
+    found = [t.id for t in targets for m in ref.members(w, t, on) if m.index == p.index]
+    return found or [None]
+
+
+def _quantize(value: Fraction, places: str) -> Decimal:
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal(places))
+
+
+def summary(fs: list[Facts], month: int) -> dict[str, Any]:
+    planned = sum((f.planned or Decimal(0) for f in fs), Decimal(0))
+    done = sum((f.done for f in fs), Decimal(0))
+    rate = Fraction(done) / Fraction(planned) if planned > 0 else None
+    health = {"green": 0, "amber": 0, "red": 0, "no_plan": 0}
+    for f in fs:
+        health[colour(f, month)] += 1
+    return {
+        "projects": len(fs), "planned": planned.quantize(CENTS), "completed": done.quantize(CENTS),
+        "rate": None if rate is None else _quantize(rate, "0.0001"),
+        "gap": None if rate is None else _quantize((rate - Fraction(month, 12)) * 100, "0.1"),
+        "health": health,
+        "funds": {s: sum((f.funds.get(s, Decimal(0)) for f in fs), Decimal(0)).quantize(CENTS) for s in SOURCES},
+        "fdi": sum((f.fdi for f in fs), Decimal(0)).quantize(CENTS),
+    }
+
+
+def competition_ranks(rates: dict[Any, Fraction]) -> dict[Any, int]:
+    return {k: 1 + sum(1 for o in rates.values() if o > r) for k, r in rates.items()}
+
+
+def investment(pw: ProgressWorld, month: int, as_of: date, dimension: str | None) -> dict[str, Any]:
+    """What /stats/investment should say, in a comparable shape."""
+    on = min(date(YEAR, 12, 31) if month == 12 else date(YEAR, month + 1, 1) - timedelta(days=1), as_of)
+    members: list[tuple[ref.P, Facts]] = []
+    for p, s in zip(pw.world.projects, pw.schedules, strict=True):
+        f = facts(s, month, as_of)
+        if not p.archived and f is not None:
+            members.append((p, f))
+    groups: dict[Any, list[Facts]] = defaultdict(list)
+    for p, f in members:
+        for k in keys(pw, p, dimension, on):
+            groups[k].append(f)
+
+    def rates(field_: str) -> dict[Any, Fraction]:
+        out = {}
+        for k, fs in groups.items():
+            planned = sum((f.planned or Decimal(0) for f in fs), Decimal(0))
+            if k is not None and planned > 0:
+                out[k] = Fraction(sum((getattr(f, field_) for f in fs), Decimal(0))) / Fraction(planned)
+        return out
+
+    now, before = competition_ranks(rates("done")), competition_ranks(rates("done_prev")) if month > 1 else {}
+    return {
+        "total": summary([f for _, f in members], month),
+        "groups": {k: {**summary(fs, month), "rank": now.get(k),
+                       "rank_change": before[k] - now[k] if k in before and k in now else None}
+                   for k, fs in groups.items()} if dimension is not None else {},
+    }
