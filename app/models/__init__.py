@@ -5,8 +5,9 @@ from app.models.approval import ApprovalEvent, ApprovalItem, ApprovalKind, Integ
 from app.models.base import utcnow
 from app.models.difficulty import Difficulty, DifficultyEvent
 from app.models.exchange_rate import ExchangeRate
-from app.models.project import Project, ProjectDesignation, StageTransition
+from app.models.project import Project, ProjectCodeRecord, ProjectDesignation, StageTransition
 from app.models.ratelimit import RateLimitWindow
+from app.models.reference import IndustryEntry, ZoneEntry
 from app.models.registry import Leader, Unit
 from app.models.supervision import SupervisionItem, SupervisionItemProject, SupervisionProgress, SupervisionTask
 from app.models.target import Target, TargetMember
@@ -22,10 +23,12 @@ __all__ = [
     "DifficultyEvent",
     "ExchangeRate",
     "IdempotencyRecord",
+    "IndustryEntry",
     "IntegrationSecret",
     "Leader",
     "OutboxEvent",
     "Project",
+    "ProjectCodeRecord",
     "ProjectDesignation",
     "RateLimitWindow",
     "StageTransition",
@@ -39,5 +42,6 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",
+    "ZoneEntry",
     "utcnow",
 ]

@@ -32,6 +32,14 @@ class TransitionKind(StrEnum):
     correction = "correction"
 
 
+class CodeReason(StrEnum):
+    """Why a project has a national project code: its first, a new approval, a mistake put right."""
+
+    assigned = "assigned"
+    re_approved = "re_approved"
+    corrected = "corrected"
+
+
 class FundingSource(StrEnum):
     foreign = "foreign"
     domestic = "domestic"
@@ -256,6 +264,7 @@ LABELS: dict[str, dict[str, str]] = {
         "correction": "更正",
     },
     "funding_source": {"foreign": "外资", "domestic": "内资"},
+    "code_reason": {"assigned": "赋码", "re_approved": "重新审批赋码", "corrected": "更正"},
     "zone": {
         "binhai_new_area": "滨海新区",
         "international_land_port": "国际陆港",
@@ -375,6 +384,7 @@ ENUMS: dict[str, type[StrEnum]] = {
     "stage": Stage,
     "transition_kind": TransitionKind,
     "funding_source": FundingSource,
+    "code_reason": CodeReason,
     "zone": Zone,
     "industry": Industry,
     "designation": Designation,

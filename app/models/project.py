@@ -20,7 +20,16 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from app.models.base import utcnow
-from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, TransitionKind, Zone
+from app.models.enums import (
+    CodeReason,
+    Designation,
+    DesignationStatus,
+    FundingSource,
+    Industry,
+    Stage,
+    TransitionKind,
+    Zone,
+)
 from app.models.fields import (
     BusinessDate,
     CountryCode,
@@ -119,6 +128,25 @@ class StageTransition(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 
+class ProjectCodeRecord(SQLModel, table=True):
+    """A national project code a project has had; append-only. The project's current code
+    is ``projects.code``; every code it has had, that one included, is a row here, and a
+    code leads to one project only, ever."""
+
+    __tablename__ = "project_codes"
+    __table_args__ = (Index("ix_project_codes_project_id_id", "project_id", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
+                                                          primary_key=True, autoincrement=True))
+    code: str = Field(sa_column=Column(String(24), nullable=False, index=True))
+    project_id: int = Field(sa_column=Column(ForeignKey("projects.id"), nullable=False))
+    reason: str = Field(sa_column=Column(String(16), nullable=False))
+    valid_from: date = Field(sa_column=Column(Date, nullable=False))
+    actor_key_id: int | None = Field(default=None, sa_column=Column(ForeignKey("api_keys.id")))
+    actor_name: str = Field(sa_column=Column(String(100), nullable=False))
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
 # --- API schemas -------------------------------------------------------------------------
 
 
@@ -184,7 +212,14 @@ class ProjectUpdate(SQLModel):
     """A partial update: only the fields present change. ``stage`` changes through transitions."""
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-    code: ProjectCode | None = None
+    code: ProjectCode | None = Field(default=None, description=(
+        "A new code is added to the project's code history (`/projects/{id}/codes`); the old one "
+        "still finds the project."))
+    code_reason: CodeReason | None = Field(default=None, description=(
+        "Why the code changes: `re_approved` (a new approval issued a new code) or `corrected` (the "
+        "old one was wrong); `corrected` when omitted. Only with `code`."))
+    code_on: BusinessDate | None = Field(default=None, description=(
+        "The business date the new code holds from; today when omitted. Only with `code`."))
     name: Name | None = None
     investor: Name | None = None
     investor_country: CountryCode | None = None
@@ -201,11 +236,15 @@ class ProjectUpdate(SQLModel):
     on_hold: bool | None = None
 
     _not_null = reject_null("name", "investor", "investor_country", "funding_source", "industry", "zone",
-                            "total_investment", "designations", "on_hold")
+                            "total_investment", "designations", "on_hold", "code_reason", "code_on")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         _unique_designations(self.designations)
+        if self.code is None and ({"code_reason", "code_on"} & self.model_fields_set):
+            raise ValueError("code_reason: only with a new code")
+        if self.code_reason == CodeReason.assigned:
+            raise ValueError("code_reason: a changed code is re_approved or corrected")
         return self
 
 
@@ -232,6 +271,17 @@ class ProjectRead(SQLModel):
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
+
+
+class ProjectCodeRead(SQLModel):
+    """One code of a project's history: which, from when, why, recorded by whom and when."""
+
+    code: str
+    reason: CodeReason
+    valid_from: date
+    current: bool
+    actor_name: str
+    recorded_at: datetime
 
 
 class TransitionCreate(SQLModel):

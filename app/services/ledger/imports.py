@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import AppError, InvalidInput
-from app.models import Leader, Project, ProjectDesignation, Unit
+from app.models import Leader, Project, ProjectCodeRecord, ProjectDesignation, Unit
 from app.models.enums import STAGE_ORDER, Designation, DesignationStatus, FundingSource, ImportAction, Stage
 from app.models.ledger import ImportReport, LedgerColumnRead, LedgerIssue, LedgerRowChange
 from app.models.project import DesignationEntry, ProjectCreate, ProjectUpdate, TransitionCreate
@@ -193,6 +193,12 @@ async def _load_matches(session: AsyncSession, rows: Sequence[Row]) -> tuple[
     for batch in _batches(codes):
         for p in (await session.execute(select(Project).where(col(Project.code).in_(batch)))).scalars():
             by_code[p.code or ""] = p
+        # A code a project had before (re-approved, corrected) still leads to it.
+        former = (select(col(ProjectCodeRecord.code), Project)
+                  .join(Project, col(Project.id) == col(ProjectCodeRecord.project_id))
+                  .where(col(ProjectCodeRecord.code).in_(batch)))
+        for code, p in (await session.execute(former)).tuples():
+            by_code.setdefault(code, p)
     for batch in _batches(names):
         stmt = select(Project).where(col(Project.name).in_(batch)).order_by(col(Project.id))
         for p in (await session.execute(stmt)).scalars():
@@ -517,7 +523,7 @@ async def _apply(session: AsyncSession, ctx: Context, plan: Plan) -> None:
     version = project.version
     if plan.update is not None:
         read = await projects.update_project(session, ctx.actor, project.id, data=plan.update,
-                                             if_match=versioning.etag(version))
+                                             if_match=versioning.etag(version), today=ctx.today)
         version = read.version
     for move in plan.moves:
         read, _ = await projects.move_project(session, ctx.actor, project.id, data=move,

@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app import plainsql
+from app.db import lock_key
 from app.dialect import in_values, json_rows
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models import Leader, Project, ProjectDesignation, StageTransition, Unit, utcnow
-from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
+from app.models import Leader, Project, ProjectCodeRecord, ProjectDesignation, StageTransition, Unit, utcnow
+from app.models.enums import CodeReason, Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
 from app.models.project import (
     DesignationEntry,
+    ProjectCodeRead,
     ProjectCreate,
     ProjectRead,
     ProjectUpdate,
@@ -167,14 +169,32 @@ async def _check_references(session: AsyncSession, *, leader_id: int | None, uni
             raise InvalidInput.field("unit_id", f"no current unit has id {unit_id}")
 
 
+def holding_code(code: str) -> Any:
+    """A condition on ``Project``: the project that has, or has had, ``code``."""
+    return or_(col(Project.code) == code,
+               col(Project.id).in_(select(col(ProjectCodeRecord.project_id))
+                                   .where(col(ProjectCodeRecord.code) == code)))
+
+
 async def _check_code_free(session: AsyncSession, code: str | None, *, project_id: int | None = None) -> None:
+    """Refuse a code that another project has or has had: a code leads to one project, ever."""
     if code is None:
         return
-    stmt = select(col(Project.id)).where(col(Project.code) == code)
+    # Serializes with another project taking this code, and with approval events naming it.
+    await lock_key(session, "project_code", code)
+    stmt = select(col(Project.id)).where(holding_code(code))
     if project_id is not None:
         stmt = stmt.where(col(Project.id) != project_id)
-    if (await session.execute(stmt)).first() is not None:
-        raise Conflict(f"Another project already has the code {code}.", code="code_taken")
+    holder = (await session.execute(stmt)).scalar()
+    if holder is not None:
+        raise Conflict(f"The code {code} is (or was) the code of project {holder}: a code belongs to one "
+                       "project only.", code="code_taken", errors=[{"field": "code", "message": "is taken"}])
+
+
+def _code_record(project: Project, *, reason: CodeReason, valid_from: date, actor: Principal) -> ProjectCodeRecord:
+    assert project.id is not None and project.code is not None
+    return ProjectCodeRecord(code=project.code, project_id=project.id, reason=reason, valid_from=valid_from,
+                             actor_key_id=actor.key_id, actor_name=actor.name)
 
 
 async def _flush(session: AsyncSession) -> None:
@@ -221,6 +241,8 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
     assert project.id is not None
     await _set_designations(session, project.id, [], data.designations)
     session.add(stages.first_entry(project, actor=actor, note=data.note))
+    if project.code is not None:
+        session.add(_code_record(project, reason=CodeReason.assigned, valid_from=today, actor=actor))
     await _flush(session)
     read = await _read(session, project)
     await audit.record(session, actor, action="project.create", resource_type="project", resource_id=project.id,
@@ -251,7 +273,8 @@ async def read_project(on: plainsql.On, principal: Principal, project_id: int) -
 
 
 async def read_project_by_code(session: AsyncSession, principal: Principal, code: str) -> ProjectRead:
-    project = (await session.execute(select(Project).where(Project.code == code))).scalar_one_or_none()  # type: ignore[arg-type]
+    """The project that has, or has had, ``code``; it answers with its current code."""
+    project = (await session.execute(select(Project).where(holding_code(code)))).scalar_one_or_none()
     if project is None or not can_see_project(principal, project):
         raise NotFound(f"No project with code {code}.")
     return await _read(session, project)
@@ -271,19 +294,58 @@ async def list_projects(on: plainsql.On, principal: Principal, *, filters: Proje
     return {"items": [project_json(p) for p in kept], "next_cursor": next_cursor}
 
 
+async def _code_change(session: AsyncSession, project: Project, data: ProjectUpdate, *,
+                       today: date) -> tuple[CodeReason, date] | None:
+    """Why and from when the project's code changes, checked; None when it does not."""
+    if data.code is None or data.code == project.code:
+        return None
+    assert project.id is not None
+    await _check_code_free(session, data.code, project_id=project.id)
+    latest = (await session.execute(select(ProjectCodeRecord).where(col(ProjectCodeRecord.project_id) == project.id)
+                                    .order_by(col(ProjectCodeRecord.id).desc()).limit(1))).scalar()
+    valid_from = data.code_on or today
+    if valid_from > today:
+        raise InvalidInput.field("code_on", f"must not be in the future (today is {today})")
+    if latest is not None and valid_from < latest.valid_from:
+        raise InvalidInput.field("code_on", f"must not be before the current code's date ({latest.valid_from})")
+    return data.code_reason or (CodeReason.corrected if latest is not None else CodeReason.assigned), valid_from
+
+
+async def list_codes(session: AsyncSession, principal: Principal, project_id: int, *, cursor: str | None,
+                     limit: int) -> Page[ProjectCodeRead]:
+    """Every national project code a project has had, oldest first."""
+    project = await get_project(session, principal, project_id)
+    key = SortKey("id", ProjectCodeRecord.id, pagination.decode_id(pagination.INT64_MAX))
+    stmt = select(ProjectCodeRecord).where(col(ProjectCodeRecord.project_id) == project_id)
+    stmt = pagination.apply(stmt, key=key, descending=False, id_column=ProjectCodeRecord.id, cursor=cursor,
+                            limit=limit, sort_label="codes")
+    rows = list((await session.execute(stmt)).scalars())
+    kept, next_cursor = pagination.page(rows, limit=limit, sort_label="codes",
+                                        key_of=lambda r: (r.id or 0, r.id or 0))
+    # The current code's latest entry: a project may go back to a code it had before.
+    current_id = (await session.execute(
+        select(func.max(col(ProjectCodeRecord.id))).where(col(ProjectCodeRecord.project_id) == project_id,
+                                                          col(ProjectCodeRecord.code) == project.code))).scalar()
+    return Page[ProjectCodeRead](items=[ProjectCodeRead(code=r.code, reason=CodeReason(r.reason),
+                                                        valid_from=r.valid_from, current=r.id == current_id,
+                                                        actor_name=r.actor_name, recorded_at=r.recorded_at)
+                                        for r in kept], next_cursor=next_cursor)
+
+
 async def update_project(session: AsyncSession, principal: Principal, project_id: int, *, data: ProjectUpdate,
-                         if_match: str | None) -> ProjectRead:
-    """Change the fields present in ``data``, if ``if_match`` names the current version."""
+                         if_match: str | None, today: date) -> ProjectRead:
+    """Change the fields present in ``data``, if ``if_match`` names the current version. A new
+    code joins the project's code history."""
     project = await get_project(session, principal, project_id)
     versioning.check(if_match, project.version)
     if project.archived_at is not None:
         raise Conflict("An archived project cannot be changed.", code="project_archived")
     before = await _read(session, project)
-    changes = data.model_dump(exclude_unset=True, exclude={"total_investment", "designations"})
+    changes = data.model_dump(exclude_unset=True, exclude={"total_investment", "designations", "code_reason",
+                                                           "code_on"})
     if "leader_id" in changes or "unit_id" in changes:
         await _check_references(session, leader_id=changes.get("leader_id"), unit_id=changes.get("unit_id"))
-    if changes.get("code") is not None:
-        await _check_code_free(session, changes["code"], project_id=project_id)
+    code_change = await _code_change(session, project, data, today=today)
     merged = before.model_copy(update=changes)
     for a_name, b_name in (("planned_sign_on", "planned_start_on"), ("planned_start_on", "planned_production_on"),
                            ("planned_sign_on", "planned_production_on")):
@@ -299,9 +361,13 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
         current = (await _designations(session, [project_id]))[project_id]
         await _set_designations(session, project_id, current, data.designations)
     project.updated_at = utcnow()
+    if code_change is not None:
+        session.add(_code_record(project, reason=code_change[0], valid_from=code_change[1], actor=principal))
     await _flush(session)
     after = await _read(session, project)
     old, new = audit.diff(snapshot(before), snapshot(after))
+    if code_change is not None:
+        new["code_reason"], new["code_on"] = code_change[0].value, code_change[1].isoformat()
     await audit.record(session, principal, action="project.update", resource_type="project",
                        resource_id=project_id, before=old, after=new)
     await outbox.emit(session, "project.updated", {"project": after.model_dump(mode="json"),
