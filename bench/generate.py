@@ -78,7 +78,7 @@ def _rows(projects: int, history: int, now: datetime, seed: int) -> Iterator[tup
         foreign = rng.random() < 0.3
         sign = start + timedelta(days=rng.randrange(30, 900))
         project = (
-            pid, f"2022-370214-04-{pid:07d}" if pid % 3 == 0 else None, f"招商项目{pid:07d}",
+            pid, f"2020-370214-04-{pid:07d}" if pid % 3 == 0 else None, f"招商项目{pid:07d}",
             f"投资方{pid:07d}有限公司", "JP" if foreign else "CN", "foreign" if foreign else "domestic",
             rng.choice(INDUSTRIES), rng.choice(ZONES), Decimal(rng.randrange(50_000, 50_000_000)) / 100,
             "USD" if foreign else "CNY", hist[-1][2], hist[-1][3], rng.randrange(1, LEADERS + 1),

@@ -94,7 +94,7 @@ def _project_code(value: str) -> str:
 
 def _project_code_shape(value: str) -> str:
     if codes.SHAPE.match(value) is None:
-        raise ValueError("must be a 24-character national project code like 2411-370214-04-01-000018")
+        raise ValueError("must be a 24-character national project code like 2411-370214-04-01-000011")
     return value
 
 
@@ -103,7 +103,7 @@ def _project_code_shape(value: str) -> str:
 ProjectCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=24, max_length=24), AfterValidator(_project_code),
     WithJsonSchema({"type": "string", "pattern": codes.PATTERN, "minLength": 24, "maxLength": 24,
-                    "examples": ["2411-370214-04-01-000018", "2019-370211-26-03-654321"],
+                    "examples": ["2411-370214-04-01-000011", "2019-370211-26-03-654321"],
                     "description": "The national project code: a year 2011-2020 (old rules), or a year and "
                                    "month YYMM from 2011 on with an ISO/IEC 7064 MOD 11,10 check digit."}),
 ]
@@ -113,7 +113,7 @@ ProjectCodeLookup = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=24, max_length=24),
     AfterValidator(_project_code_shape),
     WithJsonSchema({"type": "string", "pattern": codes.PATTERN, "minLength": 24, "maxLength": 24,
-                    "examples": ["2411-370214-04-01-000018"]}),
+                    "examples": ["2411-370214-04-01-000011"]}),
 ]
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -197,7 +197,7 @@ async def _load_matches(session: AsyncSession, rows: Sequence[Row]) -> tuple[
         former = (select(col(ProjectCodeRecord.code), Project)
                   .join(Project, col(Project.id) == col(ProjectCodeRecord.project_id))
                   .where(col(ProjectCodeRecord.code).in_(batch)))
-        for code, p in (await session.execute(former)).tuples():
+        for code, p in (await session.execute(former)).all():
             by_code.setdefault(code, p)
     for batch in _batches(names):
         stmt = select(Project).where(col(Project.name).in_(batch)).order_by(col(Project.id))

@@ -99,7 +99,7 @@ def read(code: str, *, today: date | None = None) -> Reading:
     match = SHAPE.match(code)
     if match is None:
         raise CodeError("shape", "must be 24 characters: four digits, six, two, two and six, joined by "
-                                 "hyphens, like 2411-370214-04-01-000018")
+                                 "hyphens, like 2411-370214-04-01-000011")
     time, region = match.group(1), match.group(2)
     yy, mm = int(time[:2]), int(time[2:])
     new_time = 1 <= mm <= 12 and (yy, mm) >= FIRST_NEW

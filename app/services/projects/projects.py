@@ -301,14 +301,12 @@ async def _code_change(session: AsyncSession, project: Project, data: ProjectUpd
         return None
     assert project.id is not None
     await _check_code_free(session, data.code, project_id=project.id)
-    latest = (await session.execute(select(ProjectCodeRecord).where(col(ProjectCodeRecord.project_id) == project.id)
-                                    .order_by(col(ProjectCodeRecord.id).desc()).limit(1))).scalar()
     valid_from = data.code_on or today
     if valid_from > today:
         raise InvalidInput.field("code_on", f"must not be in the future (today is {today})")
-    if latest is not None and valid_from < latest.valid_from:
-        raise InvalidInput.field("code_on", f"must not be before the current code's date ({latest.valid_from})")
-    return data.code_reason or (CodeReason.corrected if latest is not None else CodeReason.assigned), valid_from
+    had_codes = (await session.execute(select(col(ProjectCodeRecord.id))
+                                       .where(col(ProjectCodeRecord.project_id) == project.id).limit(1))).first()
+    return data.code_reason or (CodeReason.corrected if had_codes else CodeReason.assigned), valid_from
 
 
 async def list_codes(session: AsyncSession, principal: Principal, project_id: int, *, cursor: str | None,
