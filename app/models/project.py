@@ -25,10 +25,8 @@ from app.models.enums import (
     Designation,
     DesignationStatus,
     FundingSource,
-    Industry,
     Stage,
     TransitionKind,
-    Zone,
 )
 from app.models.fields import (
     BusinessDate,
@@ -40,6 +38,7 @@ from app.models.fields import (
     Reason,
     reject_null,
 )
+from app.models.reference import ReferenceKey
 from app.models.types import Amount, UTCDateTime
 
 _project_version = Column("version", Integer, nullable=False)  # the optimistic-lock counter behind ETags
@@ -180,8 +179,8 @@ class ProjectWritable(SQLModel):
     investor: Name
     investor_country: CountryCode
     funding_source: FundingSource
-    industry: Industry
-    zone: Zone
+    industry: ReferenceKey = Field(description="An industry's key (`/industries`).")
+    zone: ReferenceKey = Field(description="A zone's key (`/zones`).")
     total_investment: Money
     leader_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -224,8 +223,8 @@ class ProjectUpdate(SQLModel):
     investor: Name | None = None
     investor_country: CountryCode | None = None
     funding_source: FundingSource | None = None
-    industry: Industry | None = None
-    zone: Zone | None = None
+    industry: ReferenceKey | None = Field(default=None, description="A current industry's key (`/industries`).")
+    zone: ReferenceKey | None = Field(default=None, description="A current zone's key (`/zones`).")
     total_investment: Money | None = None
     leader_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -255,8 +254,8 @@ class ProjectRead(SQLModel):
     investor: str
     investor_country: str
     funding_source: FundingSource
-    industry: Industry
-    zone: Zone
+    industry: str
+    zone: str
     total_investment: Money
     stage: Stage
     stage_entered_on: date

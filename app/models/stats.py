@@ -13,13 +13,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from app.models.enums import (
     Designation,
     FundingSource,
-    Industry,
     PipelineDimension,
     ProjectStatus,
     Stage,
     StatusRule,
     TargetProjectStatus,
-    Zone,
 )
 from app.models.target import TargetRead
 
@@ -72,6 +70,8 @@ GroupValue = str | int | None
 
 class PipelineGroup(Totals):
     key: dict[str, GroupValue] = Field(description="The group's value of each `group_by` dimension.")
+    names: dict[str, str] = Field(default_factory=dict, description=(
+        "The Chinese name of each zone or industry in `key` (`zone`, `industry`, `zone_root`, `industry_root`)."))
 
 
 class FunnelStage(BaseModel):
@@ -106,8 +106,8 @@ class PipelineProject(BaseModel):
     stage: Stage
     stage_entered_on: date
     funding_source: FundingSource
-    zone: Zone
-    industry: Industry
+    zone: str
+    industry: str
     leader_id: int | None
     unit_id: int | None
     total_investment: MoneyTotal

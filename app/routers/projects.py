@@ -7,7 +7,7 @@ from fastapi import Depends, Path, Query, Request, Response, status
 from app import plainsql
 from app.clock import today
 from app.deps import Allowed, IfMatch, ReadConnection, Session, commit_deferred, permit, principal_of
-from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
+from app.models.enums import Designation, DesignationStatus, FundingSource, Stage
 from app.models.fields import ProjectCodeLookup
 from app.models.project import (
     ProjectCodeRead,
@@ -17,6 +17,7 @@ from app.models.project import (
     TransitionCreate,
     TransitionRead,
 )
+from app.models.reference import ReferenceKey
 from app.routers.common import Cursor, Id, Limit, PositiveId, json_response, make_router, plain_get, problems, set_etag
 from app.services.access.permissions import Action, Principal
 from app.services.common.pagination import Page
@@ -40,8 +41,9 @@ async def create_project(body: ProjectCreate, response: Response, session: Sessi
 async def project_filters(
     stage: Annotated[list[Stage], Query(max_length=10)] = [],  # noqa: B006 - FastAPI copies defaults
     funding_source: Annotated[list[FundingSource], Query(max_length=10)] = [],  # noqa: B006
-    zone: Annotated[list[Zone], Query(max_length=20)] = [],  # noqa: B006
-    industry: Annotated[list[Industry], Query(max_length=20)] = [],  # noqa: B006
+    zone: Annotated[list[ReferenceKey], Query(max_length=20, description="Zone keys (`/zones`).")] = [],  # noqa: B006
+    industry: Annotated[list[ReferenceKey], Query(max_length=20,
+                                                  description="Industry keys (`/industries`).")] = [],  # noqa: B006
     leader_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
     unit_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
     designation: Annotated[list[Designation], Query(max_length=5)] = [],  # noqa: B006

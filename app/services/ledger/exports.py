@@ -20,7 +20,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from app.models import Leader, Project, Unit
+from app.models import IndustryEntry, Leader, Project, Unit, ZoneEntry
 from app.models.ledger import LedgerFormat
 from app.services.access.permissions import Principal, project_scope
 from app.services.ledger import columns, spreadsheets
@@ -47,17 +47,21 @@ class Export:
 
 async def _fetch(session: AsyncSession, principal: Principal, *, filters: ProjectFilters, after: int,
                  batch_size: int) -> list[Record]:
-    """The next batch of projects (by id, after ``after``), with their leaders', units' names."""
-    stmt = cast(Select[Any], select(Project, col(Leader.name), col(Unit.name))
+    """The next batch of projects (by id, after ``after``), with the names of their leaders, units,
+    zones and industries."""
+    stmt = cast(Select[Any], select(Project, col(Leader.name), col(Unit.name), col(ZoneEntry.name),
+                                    col(IndustryEntry.name))
                 .outerjoin(Leader, col(Leader.id) == col(Project.leader_id))
                 .outerjoin(Unit, col(Unit.id) == col(Project.unit_id))
+                .outerjoin(ZoneEntry, col(ZoneEntry.key) == col(Project.zone))
+                .outerjoin(IndustryEntry, col(IndustryEntry.key) == col(Project.industry))
                 .where(project_scope(principal), col(Project.id) > after)
                 .order_by(col(Project.id)).limit(batch_size))
     rows = (await session.execute(filters.apply(stmt))).all()
-    designations = await projects.designations_of(session, [p.id for p, _, _ in rows if p.id])
-    return [Record(project=p, leader=leader, unit=unit,
+    designations = await projects.designations_of(session, [p.id for p, *_ in rows if p.id])
+    return [Record(project=p, leader=leader, unit=unit, zone=zone, industry=industry,
                    designations={d.designation: d.status for d in designations.get(p.id or 0, [])})
-            for p, leader, unit in rows]
+            for p, leader, unit, zone, industry in rows]
 
 
 async def _rest(sessionmaker: async_sessionmaker[AsyncSession], principal: Principal, *, filters: ProjectFilters,

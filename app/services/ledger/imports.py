@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import AppError, InvalidInput
-from app.models import Leader, Project, ProjectCodeRecord, ProjectDesignation, Unit
+from app.models import IndustryEntry, Leader, Project, ProjectCodeRecord, ProjectDesignation, Unit, ZoneEntry
 from app.models.enums import STAGE_ORDER, Designation, DesignationStatus, FundingSource, ImportAction, Stage
 from app.models.ledger import ImportReport, LedgerColumnRead, LedgerIssue, LedgerRowChange
 from app.models.project import DesignationEntry, ProjectCreate, ProjectUpdate, TransitionCreate
@@ -43,7 +43,7 @@ from app.services.access.permissions import Principal
 from app.services.common import audit, versioning
 from app.services.ledger import columns, spreadsheets
 from app.services.ledger.columns import BY_KEY, DESIGNATION_KEYS, Header, Row
-from app.services.projects import projects, stages
+from app.services.projects import projects, reference, stages
 
 CHUNK_ROWS = 500
 IN_BATCH = 500  # values in one SQL IN (...)
@@ -151,6 +151,8 @@ class Context:
     seen_codes: dict[str, int] = field(default_factory=dict)
     seen_names: dict[tuple[str, str], tuple[int, bool]] = field(default_factory=dict)
     seen_projects: dict[int, int] = field(default_factory=dict)
+    # zone / industry -> each entry by its comparable Chinese name, English name and key
+    vocabularies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def forget_rows(self) -> None:
         self.seen_codes.clear()
@@ -182,6 +184,39 @@ async def _load_references(session: AsyncSession, ctx: Context, rows: Sequence[R
     for batch in _batches(sorted(units)):
         for unit in (await session.execute(select(Unit).where(col(Unit.name).in_(batch)))).scalars():
             ctx.units[unit.name] = unit
+
+
+async def _load_vocabularies(session: AsyncSession, ctx: Context) -> None:
+    """Zones and industries, once per import: few, and every row names one of each."""
+    if ctx.vocabularies:
+        return
+    for name, model in (("zone", ZoneEntry), ("industry", IndustryEntry)):
+        lookup: dict[str, Any] = {}
+        for entry in await reference.all_entries(session, model):
+            for word in (entry.key, entry.name_en, entry.name):  # a name wins over another entry's key
+                if word:
+                    lookup[columns.comparable(word)] = entry
+        ctx.vocabularies[name] = lookup
+
+
+def _resolve_vocabularies(ctx: Context, row: Row, plan: Plan, project: Project | None) -> None:
+    """The row's zone and industry, as written (a Chinese name, an English name or a key), made
+    keys; an unknown one is an error of the row, and so is an archived one the project does
+    not have already."""
+    for name in ("zone", "industry"):
+        text = row.values.get(name)
+        if text is None:
+            continue
+        entry = ctx.vocabularies[name].get(columns.comparable(text))
+        if entry is None:
+            plan.errors.append(ctx.issue(row, name, f"is not a {name} of /api/v1/{reference.path(name)}: write its "
+                                                    "Chinese name, English name or key"))
+            row.failed.add(name)
+        elif entry.archived_at is not None and (project is None or getattr(project, name) != entry.key):
+            plan.errors.append(ctx.issue(row, name, "is archived: only the projects that had it keep it"))
+            row.failed.add(name)
+        else:
+            row.values[name] = entry.key
 
 
 async def _load_matches(session: AsyncSession, rows: Sequence[Row]) -> tuple[
@@ -494,12 +529,14 @@ def _plan_update(ctx: Context, row: Row, plan: Plan, project: Project,
 
 async def _plan_chunk(session: AsyncSession, ctx: Context, rows: Sequence[Row]) -> list[Plan]:
     await _load_references(session, ctx, rows)
+    await _load_vocabularies(session, ctx)
     by_code, by_name, designations = await _load_matches(session, rows)
     plans = []
     for row in rows:
         plan = Plan(row=row.number, name=row.values.get("name") or "", code=row.values.get("code"),
                     errors=list(row.issues))
         project = _match(ctx, row, plan, by_code, by_name)
+        _resolve_vocabularies(ctx, row, plan, project)
         if project is None:
             _plan_create(ctx, row, plan)
         else:

@@ -38,6 +38,7 @@ PROVINCES = frozenset({
 
 OLD_YEARS = range(2011, 2021)
 FIRST_NEW = (20, 11)  # November 2020, when the 2020 rules came into force
+FIRST_NEW_DATE = (2020, 11)
 
 
 class Rules(StrEnum):

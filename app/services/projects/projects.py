@@ -18,7 +18,7 @@ from app.db import lock_key
 from app.dialect import in_values, json_rows
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Leader, Project, ProjectCodeRecord, ProjectDesignation, StageTransition, Unit, utcnow
-from app.models.enums import CodeReason, Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
+from app.models.enums import CodeReason, Designation, DesignationStatus, FundingSource, Stage
 from app.models.project import (
     DesignationEntry,
     ProjectCodeRead,
@@ -34,7 +34,7 @@ from app.services.approvals import events
 from app.services.common import audit, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.events import outbox
-from app.services.projects import stages
+from app.services.projects import reference, stages
 
 SORT_KEYS: dict[str, SortKey] = {
     "name": SortKey("name", Project.name, pagination.decode_str),
@@ -63,8 +63,8 @@ class ProjectFilters:
 
     stage: list[Stage] = field(default_factory=list)
     funding_source: list[FundingSource] = field(default_factory=list)
-    zone: list[Zone] = field(default_factory=list)
-    industry: list[Industry] = field(default_factory=list)
+    zone: list[str] = field(default_factory=list)
+    industry: list[str] = field(default_factory=list)
     leader_id: list[int] = field(default_factory=list)
     unit_id: list[int] = field(default_factory=list)
     designation: list[Designation] = field(default_factory=list)
@@ -227,6 +227,7 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
     if entered_on > today:
         raise InvalidInput.field("stage_entered_on", f"must not be in the future (today is {today})")
     await _check_references(session, leader_id=data.leader_id, unit_id=data.unit_id)
+    await reference.check_usable(session, zone=data.zone, industry=data.industry)
     await _check_code_free(session, data.code)
     project = Project(
         **data.model_dump(include={"code", "name", "investor", "investor_country", "funding_source",
@@ -343,6 +344,9 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
                                                            "code_on"})
     if "leader_id" in changes or "unit_id" in changes:
         await _check_references(session, leader_id=changes.get("leader_id"), unit_id=changes.get("unit_id"))
+    # An archived zone or industry stays on the projects that had it; none may take it anew.
+    await reference.check_usable(session, **{name: changes[name] for name in ("zone", "industry")
+                                             if changes.get(name) not in (None, getattr(project, name))})
     code_change = await _code_change(session, project, data, today=today)
     merged = before.model_copy(update=changes)
     for a_name, b_name in (("planned_sign_on", "planned_start_on"), ("planned_start_on", "planned_production_on"),

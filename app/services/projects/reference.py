@@ -7,7 +7,6 @@ within a district, a link within an industry chain): it names a current entry an
 makes a cycle. An archived entry stays on the projects that have it; no project may take it.
 """
 
-from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -194,14 +193,15 @@ async def check_usable(session: AsyncSession, *, zone: str | None = None, indust
             continue
         entry = await by_key(session, model, key)
         if entry is None:
-            raise InvalidInput.field(field, f"no {field} has the key {key} (see /api/v1/{_path(model)})")
+            raise InvalidInput.field(field, f"no {field} has the key {key} (see /api/v1/{path(field)})")
         if entry.archived_at is not None:
             raise InvalidInput.field(field, f"the {field} {key} ({entry.name}) is archived: new projects may "
                                             "not take it")
 
 
-def _path(model: Model) -> str:
-    return "zones" if model is ZoneEntry else "industries"
+def path(name: str) -> str:
+    """Where the entries of ``zone`` or ``industry`` are listed."""
+    return "zones" if name == "zone" else "industries"
 
 
 async def all_entries(session: AsyncSession, model: Model) -> list[Entry]:
@@ -209,13 +209,7 @@ async def all_entries(session: AsyncSession, model: Model) -> list[Entry]:
     return list((await session.execute(select(model).order_by(col(model.id)))).scalars())  # type: ignore[arg-type]
 
 
-def roots(entries: Iterable[Entry]) -> dict[str, str]:
-    """Each key's root: the top of its chain of parents."""
-    parent = {e.key: e.parent_key for e in entries}
-    out: dict[str, str] = {}
-    for key in parent:
-        node, steps = key, 0
-        while parent.get(node) is not None and steps <= MAX_DEPTH:
-            node, steps = parent[node] or node, steps + 1
-        out[key] = node
-    return out
+async def vocabularies(session: AsyncSession) -> dict[str, list[tuple[str, str, str | None]]]:
+    """``zone`` and ``industry``: each entry's key, Chinese and English name, in the order added."""
+    return {resource(model): [(e.key, e.name, e.name_en) for e in await all_entries(session, model)]
+            for model in (ZoneEntry, IndustryEntry)}
