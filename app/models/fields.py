@@ -21,7 +21,6 @@ from pydantic import (
     field_validator,
 )
 
-from app import clock
 from app.services.projects import codes
 
 
@@ -85,6 +84,8 @@ CurrencyCode = Annotated[str, StringConstraints(min_length=3, max_length=3), Aft
                          WithJsonSchema({"type": "string", "enum": CURRENCIES, "description": "ISO 4217"})]
 
 def _project_code(value: str) -> str:
+    from app import clock  # here, not at the top: app.config imports the models
+
     try:
         codes.read(value, today=clock.today())
     except codes.CodeError as exc:

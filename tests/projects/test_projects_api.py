@@ -414,7 +414,7 @@ async def test_a_malformed_json_body_is_422_naming_the_body_and_writes_nothing(a
 
 
 @pytest.mark.parametrize(("param", "value"), [
-    ("stage", "approved"), ("funding_source", "mixed"), ("zone", "moon"), ("industry", "mining"),
+    ("stage", "approved"), ("funding_source", "mixed"), ("zone", "Moon"), ("industry", "mining-2"),
     ("designation", "national_key"), ("leader_id", "0"), ("unit_id", "99999999999999999999"),
     ("code", "2022-37021-04-01-12345"), ("q", "a\x00b"), ("q", "x" * 101), ("on_hold", "maybe"),
     ("archived", "perhaps"), ("limit", "0"), ("limit", "201"), ("limit", "abc")])
