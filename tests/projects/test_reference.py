@@ -328,5 +328,5 @@ async def test_admin_and_bureau_write_reference_data_and_whoever_reads_projects_
         for name, call in calls.items():
             r = await call
             assert r.status_code == TABLE[name][i], (path, role, name, r.text)
-        r = await api.client.delete(f"{path}/{target['id']}", headers={**headers, "If-Match": '"*"'})
+        r = await api.client.delete(f"{path}/{target['id']}", headers={**headers, "If-Match": "*"})
         assert r.status_code == TABLE["DELETE"][i], (path, role, "DELETE", r.text)
