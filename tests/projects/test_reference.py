@@ -102,7 +102,8 @@ async def test_lists_filter_by_parent_and_text_and_page_by_keyset(api):
     assert [z["key"] for z in await everything(api, ZONES, q="QIANWAN")] == ["qianwan_port"]
     seen, cursor = [], None
     while True:
-        r = await api.client.get(ZONES, headers=api.admin, params={"limit": 4, **({"cursor": cursor} if cursor else {})})
+        page = {"limit": 4, **({"cursor": cursor} if cursor else {})}
+        r = await api.client.get(ZONES, headers=api.admin, params=page)
         seen += [z["key"] for z in r.json()["items"]]
         cursor = r.json()["next_cursor"]
         if cursor is None:
@@ -264,6 +265,16 @@ async def test_projects_in_a_zone_made_through_the_api_are_filtered_and_counted_
             assert [Decimal(t["amount"]) for t in g["totals"]] == [total]
             behind = await api.client.get(g["projects"], headers=api.admin)
             assert {p["id"] for p in behind.json()["items"]} == {p["id"] for p in made if of(p) == key}
+
+    # A chain as a filter, with the funnel (which filters in every part of its union).
+    r = await api.client.get(f"{API}/stats/pipeline", headers=api.admin,
+                             params={"group_by": "industry_root,zone_root", "industry_root": "nev_chain"})
+    assert r.status_code == 200, r.text
+    in_chain = [p for p in made if root(industry_parent, p["industry"]) == "nev_chain"]
+    assert r.json()["total"]["count"] == len(in_chain)
+    assert sum(f["entered"] for f in r.json()["funnel"] if f["stage"] == "negotiating") == len(in_chain)
+    assert {g["key"]["zone_root"]: g["count"] for g in r.json()["groups"]} == dict(
+        Counter(root(zone_parent, p["zone"]) for p in in_chain))
 
 
 async def test_a_ledger_names_zones_and_industries_by_chinese_name_english_name_or_key(api):

@@ -90,7 +90,7 @@ class PipelineFilters:
         for name, column, model in (("zone_root", Project.zone, ZoneEntry),
                                     ("industry_root", Project.industry, IndustryEntry)):
             if words := getattr(self, name):
-                tree = roots(model)
+                tree = FILTER_TREES[model]
                 stmt = stmt.where(col(column).in_(select(tree.c.key).where(tree.c.root.in_(words))))
         for name, ref in (("leader_id", Project.leader_id), ("unit_id", Project.unit_id)):
             if refs := getattr(self, name):
@@ -124,15 +124,23 @@ def projects_link(as_of: date, filters: PipelineFilters, *, attributes_only: boo
     return f"{PROJECTS_PATH}?{urlencode(params)}"
 
 
-def roots(model: type[ZoneEntry] | type[IndustryEntry]) -> Any:
+def roots(model: type[ZoneEntry] | type[IndustryEntry], use: str) -> Any:
     """(key, root) of every zone or industry: the root is the top of its chain of parents (a
-    recursive CTE; the registry refuses cycles)."""
-    name = f"{model.__tablename__}_roots"
+    recursive CTE; the registry refuses cycles). ``use`` names it apart from the same tree's
+    other uses in one statement (a filter and a group)."""
+    name = f"{model.__tablename__}_roots_{use}"
     tops = (select(col(model.key).label("key"), col(model.key).label("root"))
             .where(col(model.parent_key).is_(None)).cte(name, recursive=True))
     child = aliased(model)
     return tops.union_all(select(col(child.key), tops.c.root).where(col(child.parent_key) == tops.c.key))
 
+
+# One CTE object per use, so that a statement filtering in several places (the funnel's
+# union) renders it once.
+FILTER_TREES: dict[type[ZoneEntry] | type[IndustryEntry], Any] = {m: roots(m, "filter")
+                                                                   for m in (ZoneEntry, IndustryEntry)}
+GROUP_TREES: dict[type[ZoneEntry] | type[IndustryEntry], Any] = {m: roots(m, "group")
+                                                                  for m in (ZoneEntry, IndustryEntry)}
 
 # The tree each of these dimensions groups by, and the project's column it starts from.
 TREES: dict[PipelineDimension, tuple[type[ZoneEntry] | type[IndustryEntry], Any]] = {
@@ -148,7 +156,7 @@ def with_trees(stmt: AnySelect, dimensions: Sequence[PipelineDimension]) -> tupl
     for d in dimensions:
         if d in TREES:
             model, column = TREES[d]
-            tree = roots(model).alias(f"{d.value}_of")
+            tree = GROUP_TREES[model]
             stmt = stmt.outerjoin(tree, tree.c.key == col(column))
             out[d] = tree.c.root
     return stmt, out
