@@ -464,6 +464,7 @@ class _Spec:
     designation: Designation | None = None
     reason: str | None = None
     code: str | None = None
+    code_on: date | None = None  # when the code was issued
     leader: int = 0  # index into LEADERS
     unit: str = ""  # a name from UNITS
     planned: tuple[date | None, date | None, date | None] = (None, None, None)
@@ -747,7 +748,7 @@ def _assign(rng: Random, specs: Sequence[_Spec]) -> None:
     serials = rng.sample(range(1, 1_000_000), len(chosen))
     taken: set[str] = set()
     for spec, serial in zip(chosen, serials, strict=True):
-        issued = _entered(spec, S.preliminary) or spec.dates[0]
+        issued = spec.code_on = _entered(spec, S.preliminary) or spec.dates[0]
         kind = "01" if spec.industry == I.infrastructure else rng.choice(("02", "03", "03", "03"))
         region = rng.choice(ZONE_REGIONS[spec.zone])
         middle = f"{region}-{INDUSTRY_DIVISIONS[spec.industry]}-{kind}"
@@ -814,7 +815,7 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
                                           year=PLAN_YEAR)] if spec.designation else [])
         name, investor, country, industry, zone = spec.party
         read = await create_project(session, actor=actor, today=today, data=ProjectCreate(
-            code=spec.code, name=name, investor=investor, investor_country=country,
+            code=spec.code, code_on=spec.code_on, name=name, investor=investor, investor_country=country,
             funding_source=spec.funding, industry=industry, zone=zone,
             total_investment=Money(amount=spec.amount, currency=spec.currency),
             leader_id=leader_ids[spec.leader], unit_id=unit_ids[spec.unit],
@@ -882,8 +883,10 @@ async def _seed_reference(session: AsyncSession, actor: Principal) -> None:
 
 async def _re_approve_one(session: AsyncSession, actor: Principal, *, today: date) -> None:
     """The first project with an old-rule code is re-approved and given a new-rule one: both lead to it."""
-    project = (await session.execute(select(Project).where(col(Project.code).like("20__-%"))
-                                     .order_by(col(Project.id)).limit(1))).scalar_one()
+    # Time codes 2013-2020 are years only (no month 13 and on): old rules, issued before the re-approval.
+    old_rules = col(Project.code).between("2013", "2021")
+    project = (await session.execute(select(Project).where(old_rules).order_by(col(Project.id)).limit(1))
+               ).scalar_one()
     assert project.id is not None and project.code is not None
     stem = f"{RE_APPROVED_ON:%y%m}-{project.code[5:23]}"
     await update_project(session, actor, project.id, if_match=f'"{project.version}"', today=today,

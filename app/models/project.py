@@ -199,11 +199,15 @@ class ProjectCreate(ProjectWritable):
         default=None, description="When the project entered its starting stage; today when omitted."
     )
     note: Note | None = None
+    code_on: BusinessDate | None = Field(default=None, description=(
+        "The business date `code` holds from (when it was issued); today when omitted. Only with `code`."))
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         _unique_designations(self.designations)
         _planned_dates_in_order(self.planned_sign_on, self.planned_start_on, self.planned_production_on)
+        if self.code_on is not None and self.code is None:
+            raise ValueError("code_on: only with a code")
         return self
 
 

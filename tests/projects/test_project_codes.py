@@ -297,3 +297,16 @@ async def test_who_may_read_a_projects_codes(api):
             role, leader_id=leader["id"] if role == "leader" else None, unit_id=unit["id"] if role == "unit" else None)
         r = await api.client.get(f"{PROJECTS}/{p['id']}/codes", headers=headers)
         assert r.status_code == expected, (role, r.text)
+
+
+async def test_a_code_given_on_creation_may_say_when_it_was_issued(api):
+    p = await api.project(code=NEW, code_on="2024-11-05")
+    assert [(e["code"], e["valid_from"]) for e in await codes_of(api, p["id"])] == [(NEW, "2024-11-05")]
+    for body, field in (({"code_on": "2024-11-05"}, "code_on"),
+                        ({"code": OLD, "code_on": str(date.today() + timedelta(days=3))}, "code_on")):
+        r = await api.client.post(PROJECTS, headers=api.admin, json={
+            "name": "项目", "investor": "投资方", "investor_country": "CN", "funding_source": "domestic",
+            "industry": "new_materials", "zone": "binhai_new_area",
+            "total_investment": {"amount": "1.00", "currency": "CNY"}, **body})
+        assert_invalid(r, field)
+    assert len((await api.client.get(PROJECTS, headers=api.admin)).json()["items"]) == 1

@@ -226,6 +226,8 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
     entered_on = data.stage_entered_on or today
     if entered_on > today:
         raise InvalidInput.field("stage_entered_on", f"must not be in the future (today is {today})")
+    if data.code_on is not None and data.code_on > today:
+        raise InvalidInput.field("code_on", f"must not be in the future (today is {today})")
     await _check_references(session, leader_id=data.leader_id, unit_id=data.unit_id)
     await reference.check_usable(session, zone=data.zone, industry=data.industry)
     await _check_code_free(session, data.code)
@@ -243,7 +245,8 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
     await _set_designations(session, project.id, [], data.designations)
     session.add(stages.first_entry(project, actor=actor, note=data.note))
     if project.code is not None:
-        session.add(_code_record(project, reason=CodeReason.assigned, valid_from=today, actor=actor))
+        session.add(_code_record(project, reason=CodeReason.assigned, valid_from=data.code_on or today,
+                                 actor=actor))
     await _flush(session)
     read = await _read(session, project)
     await audit.record(session, actor, action="project.create", resource_type="project", resource_id=project.id,
