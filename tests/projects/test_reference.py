@@ -341,3 +341,17 @@ async def test_admin_and_bureau_write_reference_data_and_whoever_reads_projects_
             assert r.status_code == TABLE[name][i], (path, role, name, r.text)
         r = await api.client.delete(f"{path}/{target['id']}", headers={**headers, "If-Match": "*"})
         assert r.status_code == TABLE["DELETE"][i], (path, role, "DELETE", r.text)
+
+
+async def test_a_ledger_code_naming_a_zones_region_suggests_that_zone_without_changing_anything(api):
+    await create(api, ZONES, key="huangdao_park", name="黄岛园区", region_code="370211")
+    rows = [ledger_row(1, 项目代码="2019-370211-26-03-000001", 所属区域="其他"),
+            ledger_row(2, 项目代码="2019-370211-26-03-000002", 所属区域="黄岛园区"),
+            ledger_row(3, 项目代码="2019-370214-26-03-000003", 所属区域="其他")]
+    r = await upload(api, csv_bytes(table(rows)))
+    assert r.status_code == 200, r.text
+    (warning,) = [w for w in r.json()["warnings"] if w["field"] == "zone"]
+    assert warning["row"] == 2 and "黄岛园区 (huangdao_park)" in warning["message"]
+    by_code = {p["code"]: p["zone"] for p in await all_projects(api)}
+    assert by_code == {"2019-370211-26-03-000001": "other", "2019-370211-26-03-000002": "huangdao_park",
+                       "2019-370214-26-03-000003": "other"}

@@ -153,6 +153,7 @@ class Context:
     seen_projects: dict[int, int] = field(default_factory=dict)
     # zone / industry -> each entry by its comparable Chinese name, English name and key
     vocabularies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    zone_regions: dict[str, list[ZoneEntry]] = field(default_factory=dict)  # GB/T 2260 code -> zones
 
     def forget_rows(self) -> None:
         self.seen_codes.clear()
@@ -197,6 +198,25 @@ async def _load_vocabularies(session: AsyncSession, ctx: Context) -> None:
                 if word:
                     lookup[columns.comparable(word)] = entry
         ctx.vocabularies[name] = lookup
+    for zone in await reference.all_entries(session, ZoneEntry):
+        if isinstance(zone, ZoneEntry) and zone.region_code and zone.archived_at is None:
+            ctx.zone_regions.setdefault(zone.region_code, []).append(zone)
+
+
+def _suggest_zone(ctx: Context, row: Row, plan: Plan, project: Project | None) -> None:
+    """A warning when the row's code names a region that zones carry and the row's zone is none
+    of them: a suggestion for a person, never a change."""
+    code = row.values.get("code")
+    if not code or len(code) != 24:
+        return
+    zones = ctx.zone_regions.get(code[5:11], [])
+    zone = row.values.get("zone") if "zone" not in row.failed else None
+    if project is not None and zone is None:
+        zone = project.zone
+    if zones and zone not in {z.key for z in zones}:
+        names = "、".join(f"{z.name} ({z.key})" for z in zones)
+        plan.warnings.append(ctx.issue(row, "zone", f"the 项目代码's region {code[5:11]} is that of {names}: "
+                                                    "check the project's zone"))
 
 
 def _resolve_vocabularies(ctx: Context, row: Row, plan: Plan, project: Project | None) -> None:
@@ -537,6 +557,7 @@ async def _plan_chunk(session: AsyncSession, ctx: Context, rows: Sequence[Row]) 
                     errors=list(row.issues))
         project = _match(ctx, row, plan, by_code, by_name)
         _resolve_vocabularies(ctx, row, plan, project)
+        _suggest_zone(ctx, row, plan, project)
         if project is None:
             _plan_create(ctx, row, plan)
         else:
