@@ -7,6 +7,7 @@ within a district, a link within an industry chain): it names a current entry an
 makes a cycle. An archived entry stays on the projects that have it; no project may take it.
 """
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -213,3 +214,15 @@ async def vocabularies(session: AsyncSession) -> dict[str, list[tuple[str, str, 
     """``zone`` and ``industry``: each entry's key, Chinese and English name, in the order added."""
     return {resource(model): [(e.key, e.name, e.name_en) for e in await all_entries(session, model)]
             for model in (ZoneEntry, IndustryEntry)}
+
+
+async def check_known(session: AsyncSession, *, field: str, zones: Iterable[str] = (),
+                      industries: Iterable[str] = ()) -> None:
+    """422 naming ``field`` unless every key names a zone or industry (archived ones too: a
+    criterion may still count the projects that kept one)."""
+    for kind, model, keys in (("zone", ZoneEntry, set(zones)), ("industry", IndustryEntry, set(industries))):
+        if not keys:
+            continue
+        known = set((await session.execute(select(col(model.key)).where(col(model.key).in_(keys)))).scalars())
+        if unknown := sorted(keys - known):
+            raise InvalidInput.field(f"{field}.{kind}", f"no {kind} has the key {', '.join(unknown)}")

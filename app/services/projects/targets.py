@@ -29,6 +29,7 @@ from app.models.target import (
 from app.services.access.permissions import Principal
 from app.services.common import audit, pagination, versioning
 from app.services.common.pagination import Page, SortKey
+from app.services.projects import reference
 
 
 def to_read(target: Target) -> TargetRead:
@@ -70,6 +71,9 @@ async def _check_projects(session: AsyncSession, ids: Sequence[int], *, field: s
 async def create_target(session: AsyncSession, *, data: TargetCreate, actor: Principal) -> TargetRead:
     """Set a target of the year; a list target's initial members join on ``members_since``."""
     await _check_projects(session, data.members, field="members")
+    if data.criterion is not None:
+        await reference.check_known(session, field="criterion", zones=data.criterion.zone,
+                                    industries=data.criterion.industry)
     since = data.members_since or date(data.year, 1, 1)
     target = Target(
         year=data.year, title=data.title, description=data.description,
@@ -132,6 +136,8 @@ async def update_target(session: AsyncSession, target_id: int, *, data: TargetUp
         target.target_amount = data.target_amount.amount if data.target_amount else None
         target.target_currency = data.target_amount.currency if data.target_amount else "CNY"
     if data.criterion is not None:
+        await reference.check_known(session, field="criterion", zones=data.criterion.zone,
+                                    industries=data.criterion.industry)
         target.criterion = data.criterion.model_dump(mode="json")
     if data.plan_rates is not None:
         target.plan_rates = _plan_rates(data.plan_rates)
