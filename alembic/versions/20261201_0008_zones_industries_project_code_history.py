@@ -7,13 +7,13 @@ Create Date: 2026-12-01 21:41:17.991738
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlmodel  # noqa: F401 - autogenerate may render sqlmodel types
 
 import app.models.types
 from app.config import get_settings
+from app.dialect import local_date
 from alembic import op
 
 
@@ -124,21 +124,24 @@ def upgrade() -> None:
 
     # Every code a project has now is its first: assigned, from the day the project was
     # recorded (in the city's calendar), by whoever recorded it.
-    zone = get_settings().timezone
-    if op.get_bind().dialect.name == "postgresql":
-        local_day = f"CAST(p.created_at AT TIME ZONE '{zone}' AS date)"
-    else:
-        # SQLite keeps naive UTC; date() takes an offset (Asia/Shanghai has had no DST since 1991).
-        offset = now.astimezone(ZoneInfo(zone)).utcoffset()
-        hours = int(offset.total_seconds() // 3600) if offset is not None else 0
-        local_day = f"date(p.created_at, '{hours:+d} hours')"
-    first = "FROM stage_transitions t WHERE t.project_id = p.id ORDER BY t.id LIMIT 1"
-    op.get_bind().execute(sa.text(f"""
-        INSERT INTO project_codes (code, project_id, reason, valid_from, actor_key_id, actor_name, recorded_at)
-        SELECT p.code, p.id, 'assigned', {local_day}, (SELECT t.actor_key_id {first}),
-               COALESCE((SELECT t.actor_name {first}), 'migration'), :now
-        FROM projects p WHERE p.code IS NOT NULL ORDER BY p.id
-    """).bindparams(sa.bindparam("now", now, type_=app.models.types.UTCDateTime(timezone=True))))
+    projects = sa.table("projects", sa.column("id", sa.Integer), sa.column("code", sa.String),
+                        sa.column("created_at", app.models.types.UTCDateTime(timezone=True)))
+    transitions = sa.table("stage_transitions", sa.column("id", sa.Integer), sa.column("project_id", sa.Integer),
+                           sa.column("actor_key_id", sa.Integer), sa.column("actor_name", sa.String))
+    history = sa.table("project_codes", *(sa.column(name) for name in (
+        "code", "project_id", "reason", "valid_from", "actor_key_id", "actor_name", "recorded_at")))
+
+    def first(column: sa.ColumnClause[object]) -> sa.ScalarSelect[object]:
+        return (sa.select(column).where(transitions.c.project_id == projects.c.id)
+                .order_by(transitions.c.id).limit(1).scalar_subquery())
+
+    rows = (sa.select(projects.c.code, projects.c.id, sa.literal("assigned"),
+                      local_date(projects.c.created_at, get_settings().timezone), first(transitions.c.actor_key_id),
+                      sa.func.coalesce(first(transitions.c.actor_name), "migration"),
+                      sa.literal(now, app.models.types.UTCDateTime(timezone=True)))
+            .where(projects.c.code.is_not(None)).order_by(projects.c.id))
+    op.execute(history.insert().from_select(
+        ["code", "project_id", "reason", "valid_from", "actor_key_id", "actor_name", "recorded_at"], rows))
 
 
 def downgrade() -> None:
