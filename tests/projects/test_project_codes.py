@@ -310,3 +310,29 @@ async def test_a_code_given_on_creation_may_say_when_it_was_issued(api):
             "total_investment": {"amount": "1.00", "currency": "CNY"}, **body})
         assert_invalid(r, field)
     assert len((await api.client.get(PROJECTS, headers=api.admin)).json()["items"]) == 1
+
+
+def test_the_migration_puts_every_stored_code_into_the_history(tmp_path):
+    import sqlite3
+
+    from alembic import command
+    from app.cli import alembic_config
+
+    path = tmp_path / "before.db"
+    config = alembic_config(f"sqlite+aiosqlite:///{path}")
+    command.upgrade(config, "0007")
+    with sqlite3.connect(path) as db:
+        for pid, code, created in ((1, OLD, "2022-03-04 18:00:00.000000"), (2, None, "2022-03-04 10:00:00.000000")):
+            db.execute("INSERT INTO projects (id, code, name, investor, investor_country, funding_source, industry, "
+                       "zone, total_investment_amount, total_investment_currency, stage, stage_entered_on, on_hold, "
+                       "version, created_at, updated_at) VALUES (?, ?, ?, 'b', 'CN', 'domestic', 'other', 'other', "
+                       "1, 'CNY', 'signed', '2022-01-01', 0, 1, ?, ?)", (pid, code, f"项目{pid}", created, created))
+            db.execute("INSERT INTO stage_transitions (project_id, kind, to_stage, occurred_on, actor_name, "
+                       "recorded_at) VALUES (?, 'created', 'signed', '2022-01-01', '招商局', ?)", (pid, created))
+    command.upgrade(config, "head")
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT code, project_id, reason, valid_from, actor_name FROM project_codes").fetchall()
+        zones = [r[0] for r in db.execute("SELECT key FROM zones ORDER BY id")]
+    # 18:00 UTC on 4 March is 5 March in the city's calendar (Asia/Shanghai).
+    assert rows == [(OLD, 1, "assigned", "2022-03-05", "招商局")]
+    assert "binhai_new_area" in zones and len(zones) == 7
