@@ -37,6 +37,7 @@ from app.models import AuditEvent, FdiReceipt, FollowUp, FollowUpLeader, Leader,
 from app.models import Investor as InvestorRecord
 from app.models.enums import (
     STAGE_ORDER,
+    CodeReason,
     Designation,
     DesignationStatus,
     FollowUpKind,
@@ -49,14 +50,24 @@ from app.models.enums import (
 )
 from app.models.exchange_rate import ExchangeRateCreate
 from app.models.fields import Money
-from app.models.project import DesignationEntry, ProjectCreate, TransitionCreate
+from app.models.project import DesignationEntry, ProjectCreate, ProjectUpdate, TransitionCreate
 from app.models.promotion import SigningEventCreate
+from app.models.reference import (
+    IndustryCreate,
+    IndustryEntry,
+    IndustryRead,
+    IndustryUpdate,
+    ZoneCreate,
+    ZoneEntry,
+    ZoneRead,
+    ZoneUpdate,
+)
 from app.models.registry import LeaderRead, UnitRead
 from app.models.target import TargetCreate
 from app.services.access.permissions import Principal
 from app.services.common import audit
-from app.services.projects import exchange_rates, targets
-from app.services.projects.projects import ProjectFilters, create_project, move_project
+from app.services.projects import codes, exchange_rates, reference, targets
+from app.services.projects.projects import ProjectFilters, create_project, move_project, update_project
 from app.services.promotion import credit_code as credit_codes
 from app.services.promotion import investors, signing_events
 
@@ -465,6 +476,7 @@ class _Spec:
     designation: Designation | None = None
     reason: str | None = None
     code: str | None = None
+    code_on: date | None = None  # when the code was issued
     leader: int = 0  # index into LEADERS
     unit: str = ""  # a name from UNITS
     planned: tuple[date | None, date | None, date | None] = (None, None, None)
@@ -746,11 +758,20 @@ def _assign(rng: Random, specs: Sequence[_Spec]) -> None:
     eligible = [s for s in specs if s.path[-1] in (S.preliminary, S.under_construction, S.in_production)]
     chosen = rng.sample(eligible, round(len(specs) / 3))
     serials = rng.sample(range(1, 1_000_000), len(chosen))
+    taken: set[str] = set()
     for spec, serial in zip(chosen, serials, strict=True):
-        year = (_entered(spec, S.preliminary) or spec.dates[0]).year
+        issued = spec.code_on = _entered(spec, S.preliminary) or spec.dates[0]
         kind = "01" if spec.industry == I.infrastructure else rng.choice(("02", "03", "03", "03"))
         region = rng.choice(ZONE_REGIONS[spec.zone])
-        spec.code = f"{year}-{region}-{INDUSTRY_DIVISIONS[spec.industry]}-{kind}-{serial:06d}"
+        middle = f"{region}-{INDUSTRY_DIVISIONS[spec.industry]}-{kind}"
+        if (issued.year, issued.month) < codes.FIRST_NEW_DATE:  # old rules: the year, six serial digits
+            spec.code = f"{issued.year}-{middle}-{serial:06d}"
+        else:  # the 2020 rules: year and month, five random digits and the check digit
+            five = serial % 100_000
+            while (stem := f"{issued.year % 100:02d}{issued.month:02d}-{middle}-{five:05d}") in taken:
+                five = (five + 1) % 100_000
+            taken.add(stem)
+            spec.code = codes.with_check_digit(stem)
 
 
 # --- seeding ------------------------------------------------------------------------------
@@ -798,6 +819,7 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
                            after=UnitRead.model_validate(unit, from_attributes=True)
                            .model_dump(mode="json", exclude={"updated_at"}))
 
+    await _seed_reference(session, actor)
     specs = _build(rng)
     promo = Random(DEMO_SEED + 18)  # its own stream: the projects stay as they were before investors
     investors = await _seed_investors(session, actor, specs, promo)
@@ -810,7 +832,7 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
                                           year=PLAN_YEAR)] if spec.designation else [])
         name, investor, country, industry, zone = spec.party
         read = await create_project(session, actor=actor, today=today, data=ProjectCreate(
-            code=spec.code, name=name, investor=investor, investor_country=country,
+            code=spec.code, code_on=spec.code_on, name=name, investor=investor, investor_country=country,
             funding_source=spec.funding, industry=industry, zone=zone,
             total_investment=Money(amount=spec.amount, currency=spec.currency),
             leader_id=leader_ids[spec.leader], unit_id=unit_ids[spec.unit],
@@ -832,6 +854,7 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
             moves += 1
     follow_ups = await _seed_follow_ups(session, actor, made, leader_ids, promo)
     receipts = await _seed_fdi_receipts(session, actor, made, promo)
+    await _re_approve_one(session, actor, today=today)
     rates = await _seed_rates(session, actor)
     plan_targets = await _seed_targets(session, actor)
     progress = await seed_progress(session, actor_name=DEMO_ACTOR, last_date=DEMO_LAST_DATE)
@@ -981,6 +1004,61 @@ async def _seed_fdi_receipts(session: AsyncSession, actor: Principal, made: Sequ
         "project_id": r.project_id, "received_on": r.received_on.isoformat(),
         "amount": {"amount": str(r.amount), "currency": "USD"}}) for r in rows])
     return len(rows)
+
+
+# GB/T 4754-2017 sections by their first division: the letter a division code is filed under.
+SECTIONS: Final = ((1, "A"), (6, "B"), (13, "C"), (44, "D"), (47, "E"), (53, "G"), (63, "I"), (66, "J"),
+                   (70, "K"), (71, "L"), (73, "M"), (76, "N"), (80, "O"), (83, "P"), (84, "Q"), (86, "R"),
+                   (91, "S"), (98, "T"))  # fmt: skip
+# What the bureau adds to the seeded reference data: a park within a new area, and an
+# industry chain that two seeded industries are links of.
+DEMO_PARK: Final = ("sino_german_ecopark", "中德生态园", "Sino-German Ecopark", Zone.binhai_new_area, "370211")
+DEMO_CHAIN: Final = ("new_energy_vehicle_chain", "新能源汽车产业链", "New energy vehicle chain", "C36")
+CHAIN_LINKS: Final = (I.automotive, I.new_energy)
+RE_APPROVED_ON: Final = date(2022, 9, 15)
+
+
+def national_code(division: str) -> str:
+    return next(letter for first, letter in reversed(SECTIONS) if int(division) >= first) + division
+
+
+async def _seed_reference(session: AsyncSession, actor: Principal) -> None:
+    """Region codes on the seeded zones, GB/T 4754 categories on the seeded industries, a park
+    and an industry chain: what a bureau keeps, through the same service as the API."""
+    async def change(model: type[ZoneEntry] | type[IndustryEntry], read: type[ZoneRead] | type[IndustryRead],
+                     key: str, data: ZoneUpdate | IndustryUpdate) -> None:
+        entry = await reference.by_key(session, model, key)
+        assert entry is not None and entry.id is not None
+        await reference.update(session, model, read, entry.id, data=data, if_match=f'"{entry.version}"',
+                               actor=actor)
+
+    for zone, regions in ZONE_REGIONS.items():
+        if zone != Zone.other:
+            await change(ZoneEntry, ZoneRead, zone, ZoneUpdate(region_code=regions[0]))
+    for industry, division in INDUSTRY_DIVISIONS.items():
+        if industry != I.other:
+            await change(IndustryEntry, IndustryRead, industry, IndustryUpdate(national_code=national_code(division)))
+    key, name, name_en, parent, region = DEMO_PARK
+    await reference.create(session, ZoneEntry, ZoneRead, actor=actor, data=ZoneCreate(
+        key=key, name=name, name_en=name_en, parent_key=parent, region_code=region))
+    key, name, name_en, category = DEMO_CHAIN
+    await reference.create(session, IndustryEntry, IndustryRead, actor=actor, data=IndustryCreate(
+        key=key, name=name, name_en=name_en, national_code=category))
+    for link in CHAIN_LINKS:
+        await change(IndustryEntry, IndustryRead, link, IndustryUpdate(parent_key=key))
+
+
+async def _re_approve_one(session: AsyncSession, actor: Principal, *, today: date) -> None:
+    """The first project with an old-rule code is re-approved and given a new-rule one: both lead to it."""
+    # Time codes 2013-2020 are years only (no month 13 and on): old rules, issued before the re-approval.
+    old_rules = col(Project.code).between("2013", "2021")
+    project = (await session.execute(select(Project).where(old_rules).order_by(col(Project.id)).limit(1))
+               ).scalar_one()
+    assert project.id is not None and project.code is not None
+    stem = f"{RE_APPROVED_ON:%y%m}-{project.code[5:23]}"
+    await update_project(session, actor, project.id, if_match=f'"{project.version}"', today=today,
+                         data=ProjectUpdate(code=codes.with_check_digit(stem), code_reason=CodeReason.re_approved,
+                                            code_on=RE_APPROVED_ON))
 
 
 async def _seed_rates(session: AsyncSession, actor: Principal) -> int:

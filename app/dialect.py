@@ -6,8 +6,9 @@ both, so no service ever asks which database it runs on.
 """
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Integer, String, any_, bindparam, literal
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,6 +38,34 @@ def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any
     # SQLite keeps dates as ISO text; julianday() makes them day numbers.
     end, start = list(element.clauses)
     return f"CAST(julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)}) AS INTEGER)"
+
+
+class local_date(FunctionElement[date]):
+    """The calendar day of an instant (a UTC timestamp column) in a time zone, as a DATE."""
+
+    type = Date()
+    inherit_cache = True
+    name = "local_date"
+
+    def __init__(self, instant: Any, zone: str) -> None:
+        self.zone = ZoneInfo(zone).key  # a real zone name: it is written into the SQL
+        super().__init__(instant)
+
+
+@compiles(local_date)
+def _local_date_postgresql(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    (instant,) = list(element.clauses)
+    return f"CAST(({compiler.process(instant, **kw)} AT TIME ZONE '{element.zone}') AS DATE)"
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps naive UTC and knows no zones: the zone's offset now (the city's zone,
+    # Asia/Shanghai, has had no daylight saving time since 1991).
+    (instant,) = list(element.clauses)
+    offset = datetime.now(ZoneInfo(element.zone)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    return f"date({compiler.process(instant, **kw)}, '{minutes:+d} minutes')"
 
 
 def insert(table: Any, dialect_name: str) -> Any:

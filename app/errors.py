@@ -5,7 +5,8 @@
     │                               signature_required, signature_malformed, signature_expired, signature_mismatch
     ├── Forbidden            403    forbidden, correction_requires_admin, signing_secret_not_set
     ├── NotFound             404    not_found
-    ├── Conflict             409    conflict, invalid_transition, project_archived, code_taken, ...,
+    ├── Conflict             409    conflict, invalid_transition, project_archived, code_taken, key_taken,
+    │                               name_taken, key_in_use, ...,
     │                               event_id_reused, not_an_integration_key, delivery_pending
     ├── PreconditionFailed   412    version_mismatch
     ├── PayloadTooLarge      413    payload_too_large, expanded_size_too_large

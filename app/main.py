@@ -27,6 +27,7 @@ from app.routers import (
     progress,
     projects,
     promotion,
+    reference,
     registry,
     stats,
     supervision,
@@ -109,7 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(body, media_type=content_type)
 
     app.router.routes.extend(projects.plain_routes)  # first, so that they match before the FastAPI routes
-    for router in (projects.router, registry.leaders, registry.units, access.api_keys, access.audit_events,
+    for router in (projects.router, registry.leaders, registry.units, reference.zones, reference.industries,
+                   access.api_keys, access.audit_events,
                    meta.router, meta.health, difficulties.router, supervision.items, supervision.tasks,
                    accountability.router):
         app.include_router(router)

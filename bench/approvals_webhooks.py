@@ -46,7 +46,7 @@ async def inbound(client: httpx.AsyncClient, admin: dict[str, str], n: int, conc
     key_id, key = r.json()["id"], r.json()["key"]
     secret = "bench-secret-" + "x" * 32
     await client.put(f"/api/v1/api-keys/{key_id}/signing-secret", headers=admin, json={"secret": secret})
-    code = f"2022-370214-04-01-{int(run, 16) % 1_000_000:06d}"
+    code = f"2020-370214-04-01-{int(run, 16) % 1_000_000:06d}"
     r = await client.post("/api/v1/projects", headers=admin, json={
         "code": code, "name": f"bench {run}", "investor": "bench", "investor_country": "CN",
         "funding_source": "domestic", "industry": "logistics", "zone": "other",

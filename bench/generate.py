@@ -23,13 +23,11 @@ from typing import Any
 import asyncpg
 
 from app.cli import migrate
+from app.services.projects import codes
 
 STAGES = ["negotiating", "signed", "registered", "preliminary", "under_construction", "in_production"]
-INDUSTRIES = ["advanced_manufacturing", "electronics", "new_materials", "new_energy", "automotive", "biomedicine",
-              "chemicals", "food_processing", "logistics", "finance", "modern_services", "digital_economy",
-              "tourism", "agriculture", "infrastructure", "other"]
-ZONES = ["binhai_new_area", "international_land_port", "dagu_river_belt", "western_district",
-         "sanlihe_downstream", "yinglan_tech_city", "other"]
+# Zones and industries are reference data: the keys the migration seeded, read from the
+# database once it is migrated (``_vocabulary``).
 LEADERS = 40
 UNITS = 120
 BATCH = 50_000
@@ -60,8 +58,21 @@ def _history(rng: random.Random, entries: int, start: date) -> list[tuple[str, s
     return out
 
 
-def _rows(projects: int, history: int, now: datetime, seed: int) -> Iterator[tuple[tuple[Any, ...],
-                                                                                 list[tuple[Any, ...]]]]:
+def _code(pid: int) -> str | None:
+    """Every third project's national project code, new rules (YYMM and a check digit), unique."""
+    if pid % 3:
+        return None
+    q = pid // 3
+    months = q // 100_000
+    return codes.with_check_digit(f"{21 + months // 12:02d}{months % 12 + 1:02d}-370214-04-01-{q % 100_000:05d}")
+
+
+async def _vocabulary(conn: asyncpg.Connection, table: str) -> list[str]:
+    return [r["key"] for r in await conn.fetch(f"SELECT key FROM {table} WHERE archived_at IS NULL ORDER BY id")]
+
+
+def _rows(projects: int, history: int, now: datetime, seed: int, zones: list[str], industries: list[str]
+          ) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
     rng = random.Random(seed)
     mean = history / projects
     transition_id = 0
@@ -78,9 +89,9 @@ def _rows(projects: int, history: int, now: datetime, seed: int) -> Iterator[tup
         foreign = rng.random() < 0.3
         sign = start + timedelta(days=rng.randrange(30, 900))
         project = (
-            pid, f"2022-370214-04-{pid:07d}" if pid % 3 == 0 else None, f"招商项目{pid:07d}",
+            pid, _code(pid), f"招商项目{pid:07d}",
             f"投资方{pid:07d}有限公司", "JP" if foreign else "CN", "foreign" if foreign else "domestic",
-            rng.choice(INDUSTRIES), rng.choice(ZONES), Decimal(rng.randrange(50_000, 50_000_000)) / 100,
+            rng.choice(industries), rng.choice(zones), Decimal(rng.randrange(50_000, 50_000_000)) / 100,
             "USD" if foreign else "CNY", hist[-1][2], hist[-1][3], rng.randrange(1, LEADERS + 1),
             rng.randrange(1, UNITS + 1), sign, sign + timedelta(days=180), sign + timedelta(days=720),
             rng.random() < 0.03, 1, now, now, now if rng.random() < 0.01 else None)
@@ -115,19 +126,28 @@ async def load(url: str, *, projects: int, history: int, seed: int = 2026) -> di
                            "reason", "actor_key_id", "actor_name", "recorded_at"]
         p_batch: list[tuple[Any, ...]] = []
         t_batch: list[tuple[Any, ...]] = []
+        c_batch: list[tuple[Any, ...]] = []
         counts["projects"] = counts["stage_transitions"] = 0
 
         async def flush() -> None:
             await conn.copy_records_to_table("projects", columns=project_cols, records=p_batch)
             await conn.copy_records_to_table("stage_transitions", columns=transition_cols, records=t_batch)
+            await conn.copy_records_to_table("project_codes", columns=[
+                "code", "project_id", "reason", "valid_from", "actor_key_id", "actor_name", "recorded_at"],
+                records=c_batch)
             counts["projects"] += len(p_batch)
             counts["stage_transitions"] += len(t_batch)
+            counts["project_codes"] = counts.get("project_codes", 0) + len(c_batch)
             p_batch.clear()
             t_batch.clear()
+            c_batch.clear()
 
-        for project, entries in _rows(projects, history, now, seed):
+        zones, industries = await _vocabulary(conn, "zones"), await _vocabulary(conn, "industries")
+        for project, entries in _rows(projects, history, now, seed, zones, industries):
             p_batch.append(project)
             t_batch.extend(entries)
+            if project[1] is not None:  # the project's code opens its code history
+                c_batch.append((project[1], project[0], "assigned", entries[0][5], None, "bench", now))
             if len(p_batch) >= BATCH:
                 await flush()
         await flush()

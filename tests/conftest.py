@@ -20,8 +20,9 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker
 from app.demo import DemoSummary, seed_demo
 from app.main import create_app
-from app.models import ApprovalKind, utcnow
+from app.models import ApprovalKind, IndustryEntry, ZoneEntry, utcnow
 from app.models.approval import CATALOGUE
+from app.models.reference import INDUSTRY_SEED, ZONE_SEED
 from tests.factories import Api
 
 POSTGRES_URL = os.environ.get("PIPELINE_TEST_POSTGRES_URL")
@@ -114,6 +115,9 @@ async def api(application: object, settings: Settings) -> AsyncIterator[Api]:
         await conn.execute(insert(ApprovalKind), [  # reference data the migration seeds
             {"code": code, "name": name, "default_time_limit_days": days, "version": 1, "created_at": now,
              "updated_at": now} for code, name, days in CATALOGUE])
+        for model, seed in ((ZoneEntry, ZONE_SEED), (IndustryEntry, INDUSTRY_SEED)):  # seeded by the migration too
+            await conn.execute(insert(model), [{"key": key, "name": name, "name_en": name_en, "version": 1,
+                                                "created_at": now, "updated_at": now} for key, name, name_en in seed])
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         api = Api(client, application)

@@ -234,7 +234,7 @@ def event_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "event_id": f"evt-{next(_seq):06d}",
         "occurred_at": datetime.now(UTC).isoformat(),
-        "project_code": "2022-370214-04-01-000001",
+        "project_code": "2020-370214-04-01-000001",
         "kind": "construction_permit",
         "authority": "市行政审批服务局",
         "status": "submitted",

@@ -16,7 +16,7 @@ from app.services.projects import projects
 
 async def _project_with_everything(api):
     leader, unit = await api.leader(), await api.unit()
-    return await api.project(code="2024-370214-04-01-000123", leader_id=leader["id"], unit_id=unit["id"],
+    return await api.project(code="2017-370214-04-01-000123", leader_id=leader["id"], unit_id=unit["id"],
                              planned_sign_on="2024-03-01", planned_start_on="2024-05-01",
                              total_investment={"amount": "1234567.89", "currency": "USD"},
                              designations=[{"designation": "key_preliminary", "status": "applied", "year": 2024,

@@ -69,7 +69,7 @@ def _seed(base_url: str, headers: dict[str, str]) -> None:
             r = client.post("/api/v1/projects", json={
                 "name": f"示例项目{i}", "investor": "示例投资方", "investor_country": "CN",
                 "funding_source": "domestic", "industry": "new_energy", "zone": "binhai_new_area",
-                "code": f"2022-370214-04-01-00000{i}",
+                "code": f"2020-370214-04-01-00000{i}",
                 "total_investment": {"amount": "100000000.00", "currency": "CNY"},
                 "leader_id": leader["id"], "unit_id": unit["id"]})
             assert r.status_code == 201, r.text

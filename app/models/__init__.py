@@ -6,9 +6,10 @@ from app.models.base import utcnow
 from app.models.difficulty import Difficulty, DifficultyEvent
 from app.models.exchange_rate import ExchangeRate
 from app.models.progress import AnnualPlan, ProgressReport
-from app.models.project import Project, ProjectDesignation, StageTransition
+from app.models.project import Project, ProjectCodeRecord, ProjectDesignation, StageTransition
 from app.models.promotion import FdiReceipt, FollowUp, FollowUpLeader, Investor, SigningEvent
 from app.models.ratelimit import RateLimitWindow
+from app.models.reference import IndustryEntry, ZoneEntry
 from app.models.registry import Leader, Unit
 from app.models.supervision import SupervisionItem, SupervisionItemProject, SupervisionProgress, SupervisionTask
 from app.models.target import Target, TargetMember
@@ -28,12 +29,14 @@ __all__ = [
     "FollowUp",
     "FollowUpLeader",
     "IdempotencyRecord",
+    "IndustryEntry",
     "IntegrationSecret",
     "Investor",
     "Leader",
     "OutboxEvent",
     "ProgressReport",
     "Project",
+    "ProjectCodeRecord",
     "ProjectDesignation",
     "RateLimitWindow",
     "SigningEvent",
@@ -48,5 +51,6 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",
+    "ZoneEntry",
     "utcnow",
 ]

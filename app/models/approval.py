@@ -242,7 +242,7 @@ class ApprovalEventIn(SQLModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{  # type: ignore[assignment]
         "event_id": "tzxm-2022-000123-0003",
         "occurred_at": "2022-07-01T09:30:00+08:00",
-        "project_code": "2022-370214-04-01-123456",
+        "project_code": "2020-370214-04-01-123456",
         "kind": "construction_permit",
         "authority": "市行政审批服务局",
         "status": "approved",

@@ -1,5 +1,6 @@
 """The service's vocabularies. Values are English snake_case; ``LABELS`` gives each its
-Chinese display label, served by ``GET /api/v1/meta/enums``."""
+Chinese display label, served by ``GET /api/v1/meta/enums``. Zones and industries are
+reference data the bureau keeps (``app.models.reference``), not enums."""
 
 from enum import StrEnum
 
@@ -32,12 +33,24 @@ class TransitionKind(StrEnum):
     correction = "correction"
 
 
+class CodeReason(StrEnum):
+    """Why a project has a national project code: its first, a new approval, a mistake put right."""
+
+    assigned = "assigned"
+    re_approved = "re_approved"
+    corrected = "corrected"
+
+
 class FundingSource(StrEnum):
     foreign = "foreign"
     domestic = "domestic"
 
 
 class Zone(StrEnum):
+    """The zone keys the service shipped with, which the reference-data migration seeded into
+    ``zones``: the table, not this class, is the vocabulary (``/api/v1/zones``). The demo
+    and the bench generator name these keys."""
+
     binhai_new_area = "binhai_new_area"
     international_land_port = "international_land_port"
     dagu_river_belt = "dagu_river_belt"
@@ -48,6 +61,9 @@ class Zone(StrEnum):
 
 
 class Industry(StrEnum):
+    """The industry keys the reference-data migration seeded into ``industries``; like
+    ``Zone``, named by the demo and the bench generator, not a vocabulary."""
+
     advanced_manufacturing = "advanced_manufacturing"
     electronics = "electronics"
     new_materials = "new_materials"
@@ -179,12 +195,15 @@ class StatusRule(StrEnum):
 
 class PipelineDimension(StrEnum):
     """What ``/stats/pipeline`` can group by; ``year`` is the year a project entered the
-    stage it is in on the date asked."""
+    stage it is in on the date asked; ``zone_root`` and ``industry_root`` the top of the
+    zone's or industry's chain of parents (a park counts with its district)."""
 
     stage = "stage"
     funding_source = "funding_source"
     zone = "zone"
     industry = "industry"
+    zone_root = "zone_root"
+    industry_root = "industry_root"
     leader = "leader"
     unit = "unit"
     year = "year"
@@ -316,33 +335,7 @@ LABELS: dict[str, dict[str, str]] = {
         "correction": "更正",
     },
     "funding_source": {"foreign": "外资", "domestic": "内资"},
-    "zone": {
-        "binhai_new_area": "滨海新区",
-        "international_land_port": "国际陆港",
-        "dagu_river_belt": "大沽河生态产业带",
-        "western_district": "西部城区",
-        "sanlihe_downstream": "三里河下游综合功能区",
-        "yinglan_tech_city": "英蓝国际金融服务外包科技城",
-        "other": "其他",
-    },
-    "industry": {
-        "advanced_manufacturing": "先进制造",
-        "electronics": "电子信息",
-        "new_materials": "新材料",
-        "new_energy": "新能源",
-        "automotive": "汽车及零部件",
-        "biomedicine": "生物医药",
-        "chemicals": "化工",
-        "food_processing": "食品加工",
-        "logistics": "现代物流",
-        "finance": "金融",
-        "modern_services": "现代服务业",
-        "digital_economy": "数字经济",
-        "tourism": "文化旅游",
-        "agriculture": "现代农业",
-        "infrastructure": "基础设施",
-        "other": "其他",
-    },
+    "code_reason": {"assigned": "赋码", "re_approved": "重新审批赋码", "corrected": "更正"},
     "designation": {"city_key": "市重点项目", "key_preliminary": "重点前期项目"},
     "designation_status": {
         "candidate": "争取列入",
@@ -408,6 +401,8 @@ LABELS: dict[str, dict[str, str]] = {
         "funding_source": "资金来源",
         "zone": "重点区域",
         "industry": "产业",
+        "zone_root": "所属上级区域",
+        "industry_root": "所属产业链",
         "leader": "包项目市领导",
         "unit": "责任单位",
         "year": "进入阶段年份",
@@ -468,8 +463,7 @@ ENUMS: dict[str, type[StrEnum]] = {
     "stage": Stage,
     "transition_kind": TransitionKind,
     "funding_source": FundingSource,
-    "zone": Zone,
-    "industry": Industry,
+    "code_reason": CodeReason,
     "designation": Designation,
     "designation_status": DesignationStatus,
     "unit_kind": UnitKind,

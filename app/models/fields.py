@@ -21,6 +21,8 @@ from pydantic import (
     field_validator,
 )
 
+from app.services.projects import codes
+
 
 def _no_nul(value: str) -> str:
     if "\x00" in value:
@@ -81,24 +83,38 @@ CountryCode = Annotated[str, StringConstraints(min_length=2, max_length=2), Afte
 CurrencyCode = Annotated[str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency),
                          WithJsonSchema({"type": "string", "enum": CURRENCIES, "description": "ISO 4217"})]
 
-# The national online approval platform's project code: year, region (6), industry (2),
-# project type (2), serial (6), e.g. 2022-370214-04-01-123456.
-PROJECT_CODE_RE = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{6})$")
-PROJECT_CODE_PATTERN = r"^(20\d\d|2100)-\d{6}-\d{2}-\d{2}-\d{6}$"
-
-
 def _project_code(value: str) -> str:
-    match = PROJECT_CODE_RE.match(value)
-    if match is None:
-        raise ValueError("must be a 24-character national project code like 2022-370214-04-01-123456")
-    if not 2000 <= int(match.group(1)) <= 2100:
-        raise ValueError("project code year must be between 2000 and 2100")
+    from app import clock  # here, not at the top: app.config imports the models
+
+    try:
+        codes.read(value, today=clock.today())
+    except codes.CodeError as exc:
+        raise ValueError(str(exc)) from None
     return value
 
 
+def _project_code_shape(value: str) -> str:
+    if codes.SHAPE.match(value) is None:
+        raise ValueError("must be a 24-character national project code like 2411-370214-04-01-000011")
+    return value
+
+
+# The national project code (项目代码) a write sets: the rules it was issued under are
+# checked (``app.services.projects.codes``), and a refusal names the part that is wrong.
 ProjectCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=24, max_length=24), AfterValidator(_project_code),
-    WithJsonSchema({"type": "string", "pattern": PROJECT_CODE_PATTERN, "examples": ["2022-370214-04-01-123456"]}),
+    WithJsonSchema({"type": "string", "pattern": codes.PATTERN, "minLength": 24, "maxLength": 24,
+                    "examples": ["2411-370214-04-01-000011", "2019-370211-26-03-654321"],
+                    "description": "The national project code: a year 2011-2020 (old rules), or a year and "
+                                   "month YYMM from 2011 on with an ISO/IEC 7064 MOD 11,10 check digit."}),
+]
+# A code looked up: only its shape is checked, since a code stored before the rules were
+# checked must still find its project.
+ProjectCodeLookup = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=24, max_length=24),
+    AfterValidator(_project_code_shape),
+    WithJsonSchema({"type": "string", "pattern": codes.PATTERN, "minLength": 24, "maxLength": 24,
+                    "examples": ["2411-370214-04-01-000011"]}),
 ]
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

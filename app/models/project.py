@@ -21,7 +21,14 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from app.models.base import utcnow
-from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, TransitionKind, Zone
+from app.models.enums import (
+    CodeReason,
+    Designation,
+    DesignationStatus,
+    FundingSource,
+    Stage,
+    TransitionKind,
+)
 from app.models.fields import (
     BusinessDate,
     CountryCode,
@@ -32,6 +39,7 @@ from app.models.fields import (
     Reason,
     reject_null,
 )
+from app.models.reference import ReferenceKey
 from app.models.types import Amount, UTCDateTime
 
 _project_version = Column("version", Integer, nullable=False)  # the optimistic-lock counter behind ETags
@@ -128,6 +136,25 @@ class StageTransition(SQLModel, table=True):
     signing_event_id: int | None = Field(default=None, sa_column=Column(ForeignKey("signing_events.id"), index=True))
 
 
+class ProjectCodeRecord(SQLModel, table=True):
+    """A national project code a project has had; append-only. The project's current code
+    is ``projects.code``; every code it has had, that one included, is a row here, and a
+    code leads to one project only, ever."""
+
+    __tablename__ = "project_codes"
+    __table_args__ = (Index("ix_project_codes_project_id_id", "project_id", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
+                                                          primary_key=True, autoincrement=True))
+    code: str = Field(sa_column=Column(String(24), nullable=False, index=True))
+    project_id: int = Field(sa_column=Column(ForeignKey("projects.id"), nullable=False))
+    reason: str = Field(sa_column=Column(String(16), nullable=False))
+    valid_from: date = Field(sa_column=Column(Date, nullable=False))
+    actor_key_id: int | None = Field(default=None, sa_column=Column(ForeignKey("api_keys.id")))
+    actor_name: str = Field(sa_column=Column(String(100), nullable=False))
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
 # --- API schemas -------------------------------------------------------------------------
 
 
@@ -189,8 +216,8 @@ class ProjectWritable(SQLModel):
                                                  "`investor`, when `investor_id` is not given.")
     investor_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="The investor (`/investors`).")
     funding_source: FundingSource
-    industry: Industry
-    zone: Zone
+    industry: ReferenceKey = Field(description="An industry's key (`/industries`).")
+    zone: ReferenceKey = Field(description="A zone's key (`/zones`).")
     total_investment: Money
     leader_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -211,6 +238,8 @@ class ProjectCreate(ProjectWritable):
         default=None, description="When the project entered its starting stage; today when omitted."
     )
     note: Note | None = None
+    code_on: BusinessDate | None = Field(default=None, description=(
+        "The business date `code` holds from (when it was issued); today when omitted. Only with `code`."))
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -221,6 +250,8 @@ class ProjectCreate(ProjectWritable):
                 if getattr(self, name) is None:
                     raise ValueError(f"{name}: required unless investor_id names the investor")
         _check_fdi(self.funding_source, self.contracted_fdi)
+        if self.code_on is not None and self.code is None:
+            raise ValueError("code_on: only with a code")
         return self
 
 
@@ -228,14 +259,21 @@ class ProjectUpdate(SQLModel):
     """A partial update: only the fields present change. ``stage`` changes through transitions."""
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-    code: ProjectCode | None = None
+    code: ProjectCode | None = Field(default=None, description=(
+        "A new code is added to the project's code history (`/projects/{id}/codes`); the old one "
+        "still finds the project."))
+    code_reason: CodeReason | None = Field(default=None, description=(
+        "Why the code changes: `re_approved` (a new approval issued a new code) or `corrected` (the "
+        "old one was wrong); `corrected` when omitted. Only with `code`."))
+    code_on: BusinessDate | None = Field(default=None, description=(
+        "The business date the new code holds from; today when omitted. Only with `code`."))
     name: Name | None = None
     investor: Name | None = Field(default=None, description=INVESTOR_TEXT)
     investor_country: CountryCode | None = None
     investor_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     funding_source: FundingSource | None = None
-    industry: Industry | None = None
-    zone: Zone | None = None
+    industry: ReferenceKey | None = Field(default=None, description="A current industry's key (`/industries`).")
+    zone: ReferenceKey | None = Field(default=None, description="A current zone's key (`/zones`).")
     total_investment: Money | None = None
     leader_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -248,12 +286,16 @@ class ProjectUpdate(SQLModel):
     registered_capital: Money | None = None
 
     _not_null = reject_null("name", "investor", "investor_country", "investor_id", "funding_source", "industry",
-                            "zone", "total_investment", "designations", "on_hold")
+                            "zone", "total_investment", "designations", "on_hold", "code_reason", "code_on")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         _unique_designations(self.designations)
         _check_fdi(None, self.contracted_fdi)
+        if self.code is None and ({"code_reason", "code_on"} & self.model_fields_set):
+            raise ValueError("code_reason: only with a new code")
+        if self.code_reason == CodeReason.assigned:
+            raise ValueError("code_reason: a changed code is re_approved or corrected")
         return self
 
 
@@ -265,8 +307,8 @@ class ProjectRead(SQLModel):
     investor_country: str
     investor_id: int | None
     funding_source: FundingSource
-    industry: Industry
-    zone: Zone
+    industry: str
+    zone: str
     total_investment: Money
     contracted_fdi: Money | None
     registered_capital: Money | None
@@ -283,6 +325,17 @@ class ProjectRead(SQLModel):
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
+
+
+class ProjectCodeRead(SQLModel):
+    """One code of a project's history: which, from when, why, recorded by whom and when."""
+
+    code: str
+    reason: CodeReason
+    valid_from: date
+    current: bool
+    actor_name: str
+    recorded_at: datetime
 
 
 class TransitionCreate(SQLModel):

@@ -14,13 +14,11 @@ from app.models.enums import (
     CohortBy,
     Designation,
     FundingSource,
-    Industry,
     PipelineDimension,
     ProjectStatus,
     Stage,
     StatusRule,
     TargetProjectStatus,
-    Zone,
 )
 from app.models.promotion import SigningEventRead
 from app.models.target import TargetRead
@@ -86,6 +84,8 @@ GroupValue = str | int | None
 
 class PipelineGroup(Totals):
     key: dict[str, GroupValue] = Field(description="The group's value of each `group_by` dimension.")
+    names: dict[str, str] = Field(default_factory=dict, description=(
+        "The Chinese name of each zone or industry in `key` (`zone`, `industry`, `zone_root`, `industry_root`)."))
 
 
 class FunnelStage(BaseModel):
@@ -120,8 +120,8 @@ class PipelineProject(BaseModel):
     stage: Stage
     stage_entered_on: date
     funding_source: FundingSource
-    zone: Zone
-    industry: Industry
+    zone: str
+    industry: str
     leader_id: int | None
     unit_id: int | None
     total_investment: MoneyTotal

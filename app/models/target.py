@@ -9,8 +9,9 @@ from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, Integer, Str
 from sqlmodel import Field, SQLModel
 
 from app.models.base import JSONDocument, utcnow
-from app.models.enums import Designation, FundingSource, Industry, Stage, TargetMembership, Zone
+from app.models.enums import Designation, FundingSource, Stage, TargetMembership
 from app.models.fields import BusinessDate, CurrencyCode, Money, Name, Note, reject_null
+from app.models.reference import ReferenceKey
 from app.models.types import Amount, UTCDateTime
 
 MAX_MEMBERS_PER_CHANGE = 5000
@@ -87,8 +88,9 @@ class Criterion(SQLModel):
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
     funding_source: list[FundingSource] = Field(default_factory=list, max_length=len(FundingSource))
-    zone: list[Zone] = Field(default_factory=list, max_length=len(Zone))
-    industry: list[Industry] = Field(default_factory=list, max_length=len(Industry))
+    zone: list[ReferenceKey] = Field(default_factory=list, max_length=50, description="Zone keys (`/zones`).")
+    industry: list[ReferenceKey] = Field(default_factory=list, max_length=50,
+                                         description="Industry keys (`/industries`).")
 
 
 def _check_plan_rates(rates: dict[str, Decimal] | None) -> None:

@@ -18,7 +18,7 @@ from app.models.approval import (
     SigningSecretSet,
 )
 from app.models.enums import ApprovalEventOutcome
-from app.models.fields import ProjectCode
+from app.models.fields import ProjectCodeLookup
 from app.routers.common import Cursor, Id, Limit, make_router, problems
 from app.services.access.permissions import Action, Principal
 from app.services.approvals import events as approval_events
@@ -106,7 +106,7 @@ async def list_approval_events(
     principal: Principal = Allowed(Action.approval_event_read),
     matched: Annotated[bool | None, Query(description="false: only events no project has matched yet.")] = None,
     outcome: ApprovalEventOutcome | None = None,
-    project_code: ProjectCode | None = None,
+    project_code: ProjectCodeLookup | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ApprovalEventRead]:

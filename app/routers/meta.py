@@ -7,11 +7,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from app.deps import Allowed
+from app.deps import Allowed, Session
 from app.errors import problem
 from app.models.enums import ENUMS, LABELS
 from app.routers.common import make_router
 from app.services.access.permissions import Action, Principal
+from app.services.projects import reference
 
 router = make_router("/api/v1/meta", "meta")
 health = APIRouter(tags=["health"])
@@ -23,11 +24,17 @@ class EnumValue(BaseModel):
 
 
 @router.get("/enums", response_model=dict[str, list[EnumValue]])
-async def enums(principal: Principal = Allowed(Action.meta_read)) -> dict[str, list[EnumValue]]:
-    """Every enumeration's values, each with its Chinese (``zh-CN``) display label."""
-    return {name: [EnumValue(value=v.value, labels={"zh-CN": LABELS[name][v.value], "en": v.value.replace("_", " ")})
-                   for v in enum]
-            for name, enum in ENUMS.items()}
+async def enums(session: Session, principal: Principal = Allowed(Action.meta_read)) -> dict[str, list[EnumValue]]:
+    """Every enumeration's values, each with its Chinese (``zh-CN``) display label; ``zone``
+    and ``industry`` list the keys of ``/zones`` and ``/industries`` (archived ones too,
+    since old projects keep them) with their names."""
+    out = {name: [EnumValue(value=v.value, labels={"zh-CN": LABELS[name][v.value], "en": v.value.replace("_", " ")})
+                  for v in enum]
+           for name, enum in ENUMS.items()}
+    for name, entries in (await reference.vocabularies(session)).items():
+        out[name] = [EnumValue(value=key, labels={"zh-CN": zh, "en": en or key.replace("_", " ")})
+                     for key, zh, en in entries]
+    return out
 
 
 class Health(BaseModel):

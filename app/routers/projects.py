@@ -8,9 +8,17 @@ from pydantic import Field
 from app import plainsql
 from app.clock import today
 from app.deps import Allowed, IfMatch, ReadConnection, Session, commit_deferred, permit, principal_of
-from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
-from app.models.fields import ProjectCode
-from app.models.project import ProjectCreate, ProjectRead, ProjectUpdate, TransitionCreate, TransitionRead
+from app.models.enums import Designation, DesignationStatus, FundingSource, Stage
+from app.models.fields import ProjectCodeLookup
+from app.models.project import (
+    ProjectCodeRead,
+    ProjectCreate,
+    ProjectRead,
+    ProjectUpdate,
+    TransitionCreate,
+    TransitionRead,
+)
+from app.models.reference import ReferenceKey
 from app.routers.common import Cursor, Id, Limit, PositiveId, json_response, make_router, plain_get, problems, set_etag
 from app.services.access.permissions import Action, Principal
 from app.services.common.pagination import Page
@@ -34,8 +42,9 @@ async def create_project(body: ProjectCreate, response: Response, session: Sessi
 async def project_filters(
     stage: Annotated[list[Stage], Query(max_length=10)] = [],  # noqa: B006 - FastAPI copies defaults
     funding_source: Annotated[list[FundingSource], Query(max_length=10)] = [],  # noqa: B006
-    zone: Annotated[list[Zone], Query(max_length=20)] = [],  # noqa: B006
-    industry: Annotated[list[Industry], Query(max_length=20)] = [],  # noqa: B006
+    zone: Annotated[list[ReferenceKey], Query(max_length=20, description="Zone keys (`/zones`).")] = [],  # noqa: B006
+    industry: Annotated[list[ReferenceKey], Query(max_length=20,
+                                                  description="Industry keys (`/industries`).")] = [],  # noqa: B006
     leader_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
     unit_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
     investor_id: Annotated[list[PositiveId], Query(max_length=50)] = [],  # noqa: B006
@@ -49,7 +58,7 @@ async def project_filters(
     designation: Annotated[list[Designation], Query(max_length=5)] = [],  # noqa: B006
     designation_status: Annotated[list[DesignationStatus], Query(
         max_length=5, description="With `designation`: only projects holding it in these statuses.")] = [],  # noqa: B006
-    code: Annotated[ProjectCode | None, Query()] = None,
+    code: Annotated[ProjectCodeLookup | None, Query(description="The project's current code.")] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$",
                                    description="Text search in name and investor.")] = None,
     on_hold: bool | None = None,
@@ -81,9 +90,10 @@ async def list_projects(
 
 
 @router.get("/by-code/{code}", response_model=ProjectRead, responses=problems(404))
-async def get_project_by_code(code: Annotated[ProjectCode, Path()], response: Response, session: Session,
+async def get_project_by_code(code: Annotated[ProjectCodeLookup, Path()], response: Response, session: Session,
                               principal: Principal = Allowed(Action.project_read_by_code)) -> ProjectRead:
-    """Find a project by its national project code (项目代码)."""
+    """Find a project by any national project code (项目代码) it has had; it answers with its
+    current ``code``."""
     project = await projects.read_project_by_code(session, principal, code)
     set_etag(response, project.version)
     return project
@@ -121,7 +131,8 @@ async def update_project(project_id: Id, body: ProjectUpdate, response: Response
                          session: Session, if_match: IfMatch,
                          principal: Principal = Allowed(Action.project_update)) -> ProjectRead:
     """Change some fields of a project. ``stage`` changes through transitions."""
-    project = await projects.update_project(session, principal, project_id, data=body, if_match=if_match)
+    project = await projects.update_project(session, principal, project_id, data=body, if_match=if_match,
+                                            today=today())
     set_etag(response, project.version)
     return project
 
@@ -156,3 +167,11 @@ async def list_transitions(project_id: Id, session: Session, principal: Principa
                            limit: Limit = 50, cursor: Cursor = None) -> Page[TransitionRead]:
     """A project's stage history, oldest first."""
     return await projects.list_transitions(session, principal, project_id, cursor=cursor, limit=limit)
+
+
+@router.get("/{project_id}/codes", response_model=Page[ProjectCodeRead], responses=problems(404))
+async def list_codes(project_id: Id, session: Session, principal: Principal = Allowed(Action.project_read),
+                     limit: Limit = 50, cursor: Cursor = None) -> Page[ProjectCodeRead]:
+    """Every national project code the project has had, oldest first, with the date each
+    holds from and why it was given (``assigned``, ``re_approved``, ``corrected``)."""
+    return await projects.list_codes(session, principal, project_id, cursor=cursor, limit=limit)

@@ -10,9 +10,10 @@ from app.clock import today
 from app.config import Settings
 from app.deps import Allowed, ReadSession, settings_of
 from app.errors import InvalidInput
-from app.models.enums import FundingSource, Industry, InvestmentDimension, PipelineDimension, ProjectStatus, Stage, Zone
+from app.models.enums import FundingSource, InvestmentDimension, PipelineDimension, ProjectStatus, Stage
 from app.models.fields import BusinessDate, CountryCode
 from app.models.investment import InvestmentStats
+from app.models.reference import ReferenceKey
 from app.models.stats import (
     LeaderDashboard,
     LeaderStats,
@@ -69,8 +70,13 @@ def dimensions(values: list[str]) -> list[PipelineDimension]:
 async def pipeline_filters(
     stage: Annotated[list[Stage], Query(max_length=7)] = [],  # noqa: B006 - FastAPI copies defaults
     funding_source: Annotated[list[FundingSource], Query(max_length=2)] = [],  # noqa: B006
-    zone: Annotated[list[Zone], Query(max_length=20)] = [],  # noqa: B006
-    industry: Annotated[list[Industry], Query(max_length=20)] = [],  # noqa: B006
+    zone: Annotated[list[ReferenceKey], Query(max_length=20, description="Zone keys (`/zones`).")] = [],  # noqa: B006
+    industry: Annotated[list[ReferenceKey], Query(max_length=20,
+                                                  description="Industry keys (`/industries`).")] = [],  # noqa: B006
+    zone_root: Annotated[list[ReferenceKey], Query(max_length=20, description=(
+        "Zone keys: the projects in that zone or any zone within it."))] = [],  # noqa: B006
+    industry_root: Annotated[list[ReferenceKey], Query(max_length=20, description=(
+        "Industry keys: the projects in that industry or any industry within its chain."))] = [],  # noqa: B006
     leader_id: LeaderIds = [],  # noqa: B006
     unit_id: UnitIds = [],  # noqa: B006
     year: Annotated[list[int], Query(max_length=20, description="The year a project entered its stage.")] = [],  # noqa: B006
@@ -80,6 +86,7 @@ async def pipeline_filters(
         if not 1990 <= y <= 2100:
             raise InvalidInput.field("year", "must be between 1990 and 2100")
     return pipeline_stats.PipelineFilters(stage=stage, funding_source=funding_source, zone=zone, industry=industry,
+                                          zone_root=zone_root, industry_root=industry_root,
                                           leader_id=ids_or_none(leader_id), unit_id=ids_or_none(unit_id, "unit_id"),
                                           year=year, investor_country=investor_country)
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from tests.factories import event_body, sign
 
-CODE = "2022-370214-04-01-000001"
-OTHER_CODE = "2022-370214-04-01-000002"
+CODE = "2020-370214-04-01-000001"
+OTHER_CODE = "2020-370214-04-01-000002"
 
 
 def at(minutes: int) -> str:
@@ -305,7 +305,7 @@ _codes = iter(range(100, 100_000))
 @given(order=st.permutations(range(len(STORY))), resent=st.lists(st.integers(0, len(STORY) - 1), max_size=4))
 async def test_in_any_order_and_with_any_repeats_the_latest_event_wins(api_with_system, order, resent):
     api, system = api_with_system
-    code = f"2022-370214-04-01-{next(_codes):06d}"
+    code = f"2020-370214-04-01-{next(_codes):06d}"
     p = await api.project(code=code)
     events = [event_body(event_id=f"{code}-{n}", project_code=code, occurred_at=at(n * 60), status=status,
                          submitted_on="2022-07-01", **({"decided_on": "2022-07-01"} if status == "approved" else {}))
@@ -328,7 +328,7 @@ async def api_with_system(api):
 
 async def test_an_event_racing_its_projects_registration_is_never_stranded(api):
     system = await api.integration()
-    codes = [f"2022-370214-04-01-{900 + n:06d}" for n in range(8)]
+    codes = [f"2020-370214-04-01-{900 + n:06d}" for n in range(8)]
     await asyncio.gather(*(
         coroutine for n, code in enumerate(codes) for coroutine in (
             api.project(code=code),

@@ -141,7 +141,7 @@ async def test_every_postgresql_query_runs_under_the_statement_timeout(api, sett
 async def test_an_import_and_stage_moves_racing_on_the_same_projects_lose_no_update(api):
     from tests.ledger_files import csv_bytes, ledger_row, table, upload
 
-    codes = [f"2022-370214-04-01-{n:06d}" for n in range(1, 11)]
+    codes = [f"2020-370214-04-01-{n:06d}" for n in range(1, 11)]
     created = await upload(api, csv_bytes(table([ledger_row(n, 项目代码=c) for n, c in enumerate(codes, 1)])))
     assert created.status_code == 200, created.text
     projects = [await api.client.get(f"/api/v1/projects/by-code/{c}", headers=api.admin) for c in codes]

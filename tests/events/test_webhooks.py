@@ -239,7 +239,7 @@ async def test_events_are_written_with_their_change_or_not_at_all(api):
 async def test_every_kind_of_change_emits_its_event(api):
     hook = await api.webhook("http://127.0.0.1:9/hooks", ["*"])
     system = await api.integration()
-    p = await api.project(code="2022-370214-04-01-000009")
+    p = await api.project(code="2020-370214-04-01-000009")
     await api.move(p, "signed", today())
     item = await api.approval(p, status="submitted", submitted_on="2022-05-01")
     await api.client.patch(f"/api/v1/projects/{p['id']}/approvals/{item['id']}",

@@ -15,7 +15,7 @@ async def a_varied_registry(api):
     retiring = await api.leader("赵退休")
     unit = await api.unit("市商务局")
     projects = [
-        await api.project(code="2022-370214-04-01-123456", name="稀土电缆项目", investor="某某电缆集团",
+        await api.project(code="2020-370214-04-01-123456", name="稀土电缆项目", investor="某某电缆集团",
                           total_investment={"amount": "14600000000.00", "currency": "CNY"}, leader_id=leader["id"],
                           unit_id=unit["id"], stage="signed", stage_entered_on="2022-06-05",
                           planned_sign_on="2022-06-01", planned_start_on="2022-09-01",

@@ -22,7 +22,7 @@ async def test_a_ledger_with_chinese_headers_creates_its_projects(api):
         ledger_row(1, 项目名称="稀土电缆项目", 投资方="某某电缆集团", **{"总投资(万元)": "146000"}, 所处阶段="签约",
                    进入阶段日期="2022/6/5", 包项目市领导="王建国", 责任单位="市商务局", 计划开工日期="2023年3月",
                    市重点项目="已申报", 是否暂缓="否"),
-        ledger_row(2, 项目代码="2022-370214-04-01-123456", 项目名称="日本电产新能源汽车驱动电机项目",
+        ledger_row(2, 项目代码="2020-370214-04-01-123456", 项目名称="日本电产新能源汽车驱动电机项目",
                    投资方="日本电产株式会社", 投资方国别="日本", 资金来源="外资", 产业类别="汽车及零部件",
                    所属区域="国际陆港", **{"总投资(万元)": "32600"}, 币种="美元", 所处阶段="注册/落地"),
     ]
@@ -43,7 +43,7 @@ async def test_a_ledger_with_chinese_headers_creates_its_projects(api):
     assert cable["planned_start_on"] == "2023-03-01"
     assert cable["designations"] == [{"designation": "city_key", "status": "applied", "year": None,
                                       "decided_on": None}]
-    assert nidec["code"] == "2022-370214-04-01-123456"
+    assert nidec["code"] == "2020-370214-04-01-123456"
     assert nidec["total_investment"] == {"amount": "326000000.00", "currency": "USD"}
     assert (nidec["investor_country"], nidec["funding_source"], nidec["stage"]) == ("JP", "foreign", "registered")
 
@@ -153,16 +153,16 @@ async def test_a_real_import_records_one_import_event_beside_each_projects_own(a
 
 
 async def test_rows_are_matched_by_code_else_by_name_and_investor(api):
-    by_code = await api.project(code="2021-370281-36-03-000001", name="旧名称", investor="甲公司")
+    by_code = await api.project(code="2019-370281-36-03-000001", name="旧名称", investor="甲公司")
     by_name = await api.project(name="乙项目", investor="乙公司")
     same = await api.project(name="丙项目", investor="丙公司")
     gains_code = await api.project(name="丁项目", investor="丁公司")
     rows = [
-        ledger_row(1, 项目代码="2021-370281-36-03-000001", 项目名称="新名称", 投资方="甲公司",
+        ledger_row(1, 项目代码="2019-370281-36-03-000001", 项目名称="新名称", 投资方="甲公司",
                    **{"总投资(万元)": "10000"}),
         ledger_row(2, 项目名称="乙项目", 投资方="乙公司", **{"总投资(万元)": "25000.5"}),
         ledger_row(3, 项目名称="丙项目", 投资方="丙公司", **{"总投资(万元)": "10000"}),
-        ledger_row(4, 项目代码="2021-370281-36-03-000004", 项目名称="丁项目", 投资方="丁公司",
+        ledger_row(4, 项目代码="2019-370281-36-03-000004", 项目名称="丁项目", 投资方="丁公司",
                    **{"总投资(万元)": "10000"}),
     ]
     for row in rows:
@@ -176,7 +176,7 @@ async def test_rows_are_matched_by_code_else_by_name_and_investor(api):
     assert (await api.get_project(by_code["id"]))["name"] == "新名称"
     assert (await api.get_project(by_name["id"]))["total_investment"]["amount"] == "250005000.00"
     assert (await api.get_project(same["id"]))["version"] == 1
-    assert (await api.get_project(gains_code["id"]))["code"] == "2021-370281-36-03-000004"
+    assert (await api.get_project(gains_code["id"]))["code"] == "2019-370281-36-03-000004"
     updates = [e for e in await changes_written(api) if e["action"] == "project.update"]
     assert len(updates) == 3
 
@@ -249,7 +249,7 @@ async def test_a_move_dated_before_the_projects_last_move_is_invalid(api):
 
 
 async def test_the_same_project_twice_in_one_file_is_invalid(api):
-    rows = [ledger_row(1, 项目代码="2022-370214-04-01-000009"), ledger_row(2, 项目代码="2022-370214-04-01-000009"),
+    rows = [ledger_row(1, 项目代码="2020-370214-04-01-000009"), ledger_row(2, 项目代码="2020-370214-04-01-000009"),
             ledger_row(3, 项目名称="重复", 投资方="同一家"), ledger_row(4, 项目名称="重复", 投资方="同一家")]
     r = await upload(api, csv_bytes(table(rows)), dry_run=True)
     assert [(e["row"], e["column"], e["message"]) for e in r.json()["errors"]] == [

@@ -22,7 +22,7 @@ async def upload(api, content: bytes, name: str, **params):
 
 
 async def test_a_ledger_files_every_row_as_the_importing_key_or_nothing(api):
-    a = await building(api, code="2022-370214-04-01-000017", funding_source="foreign", investor_country="JP")
+    a = await building(api, code="2020-370214-04-01-000017", funding_source="foreign", investor_country="JP")
     b = await building(api, name="胶东新材料产业园")
     rows = [
         {"项目代码": a["code"], "年度": 2022, "月份": 3, "本月完成投资(万元)": "120.5", "本月到位资金(万元)": "80",
@@ -52,14 +52,14 @@ async def test_a_ledger_files_every_row_as_the_importing_key_or_nothing(api):
 
 
 async def test_one_bad_row_refuses_the_file_naming_the_row_and_column(api):
-    domestic = await building(api, code="2022-370214-04-01-000018")
-    pending = await building(api, code="2022-370214-04-01-000019")
+    domestic = await building(api, code="2020-370214-04-01-000018")
+    pending = await building(api, code="2020-370214-04-01-000019")
     await file(api, pending, 2022, 4)
     rows = [
         {"项目代码": domestic["code"], "年度": 2022, "月份": 4, "本月完成投资(万元)": "10"},
         {"项目代码": domestic["code"], "年度": 2022, "月份": 5, "本月完成投资(万元)": "-3"},
         {"项目代码": domestic["code"], "年度": 2022, "月份": 6, "本月完成投资(万元)": "1", "实际使用外资(万美元)": "1"},
-        {"项目代码": "2022-370214-04-01-999999", "年度": 2022, "月份": 4, "本月完成投资(万元)": "1"},
+        {"项目代码": "2020-370214-04-01-999999", "年度": 2022, "月份": 4, "本月完成投资(万元)": "1"},
         {"项目代码": pending["code"], "年度": 2022, "月份": 4, "本月完成投资(万元)": "1"},
         {"项目代码": domestic["code"], "年度": 2022, "月份": 4, "本月完成投资(万元)": "2"},
         {"项目代码": domestic["code"], "年度": 2099, "月份": 1, "本月完成投资(万元)": "2"},
@@ -75,7 +75,7 @@ async def test_one_bad_row_refuses_the_file_naming_the_row_and_column(api):
 
 
 async def test_the_export_writes_each_months_latest_version_with_chinese_headers(api):
-    a = await building(api, code="2022-370214-04-01-000020", name="=SUM(A1)")
+    a = await building(api, code="2020-370214-04-01-000020", name="=SUM(A1)")
     b = await building(api)
     await accepted(api, a, 2022, 1, "1234567.89", funds_arrived=[
         {"source": "own_funds", "amount": {"amount": "10000", "currency": "CNY"}},
@@ -90,7 +90,7 @@ async def test_the_export_writes_each_months_latest_version_with_chinese_headers
     assert "progress-reports-2022.csv" in r.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0][:11] == ["序号", *HEADER] and rows[0][11:] == ["状态", "版本"]
-    assert rows[1][1:8] == ["2022-370214-04-01-000020", "'=SUM(A1)", "2022", "1", "123.456789", "3", ""]
+    assert rows[1][1:8] == ["2020-370214-04-01-000020", "'=SUM(A1)", "2022", "1", "123.456789", "3", ""]
     assert rows[1][11:] == ["审核通过", "1"]
     assert [(row[4], row[5], row[11], row[12]) for row in rows[2:]] == [
         ("2", "0.02", "已填报待审核", "2"), ("2", "5", "审核通过", "1")]
@@ -118,13 +118,13 @@ def test_pipeline_import_reports_files_a_ledger(tmp_path):
     db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     assert pipeline("migrate", db=db).returncode == 0
     projects = tmp_path / "台账.csv"
-    projects.write_bytes(csv_bytes(table([{"项目代码": "2022-370214-04-01-000021", "项目名称": "台账在建项目",
+    projects.write_bytes(csv_bytes(table([{"项目代码": "2020-370214-04-01-000021", "项目名称": "台账在建项目",
                                            "投资方": "某公司", "资金来源": "内资", "产业类别": "新材料",
                                            "所属区域": "滨海新区", "总投资(万元)": "5000", "所处阶段": "在建",
                                            "进入阶段日期": "2021-03-01"}])))
     assert pipeline("import", str(projects), db=db).returncode == 0
     ledger = tmp_path / "月报.csv"
-    ledger.write_bytes(csv_bytes(table([{"项目代码": "2022-370214-04-01-000021", "年度": 2022, "月份": 1,
+    ledger.write_bytes(csv_bytes(table([{"项目代码": "2020-370214-04-01-000021", "年度": 2022, "月份": 1,
                                          "本月完成投资(万元)": "12"}], HEADER)))
     dry = pipeline("import-reports", str(ledger), "--dry-run", db=db)
     assert dry.returncode == 0, dry.stderr

@@ -363,7 +363,7 @@ async def test_meta_enums_gives_every_value_a_chinese_label(api):
     r = await api.client.get("/api/v1/meta/enums", headers=api.admin)
     assert r.status_code == 200, r.text
     enums = r.json()
-    assert set(enums) == set(ENUMS)
+    assert set(enums) == set(ENUMS) | {"zone", "industry"}  # those two from /zones and /industries
     for name, enum in ENUMS.items():
         assert [v["value"] for v in enums[name]] == [m.value for m in enum], name
         for v in enums[name]:
@@ -374,6 +374,8 @@ async def test_meta_enums_gives_every_value_a_chinese_label(api):
     assert labels["funding_source"] == {"foreign": "外资", "domestic": "内资"}
     assert labels["designation"]["city_key"] == "市重点项目"
     assert labels["unit_kind"]["district"] == "区政府"
+    assert labels["zone"]["binhai_new_area"] == "滨海新区"
+    assert labels["industry"]["automotive"] == "汽车及零部件"
 
 
 async def test_meta_enums_needs_a_key_but_any_role_may_read_it(api):

@@ -182,3 +182,17 @@ async def test_targets_are_listed_by_year_in_pages(api):
     one = await api.client.get(f"/api/v1/targets/{ids[0]}", headers=api.admin)
     assert one.status_code == 200 and one.headers["ETag"] == '"1"'
     assert (await api.client.get("/api/v1/targets/999999", headers=api.admin)).status_code == 404
+
+
+async def test_a_criterion_names_zones_and_industries_of_the_tables(api):
+    park = await api.client.post("/api/v1/zones", headers=api.admin, json={"key": "new_park", "name": "新园区"})
+    assert park.status_code == 201, park.text
+    target = await create(api, membership="criterion", criterion={"zone": ["new_park"], "industry": ["logistics"]})
+    assert target["criterion"]["zone"] == ["new_park"]
+    for criterion, field in (({"zone": ["atlantis"]}, "criterion.zone"), ({"industry": ["alchemy"]},
+                                                                          "criterion.industry")):
+        r = await api.client.post("/api/v1/targets", headers=api.admin,
+                                  json={**FOREIGN, "membership": "criterion", "criterion": criterion})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
+    r = await api.client.get("/api/v1/targets", headers=api.admin)
+    assert len(r.json()["items"]) == 1

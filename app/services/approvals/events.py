@@ -4,8 +4,9 @@
   the same id with another body is refused (409 ``event_id_reused``).
 - An event older (by its own ``occurred_at``) than the latest applied to its item is
   kept as ``stale`` and changes nothing, so late deliveries never move a status back.
-- An event naming a project code no project has is kept as ``unmatched`` and
+- An event naming a project code no project has or had is kept as ``unmatched`` and
   applied when a project gets that code (``apply_waiting``, called by the registry).
+  A code a project had before (re-approved, corrected: ``project_codes``) leads to it.
 
 Which item an event is about: the item of that project and kind with the event's
 ``reference`` (the approval system's case number); failing that, the only item of the
@@ -17,7 +18,7 @@ import hashlib
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -25,7 +26,7 @@ from sqlmodel import col
 from app import clock
 from app.db import lock_key
 from app.errors import Conflict, InvalidInput
-from app.models import ApprovalEvent, ApprovalItem, Project, utcnow
+from app.models import ApprovalEvent, ApprovalItem, Project, ProjectCodeRecord, utcnow
 from app.models.approval import ApprovalEventIn, ApprovalEventRead, ApprovalEventReceipt
 from app.models.enums import APPROVAL_DECIDED, APPROVAL_PENDING, ApprovalEventOutcome, ApprovalStatus, Role
 from app.services.access.permissions import Principal
@@ -85,8 +86,12 @@ async def receive(session: AsyncSession, principal: Principal, *, data: Approval
         return _replay(previous, fingerprint)
     # Serializes with a project taking this code (see ``apply_waiting``).
     await lock_key(session, "project_code", data.project_code)
+    # A code the project had before (re-approved, corrected) still leads to it.
     project = (await session.execute(
-        select(Project).where(col(Project.code) == data.project_code).with_for_update())).scalar_one_or_none()
+        select(Project).where(or_(col(Project.code) == data.project_code,
+                                  col(Project.id).in_(select(col(ProjectCodeRecord.project_id))
+                                                      .where(col(ProjectCodeRecord.code) == data.project_code))))
+        .with_for_update())).scalar_one_or_none()
     if project is not None:
         await _apply(session, event, project, actor=principal)
     receipt = _receipt(event)

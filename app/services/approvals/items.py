@@ -30,7 +30,7 @@ from app.services.access.permissions import Principal, project_scope
 from app.services.common import audit, lifecycle, links, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.events import outbox
-from app.services.projects import references
+from app.services.projects import guards
 
 # Derived or time-dependent fields are not changes of their own in the audit trail.
 AUDIT_IGNORED = frozenset({"updated_at", "overdue"})
@@ -158,7 +158,7 @@ def _snapshot(read: ApprovalItemRead) -> dict[str, Any]:
 async def project_for(session: AsyncSession, principal: Principal, project_id: int, *,
                       for_update: bool = False) -> Project:
     """The project, if the principal may see it; else 404."""
-    return await references.visible_project(session, principal, project_id, for_update=for_update)
+    return await guards.visible_project(session, principal, project_id, for_update=for_update)
 
 
 async def announce(session: AsyncSession, actor: Principal, item: ApprovalItem, project: Project, *,

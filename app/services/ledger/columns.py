@@ -30,7 +30,7 @@ from typing import Any
 import pycountry
 
 from app.models import Project
-from app.models.enums import LABELS, Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
+from app.models.enums import LABELS, Designation, DesignationStatus, FundingSource, Stage
 from app.models.fields import CENTS
 from app.models.ledger import LedgerIssue
 from app.services.promotion import credit_code
@@ -54,12 +54,14 @@ class Record:
     designations: dict[str, str]  # designation -> status
     credit_code: str | None = None  # the investor's
     fortune_global_500: bool = False
+    zone: str | None = None  # the zone's and the industry's Chinese names
+    industry: str | None = None
 
 
 # --- reading cells -------------------------------------------------------------------------
 
 
-def _key(text: str) -> str:
+def comparable(text: str) -> str:
     """A header or enum word made comparable: width, case, spaces and separators ignored."""
     text = unicodedata.normalize("NFKC", text).lower()
     return re.sub(r"[\s_\-*·:：/、.]+", "", text)
@@ -95,17 +97,17 @@ def read_code(raw: Any) -> str | None:
 def _enum_reader(name: str, enum: type[StrEnum], aliases: dict[str, str] | None = None) -> Callable[[Any], Any]:
     lookup: dict[str, str] = {}
     for member in enum:
-        lookup[_key(member.value)] = member.value
-        lookup[_key(LABELS[name][member.value])] = member.value
+        lookup[comparable(member.value)] = member.value
+        lookup[comparable(LABELS[name][member.value])] = member.value
     for alias, value in (aliases or {}).items():
-        lookup[_key(alias)] = value
+        lookup[comparable(alias)] = value
     labels = "、".join(LABELS[name][m.value] for m in enum)
 
     def read(raw: Any) -> str | None:
         text = read_text(raw)
         if text is None:
             return None
-        value = lookup.get(_key(text))
+        value = lookup.get(comparable(text))
         if value is None:
             raise CellError(f"is not one of {labels}")
         return value
@@ -121,8 +123,10 @@ read_stage = _enum_reader("stage", Stage, {
     "已终止": "terminated", "in production": "in_production", "under construction": "under_construction"})
 read_funding_source = _enum_reader("funding_source", FundingSource, {
     "外商投资": "foreign", "外资项目": "foreign", "内资项目": "domestic"})
-read_industry = _enum_reader("industry", Industry)
-read_zone = _enum_reader("zone", Zone)
+# Zones and industries are reference data: a cell is read as text here and resolved to a
+# key (by Chinese name, English name or key) when the import plans the row.
+read_industry = read_text
+read_zone = read_text
 read_designation_status = _enum_reader("designation_status", DesignationStatus, {
     "是": "granted", "列入": "granted", "拟列入": "candidate", "申报": "applied"})
 
@@ -146,7 +150,7 @@ def read_bool(raw: Any) -> bool | None:
         return None
     if isinstance(raw, bool):
         return raw
-    text = _key(str(int(raw) if isinstance(raw, float) and raw.is_integer() else raw))
+    text = comparable(str(int(raw) if isinstance(raw, float) and raw.is_integer() else raw))
     if text in _YES:
         return True
     if text in _NO:
@@ -237,11 +241,11 @@ def read_amount(raw: Any, scale: Decimal) -> Decimal | None:
 
 @cache
 def _currency_names() -> dict[str, str]:
-    names = {_key(word): code for word, code in CURRENCY_WORDS.items()}
+    names = {comparable(word): code for word, code in CURRENCY_WORDS.items()}
     zh = gettext.translation("iso4217", pycountry.LOCALES_DIR, languages=["zh_CN"], fallback=True)
     for currency in pycountry.currencies:
-        names.setdefault(_key(zh.gettext(currency.name)), currency.alpha_3)
-        names.setdefault(_key(currency.alpha_3), currency.alpha_3)
+        names.setdefault(comparable(zh.gettext(currency.name)), currency.alpha_3)
+        names.setdefault(comparable(currency.alpha_3), currency.alpha_3)
     return names
 
 
@@ -249,7 +253,7 @@ def read_currency(raw: Any) -> str | None:
     text = read_text(raw)
     if text is None:
         return None
-    code = _currency_names().get(_key(text))
+    code = _currency_names().get(comparable(text))
     if code is None:
         raise CellError("is not a currency: write an ISO 4217 code such as CNY or USD, or 人民币、美元")
     return code
@@ -257,7 +261,7 @@ def read_currency(raw: Any) -> str | None:
 
 @cache
 def _country_names() -> dict[str, str]:
-    names: dict[str, str] = {_key(k): v for k, v in {
+    names: dict[str, str] = {comparable(k): v for k, v in {
         "中国香港": "HK", "中国澳门": "MO", "中国台湾": "TW", "台湾": "TW", "韩国": "KR", "朝鲜": "KP",
         "俄罗斯": "RU", "越南": "VN", "伊朗": "IR", "叙利亚": "SY", "老挝": "LA", "玻利维亚": "BO",
         "委内瑞拉": "VE", "坦桑尼亚": "TZ", "摩尔多瓦": "MD"}.items()}
@@ -266,10 +270,10 @@ def _country_names() -> dict[str, str]:
         for attr in ("name", "common_name", "official_name"):
             text = getattr(country, attr, None)
             if text:
-                names.setdefault(_key(zh.gettext(text)), country.alpha_2)
-                names.setdefault(_key(text), country.alpha_2)
-        names.setdefault(_key(country.alpha_3), country.alpha_2)
-        names[_key(country.alpha_2)] = country.alpha_2
+                names.setdefault(comparable(zh.gettext(text)), country.alpha_2)
+                names.setdefault(comparable(text), country.alpha_2)
+        names.setdefault(comparable(country.alpha_3), country.alpha_2)
+        names[comparable(country.alpha_2)] = country.alpha_2
     return names
 
 
@@ -277,7 +281,7 @@ def read_country(raw: Any) -> str | None:
     text = read_text(raw)
     if text is None:
         return None
-    code = _country_names().get(_key(text))
+    code = _country_names().get(comparable(text))
     if code is None:
         raise CellError("is not a country: write an ISO 3166 code such as CN or JP, or 中国、日本")
     return code
@@ -346,9 +350,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("funding_source", "资金来源", ("内外资", "资金类型", "项目类型"), read=read_funding_source,
            write=lambda r: _label("funding_source")(r.project.funding_source), width=10),
     Column("industry", "产业类别", ("行业", "产业", "所属行业", "所属产业", "行业类别"), read=read_industry,
-           write=lambda r: _label("industry")(r.project.industry), width=14),
+           write=lambda r: r.industry or r.project.industry, width=14,
+           note="an industry's Chinese name, English name or key (/industries)"),
     Column("zone", "所属区域", ("重点区域", "区域", "所在区域", "所属功能区"), read=read_zone,
-           write=lambda r: _label("zone")(r.project.zone), width=18),
+           write=lambda r: r.zone or r.project.zone, width=18,
+           note="a zone's Chinese name, English name or key (/zones)"),
     Column("total_investment", "总投资", ("总投资额", "投资额", "计划总投资", "项目总投资"),
            read=lambda raw: read_amount(raw, Decimal(1)),
            write=lambda r: in_wan(r.project.total_investment_amount), width=16,
@@ -398,7 +404,7 @@ def _header_lookup() -> dict[str, Column]:
     lookup: dict[str, Column] = {}
     for column in COLUMNS:
         for text in (column.key, column.header, *column.aliases):
-            lookup[_key(text)] = column
+            lookup[comparable(text)] = column
     return lookup
 
 
@@ -444,12 +450,12 @@ class Header:
 
 
 def _match_header(text: str) -> tuple[Column, Decimal, str | None] | None:
-    key = _key(text).replace("（", "(").replace("）", ")").replace("[", "(").replace("]", ")")
+    key = comparable(text).replace("（", "(").replace("）", ")").replace("[", "(").replace("]", ")")
     key = key.replace("【", "(").replace("】", ")")
     column = _header_lookup().get(key)
     if column is not None:
         return column, Decimal(1), None
-    amount_names = {_key(t) for t in (AMOUNT.key, AMOUNT.header, *AMOUNT.aliases)}
+    amount_names = {comparable(t) for t in (AMOUNT.key, AMOUNT.header, *AMOUNT.aliases)}
     match = re.fullmatch(r"(.+?)\((.+)\)", key)
     if match and match.group(1) in amount_names:
         unit = _amount_unit(match.group(2))
@@ -556,7 +562,7 @@ def is_total_row(header: Header, cells: Sequence[Any]) -> bool:
     position = header.position.get("name")
     name = cells[position] if position is not None and position < len(cells) else None
     words = [str(c) for c in (first, name) if not _blank(c)]
-    return bool(words) and all(_key(w) in TOTAL_ROW_NAMES for w in words)
+    return bool(words) and all(comparable(w) in TOTAL_ROW_NAMES for w in words)
 
 
 def export_headers() -> list[str]:

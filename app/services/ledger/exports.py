@@ -20,7 +20,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from app.models import Investor, Leader, Project, Unit
+from app.models import IndustryEntry, Investor, Leader, Project, Unit, ZoneEntry
 from app.models.ledger import LedgerFormat
 from app.services.access.permissions import Principal, project_scope
 from app.services.ledger import columns, spreadsheets
@@ -47,20 +47,24 @@ class Export:
 
 async def _fetch(session: AsyncSession, principal: Principal, *, filters: ProjectFilters, after: int,
                  batch_size: int) -> list[Record]:
-    """The next batch of projects (by id, after ``after``), with their leaders', units' names."""
-    stmt = cast(Select[Any], select(Project, col(Leader.name), col(Unit.name), col(Investor.credit_code),
+    """The next batch of projects (by id, after ``after``), with the names of their leaders, units,
+    zones and industries, and their investors' credit codes."""
+    stmt = cast(Select[Any], select(Project, col(Leader.name), col(Unit.name), col(ZoneEntry.name),
+                                    col(IndustryEntry.name), col(Investor.credit_code),
                                     col(Investor.fortune_global_500))
                 .outerjoin(Leader, col(Leader.id) == col(Project.leader_id))
                 .outerjoin(Unit, col(Unit.id) == col(Project.unit_id))
+                .outerjoin(ZoneEntry, col(ZoneEntry.key) == col(Project.zone))
+                .outerjoin(IndustryEntry, col(IndustryEntry.key) == col(Project.industry))
                 .outerjoin(Investor, col(Investor.id) == col(Project.investor_id))
                 .where(project_scope(principal), col(Project.id) > after)
                 .order_by(col(Project.id)).limit(batch_size))
     rows = (await session.execute(filters.apply(stmt))).all()
     designations = await projects.designations_of(session, [p.id for p, *_ in rows if p.id])
-    return [Record(project=p, leader=leader, unit=unit,
+    return [Record(project=p, leader=leader, unit=unit, zone=zone, industry=industry,
                    designations={d.designation: d.status for d in designations.get(p.id or 0, [])},
                    credit_code=code, fortune_global_500=bool(top))
-            for p, leader, unit, code, top in rows]
+            for p, leader, unit, zone, industry, code, top in rows]
 
 
 async def _rest(sessionmaker: async_sessionmaker[AsyncSession], principal: Principal, *, filters: ProjectFilters,

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import AppError, InvalidInput
-from app.models import Investor, Leader, Project, ProjectDesignation, Unit
+from app.models import IndustryEntry, Investor, Leader, Project, ProjectCodeRecord, ProjectDesignation, Unit, ZoneEntry
 from app.models.enums import Designation, DesignationStatus, FundingSource, ImportAction, Stage
 from app.models.ledger import ImportReport, LedgerColumnRead, LedgerIssue, LedgerRowChange
 from app.models.project import (
@@ -51,7 +51,7 @@ from app.services.access.permissions import Principal
 from app.services.common import audit, versioning
 from app.services.ledger import columns, spreadsheets
 from app.services.ledger.columns import BY_KEY, DESIGNATION_KEYS, Header, Row
-from app.services.projects import projects, stages
+from app.services.projects import projects, reference, stages
 from app.services.promotion import investors as investor_service
 
 CHUNK_ROWS = 500
@@ -164,6 +164,9 @@ class Context:
     investors: dict[tuple[str, str], Investor] = field(default_factory=dict)  # current, the oldest of a name
     investors_by_code: dict[str, Investor] = field(default_factory=dict)
     seen_credit_codes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # zone / industry -> each entry by its comparable Chinese name, English name and key
+    vocabularies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    zone_regions: dict[str, list[ZoneEntry]] = field(default_factory=dict)  # GB/T 2260 code -> zones
 
     def forget_rows(self) -> None:
         self.seen_credit_codes.clear()
@@ -198,6 +201,58 @@ async def _load_references(session: AsyncSession, ctx: Context, rows: Sequence[R
             ctx.units[unit.name] = unit
 
 
+async def _load_vocabularies(session: AsyncSession, ctx: Context) -> None:
+    """Zones and industries, once per import: few, and every row names one of each."""
+    if ctx.vocabularies:
+        return
+    for name, model in (("zone", ZoneEntry), ("industry", IndustryEntry)):
+        lookup: dict[str, Any] = {}
+        for entry in await reference.all_entries(session, model):
+            for word in (entry.key, entry.name_en, entry.name):  # a name wins over another entry's key
+                if word:
+                    lookup[columns.comparable(word)] = entry
+        ctx.vocabularies[name] = lookup
+    for zone in await reference.all_entries(session, ZoneEntry):
+        if isinstance(zone, ZoneEntry) and zone.region_code and zone.archived_at is None:
+            ctx.zone_regions.setdefault(zone.region_code, []).append(zone)
+
+
+def _suggest_zone(ctx: Context, row: Row, plan: Plan, project: Project | None) -> None:
+    """A warning when the row's code names a region that zones carry and the row's zone is none
+    of them: a suggestion for a person, never a change."""
+    code = row.values.get("code")
+    if not code or len(code) != 24:
+        return
+    zones = ctx.zone_regions.get(code[5:11], [])
+    zone = row.values.get("zone") if "zone" not in row.failed else None
+    if project is not None and zone is None:
+        zone = project.zone
+    if zones and zone not in {z.key for z in zones}:
+        names = "、".join(f"{z.name} ({z.key})" for z in zones)
+        plan.warnings.append(ctx.issue(row, "zone", f"the 项目代码's region {code[5:11]} is that of {names}: "
+                                                    "check the project's zone"))
+
+
+def _resolve_vocabularies(ctx: Context, row: Row, plan: Plan, project: Project | None) -> None:
+    """The row's zone and industry, as written (a Chinese name, an English name or a key), made
+    keys; an unknown one is an error of the row, and so is an archived one the project does
+    not have already."""
+    for name in ("zone", "industry"):
+        text = row.values.get(name)
+        if text is None:
+            continue
+        entry = ctx.vocabularies[name].get(columns.comparable(text))
+        if entry is None:
+            plan.errors.append(ctx.issue(row, name, f"is not a {name} of /api/v1/{reference.path(name)}: write its "
+                                                    "Chinese name, English name or key"))
+            row.failed.add(name)
+        elif entry.archived_at is not None and (project is None or getattr(project, name) != entry.key):
+            plan.errors.append(ctx.issue(row, name, "is archived: only the projects that had it keep it"))
+            row.failed.add(name)
+        else:
+            row.values[name] = entry.key
+
+
 async def _load_matches(session: AsyncSession, rows: Sequence[Row]) -> tuple[
         dict[str, Project], dict[tuple[str, str], list[Project]], dict[int, list[ProjectDesignation]]]:
     codes = sorted({r.values["code"] for r in rows if r.values.get("code")})
@@ -207,6 +262,12 @@ async def _load_matches(session: AsyncSession, rows: Sequence[Row]) -> tuple[
     for batch in _batches(codes):
         for p in (await session.execute(select(Project).where(col(Project.code).in_(batch)))).scalars():
             by_code[p.code or ""] = p
+        # A code a project had before (re-approved, corrected) still leads to it.
+        former = (select(col(ProjectCodeRecord.code), Project)
+                  .join(Project, col(Project.id) == col(ProjectCodeRecord.project_id))
+                  .where(col(ProjectCodeRecord.code).in_(batch)))
+        for code, p in (await session.execute(former)).all():
+            by_code.setdefault(code, p)
     for batch in _batches(names):
         stmt = select(Project).where(col(Project.name).in_(batch)).order_by(col(Project.id))
         for p in (await session.execute(stmt)).scalars():
@@ -535,6 +596,7 @@ def _plan_investor(ctx: Context, row: Row, plan: Plan, name: str, country: str) 
 
 async def _plan_chunk(session: AsyncSession, ctx: Context, rows: Sequence[Row]) -> list[Plan]:
     await _load_references(session, ctx, rows)
+    await _load_vocabularies(session, ctx)
     by_code, by_name, designations = await _load_matches(session, rows)
     await _load_investors(session, ctx, rows, by_code, by_name)
     plans = []
@@ -542,6 +604,8 @@ async def _plan_chunk(session: AsyncSession, ctx: Context, rows: Sequence[Row]) 
         plan = Plan(row=row.number, name=row.values.get("name") or "", code=row.values.get("code"),
                     errors=list(row.issues))
         project = _match(ctx, row, plan, by_code, by_name)
+        _resolve_vocabularies(ctx, row, plan, project)
+        _suggest_zone(ctx, row, plan, project)
         if project is None:
             _plan_create(ctx, row, plan)
             if plan.create is not None:
@@ -576,7 +640,7 @@ async def _apply(session: AsyncSession, ctx: Context, plan: Plan) -> None:
     investor_id = project.investor_id
     if plan.update is not None:
         read = await projects.update_project(session, ctx.actor, project.id, data=plan.update,
-                                             if_match=versioning.etag(version))
+                                             if_match=versioning.etag(version), today=ctx.today)
         version, investor_id = read.version, read.investor_id
     await _apply_investor(session, ctx, plan, investor_id)
     for move in plan.moves:

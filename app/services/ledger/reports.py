@@ -87,7 +87,7 @@ COLUMNS: tuple[ReportColumn, ...] = (
     ReportColumn("status", "状态", ("审核状态",), read=lambda raw: None, width=12),
     ReportColumn("revision", "版本", (), read=lambda raw: None, width=6),
 )
-_LOOKUP = {columns._key(text): c for c in COLUMNS for text in (c.key, c.header, *c.aliases)}
+_LOOKUP = {columns.comparable(text): c for c in COLUMNS for text in (c.key, c.header, *c.aliases)}
 FIELD_COLUMN = {"investment_completed": "investment", "funds_arrived": "funds", "fdi_utilised": "fdi"}
 
 
@@ -135,7 +135,7 @@ def _read(content: bytes, filename: str | None, limits: spreadsheets.Limits) -> 
     rows: list[tuple[int, dict[str, Any], list[LedgerIssue]]] = []
     for number, cells in sheet.rows:
         if header is None:
-            found = [(i, str(c).strip(), _LOOKUP.get(columns._key(str(c)))) for i, c in enumerate(cells)
+            found = [(i, str(c).strip(), _LOOKUP.get(columns.comparable(str(c)))) for i, c in enumerate(cells)
                      if c is not None and str(c).strip()]
             keys = {c.key for _, _, c in found if c is not None}
             if {"year", "month", "investment"} <= keys and keys & {"code", "name"}:

@@ -14,13 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app import plainsql
+from app.db import lock_key
 from app.dialect import in_values, json_rows
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models import Investor, Leader, Project, ProjectDesignation, StageTransition, Unit
-from app.models.enums import Designation, DesignationStatus, FundingSource, Industry, Stage, Zone
+from app.models import Investor, Leader, Project, ProjectCodeRecord, ProjectDesignation, StageTransition, Unit
+from app.models.enums import CodeReason, Designation, DesignationStatus, FundingSource, Stage
 from app.models.project import (
     PLANNED_DATES,
     DesignationEntry,
+    ProjectCodeRead,
     ProjectCreate,
     ProjectRead,
     ProjectUpdate,
@@ -34,7 +36,7 @@ from app.services.approvals import events
 from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.events import outbox
-from app.services.projects import references, stages
+from app.services.projects import guards, reference, stages
 from app.services.promotion import investors, signing_events
 
 SORT_KEYS: dict[str, SortKey] = {
@@ -64,8 +66,8 @@ class ProjectFilters:
 
     stage: list[Stage] = field(default_factory=list)
     funding_source: list[FundingSource] = field(default_factory=list)
-    zone: list[Zone] = field(default_factory=list)
-    industry: list[Industry] = field(default_factory=list)
+    zone: list[str] = field(default_factory=list)
+    industry: list[str] = field(default_factory=list)
     leader_id: list[int] = field(default_factory=list)
     unit_id: list[int] = field(default_factory=list)
     investor_id: list[int] = field(default_factory=list)
@@ -184,18 +186,36 @@ async def _read(session: AsyncSession, project: Project) -> ProjectRead:
 
 
 async def _check_references(session: AsyncSession, *, leader_id: int | None, unit_id: int | None) -> None:
-    await references.check_current(session, Leader, leader_id, field="leader_id")
-    await references.check_current(session, Unit, unit_id, field="unit_id")
+    await guards.check_current(session, Leader, leader_id, field="leader_id")
+    await guards.check_current(session, Unit, unit_id, field="unit_id")
+
+
+def holding_code(code: str) -> Any:
+    """A condition on ``Project``: the project that has, or has had, ``code``."""
+    return or_(col(Project.code) == code,
+               col(Project.id).in_(select(col(ProjectCodeRecord.project_id))
+                                   .where(col(ProjectCodeRecord.code) == code)))
 
 
 async def _check_code_free(session: AsyncSession, code: str | None, *, project_id: int | None = None) -> None:
+    """Refuse a code that another project has or has had: a code leads to one project, ever."""
     if code is None:
         return
-    stmt = select(col(Project.id)).where(col(Project.code) == code)
+    # Serializes with another project taking this code, and with approval events naming it.
+    await lock_key(session, "project_code", code)
+    stmt = select(col(Project.id)).where(holding_code(code))
     if project_id is not None:
         stmt = stmt.where(col(Project.id) != project_id)
-    if (await session.execute(stmt)).first() is not None:
-        raise Conflict(f"Another project already has the code {code}.", code="code_taken")
+    holder = (await session.execute(stmt)).scalar()
+    if holder is not None:
+        raise Conflict(f"The code {code} is (or was) the code of project {holder}: a code belongs to one "
+                       "project only.", code="code_taken", errors=[{"field": "code", "message": "is taken"}])
+
+
+def _code_record(project: Project, *, reason: CodeReason, valid_from: date, actor: Principal) -> ProjectCodeRecord:
+    assert project.id is not None and project.code is not None
+    return ProjectCodeRecord(code=project.code, project_id=project.id, reason=reason, valid_from=valid_from,
+                             actor_key_id=actor.key_id, actor_name=actor.name)
 
 
 async def _flush(session: AsyncSession) -> None:
@@ -227,7 +247,10 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
     entered_on = data.stage_entered_on or today
     if entered_on > today:
         raise InvalidInput.field("stage_entered_on", f"must not be in the future (today is {today})")
+    if data.code_on is not None and data.code_on > today:
+        raise InvalidInput.field("code_on", f"must not be in the future (today is {today})")
     await _check_references(session, leader_id=data.leader_id, unit_id=data.unit_id)
+    await reference.check_usable(session, zone=data.zone, industry=data.industry)
     await _check_code_free(session, data.code)
     investor = await investors.resolve(session, investor_id=data.investor_id, name=data.investor,
                                        country=data.investor_country, actor=actor)
@@ -247,6 +270,9 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
     assert project.id is not None
     await _set_designations(session, project.id, [], data.designations)
     session.add(stages.first_entry(project, actor=actor, note=data.note))
+    if project.code is not None:
+        session.add(_code_record(project, reason=CodeReason.assigned, valid_from=data.code_on or today,
+                                 actor=actor))
     await _flush(session)
     read = await _read(session, project)
     await audit.record(session, actor, action="project.create", resource_type="project", resource_id=project.id,
@@ -259,7 +285,7 @@ async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: P
 async def get_project(session: AsyncSession, principal: Principal, project_id: int, *,
                       for_update: bool = False) -> Project:
     """The project, if it exists and the principal may see it; else 404."""
-    return await references.visible_project(session, principal, project_id, for_update=for_update)
+    return await guards.visible_project(session, principal, project_id, for_update=for_update)
 
 
 async def read_project(on: plainsql.On, principal: Principal, project_id: int) -> dict[str, Any]:
@@ -271,7 +297,8 @@ async def read_project(on: plainsql.On, principal: Principal, project_id: int) -
 
 
 async def read_project_by_code(session: AsyncSession, principal: Principal, code: str) -> ProjectRead:
-    project = (await session.execute(select(Project).where(Project.code == code))).scalar_one_or_none()  # type: ignore[arg-type]
+    """The project that has, or has had, ``code``; it answers with its current code."""
+    project = (await session.execute(select(Project).where(holding_code(code)))).scalar_one_or_none()
     if project is None or not can_see_project(principal, project):
         raise NotFound(f"No project with code {code}.")
     return await _read(session, project)
@@ -291,13 +318,51 @@ async def list_projects(on: plainsql.On, principal: Principal, *, filters: Proje
     return {"items": [project_json(p) for p in kept], "next_cursor": next_cursor}
 
 
+async def _code_change(session: AsyncSession, project: Project, data: ProjectUpdate, *,
+                       today: date) -> tuple[CodeReason, date] | None:
+    """Why and from when the project's code changes, checked; None when it does not."""
+    if data.code is None or data.code == project.code:
+        return None
+    assert project.id is not None
+    await _check_code_free(session, data.code, project_id=project.id)
+    valid_from = data.code_on or today
+    if valid_from > today:
+        raise InvalidInput.field("code_on", f"must not be in the future (today is {today})")
+    had_codes = (await session.execute(select(col(ProjectCodeRecord.id))
+                                       .where(col(ProjectCodeRecord.project_id) == project.id).limit(1))).first()
+    return data.code_reason or (CodeReason.corrected if had_codes else CodeReason.assigned), valid_from
+
+
+async def list_codes(session: AsyncSession, principal: Principal, project_id: int, *, cursor: str | None,
+                     limit: int) -> Page[ProjectCodeRead]:
+    """Every national project code a project has had, oldest first."""
+    project = await get_project(session, principal, project_id)
+    key = SortKey("id", ProjectCodeRecord.id, pagination.decode_id(pagination.INT64_MAX))
+    stmt = select(ProjectCodeRecord).where(col(ProjectCodeRecord.project_id) == project_id)
+    stmt = pagination.apply(stmt, key=key, descending=False, id_column=ProjectCodeRecord.id, cursor=cursor,
+                            limit=limit, sort_label="codes")
+    rows = list((await session.execute(stmt)).scalars())
+    kept, next_cursor = pagination.page(rows, limit=limit, sort_label="codes",
+                                        key_of=lambda r: (r.id or 0, r.id or 0))
+    # The current code's latest entry: a project may go back to a code it had before.
+    current_id = (await session.execute(
+        select(func.max(col(ProjectCodeRecord.id))).where(col(ProjectCodeRecord.project_id) == project_id,
+                                                          col(ProjectCodeRecord.code) == project.code))).scalar()
+    return Page[ProjectCodeRead](items=[ProjectCodeRead(code=r.code, reason=CodeReason(r.reason),
+                                                        valid_from=r.valid_from, current=r.id == current_id,
+                                                        actor_name=r.actor_name, recorded_at=r.recorded_at)
+                                        for r in kept], next_cursor=next_cursor)
+
+
 async def update_project(session: AsyncSession, principal: Principal, project_id: int, *, data: ProjectUpdate,
-                         if_match: str | None) -> ProjectRead:
-    """Change the fields present in ``data``, if ``if_match`` names the current version."""
+                         if_match: str | None, today: date) -> ProjectRead:
+    """Change the fields present in ``data``, if ``if_match`` names the current version. A new
+    code joins the project's code history."""
     project = await get_project(session, principal, project_id)
     changes = data.model_dump(exclude_unset=True, exclude={"total_investment", "designations", "contracted_fdi",
                                                            "registered_capital", "investor", "investor_country",
-                                                           "investor_id"})
+                                                           "investor_id", "code_reason", "code_on"})
+    code_change: list[tuple[CodeReason, date]] = []
 
     async def apply() -> None:
         if {"investor", "investor_country", "investor_id"} & data.model_fields_set:
@@ -320,8 +385,12 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
             changes["registered_capital_currency"] = capital.currency if capital else None
         if "leader_id" in changes or "unit_id" in changes:
             await _check_references(session, leader_id=changes.get("leader_id"), unit_id=changes.get("unit_id"))
-        if changes.get("code") is not None:
-            await _check_code_free(session, changes["code"], project_id=project_id)
+        # An archived zone or industry stays on the projects that had it; none may take it anew.
+        await reference.check_usable(session, **{name: changes[name] for name in ("zone", "industry")
+                                                 if changes.get(name) not in (None, getattr(project, name))})
+        found = await _code_change(session, project, data, today=today)
+        if found is not None:
+            code_change.append(found)
         wrong = planned_dates_out_of_order({name: changes.get(name, getattr(project, name)) for name in PLANNED_DATES})
         if wrong is not None:
             raise InvalidInput.field(wrong[0], f"must not be before {wrong[1]} ({wrong[2]})")
@@ -335,9 +404,17 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
     async def state() -> dict[str, Any]:
         return snapshot(await _read(session, project))
 
+    async def flush(session: AsyncSession) -> None:
+        for reason, valid_from in code_change:  # the code as it now is joins the history
+            session.add(_code_record(project, reason=reason, valid_from=valid_from, actor=principal))
+        await _flush(session)
+
     changed = await lifecycle.update(session, principal, project, if_match=if_match, resource_type="project",
                                      resource_id=project_id, snapshot=state, fields=changes, apply=apply,
-                                     archived_code="project_archived", flush=_flush)
+                                     archived_code="project_archived", flush=flush)
+    if code_change:
+        reason, valid_from = code_change[0]
+        changed.event.after = {**changed.after, "code_reason": reason.value, "code_on": valid_from.isoformat()}
     after = await _read(session, project)
     await outbox.emit(session, "project.updated", {"project": after.model_dump(mode="json"),
                                                    "changes": {"before": changed.before, "after": changed.after}})

@@ -29,7 +29,7 @@ from app.models.target import (
 from app.services.access.permissions import Principal
 from app.services.common import audit, lifecycle, links, pagination, versioning
 from app.services.common.pagination import Page, SortKey
-from app.services.projects import references
+from app.services.projects import guards, reference
 
 
 def to_read(target: Target) -> TargetRead:
@@ -58,7 +58,10 @@ def _plan_rates(rates: dict[str, Decimal]) -> dict[str, str]:
 
 async def create_target(session: AsyncSession, *, data: TargetCreate, actor: Principal) -> TargetRead:
     """Set a target of the year; a list target's initial members join on ``members_since``."""
-    await references.check_current(session, Project, data.members, field="members")
+    await guards.check_current(session, Project, data.members, field="members")
+    if data.criterion is not None:
+        await reference.check_known(session, field="criterion", zones=data.criterion.zone,
+                                    industries=data.criterion.industry)
     since = data.members_since or date(data.year, 1, 1)
     target = Target(
         year=data.year, title=data.title, description=data.description,
@@ -109,13 +112,15 @@ async def update_target(session: AsyncSession, target_id: int, *, data: TargetUp
     """Change the fields present in ``data``."""
     target = await get_target(session, target_id)
 
-    def apply() -> None:
+    async def apply() -> None:
         if data.criterion is not None and target.membership != TargetMembership.criterion:
             raise InvalidInput.field("criterion", "a list target has no criterion; change its members instead")
         if "target_amount" in data.model_fields_set:
             target.target_amount = data.target_amount.amount if data.target_amount else None
             target.target_currency = data.target_amount.currency if data.target_amount else "CNY"
         if data.criterion is not None:
+            await reference.check_known(session, field="criterion", zones=data.criterion.zone,
+                                        industries=data.criterion.industry)
             target.criterion = data.criterion.model_dump(mode="json")
         if data.plan_rates is not None:
             target.plan_rates = _plan_rates(data.plan_rates)
@@ -161,7 +166,7 @@ async def change_members(session: AsyncSession, target_id: int, *, data: Members
     on = data.on or today
     if on > today:
         raise InvalidInput.field("on", f"must not be in the future (today is {today})")
-    await references.check_current(session, Project, data.add, field="add")
+    await guards.check_current(session, Project, data.add, field="add")
 
     already = await _open_rows(session, target_id, data.add)
     if already:

@@ -14,25 +14,24 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, cast, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import Subquery
 from sqlmodel import col
 
 from app.dialect import a_date, days_between
 from app.errors import InvalidInput
-from app.models import Project, StageTransition
+from app.models import IndustryEntry, Project, StageTransition, ZoneEntry
 from app.models.enums import (
     STAGE_ORDER,
     FundingSource,
-    Industry,
     PipelineDimension,
     Stage,
     TransitionKind,
-    Zone,
 )
 from app.models.stats import FunnelStage, MoneyTotal, PipelineGroup, PipelineProject, PipelineStats, Totals
 from app.services.common import links, pagination
 from app.services.common.pagination import Page, SortKey
-from app.services.projects import exchange_rates
+from app.services.projects import exchange_rates, reference
 from app.services.projects.exchange_rates import RateBook
 from app.services.promotion import fdi
 from app.services.stats.timeline import RANK, AnySelect, State, entered_year, projects_on
@@ -63,8 +62,10 @@ class PipelineFilters:
 
     stage: list[Stage] = field(default_factory=list)
     funding_source: list[FundingSource] = field(default_factory=list)
-    zone: list[Zone] = field(default_factory=list)
-    industry: list[Industry] = field(default_factory=list)
+    zone: list[str] = field(default_factory=list)
+    industry: list[str] = field(default_factory=list)
+    zone_root: list[str] = field(default_factory=list)
+    industry_root: list[str] = field(default_factory=list)
     leader_id: list[int | None] = field(default_factory=list)
     unit_id: list[int | None] = field(default_factory=list)
     year: list[int] = field(default_factory=list)
@@ -86,6 +87,11 @@ class PipelineFilters:
                              ("industry", Project.industry), ("investor_country", Project.investor_country)):
             if words := getattr(self, name):
                 stmt = stmt.where(col(column).in_([str(w) for w in words]))
+        for name, column, model in (("zone_root", Project.zone, ZoneEntry),
+                                    ("industry_root", Project.industry, IndustryEntry)):
+            if words := getattr(self, name):
+                tree = FILTER_TREES[model]
+                stmt = stmt.where(col(column).in_(select(tree.c.key).where(tree.c.root.in_(words))))
         for name, ref in (("leader_id", Project.leader_id), ("unit_id", Project.unit_id)):
             if refs := getattr(self, name):
                 ids = [r for r in refs if r is not None]
@@ -96,7 +102,8 @@ class PipelineFilters:
         """These filters, narrowed to one group's key."""
         values = {name: list(getattr(self, name)) for name in self.__dataclass_fields__}
         names = {D.stage: "stage", D.funding_source: "funding_source", D.zone: "zone", D.industry: "industry",
-                 D.leader: "leader_id", D.unit: "unit_id", D.year: "year", D.investor_country: "investor_country"}
+                 D.zone_root: "zone_root", D.industry_root: "industry_root", D.leader: "leader_id",
+                 D.unit: "unit_id", D.year: "year", D.investor_country: "investor_country"}
         for dimension, value in key.items():
             values[names[D(dimension)]] = [value]
         return PipelineFilters(**values)
@@ -117,34 +124,96 @@ def projects_link(as_of: date, filters: PipelineFilters, *, attributes_only: boo
     return links.link("/stats/pipeline/projects", params)
 
 
-def dimension(d: PipelineDimension, state: State) -> ColumnElement[Any]:
+def roots(model: type[ZoneEntry] | type[IndustryEntry], use: str) -> Any:
+    """(key, root) of every zone or industry: the root is the top of its chain of parents (a
+    recursive CTE; the registry refuses cycles). ``use`` names it apart from the same tree's
+    other uses in one statement (a filter and a group)."""
+    name = f"{model.__tablename__}_roots_{use}"
+    tops = (select(col(model.key).label("key"), col(model.key).label("root"))
+            .where(col(model.parent_key).is_(None)).cte(name, recursive=True))
+    child = aliased(model)
+    return tops.union_all(select(col(child.key), tops.c.root).where(col(child.parent_key) == tops.c.key))
+
+
+# One CTE object per use, so that a statement filtering in several places (the funnel's
+# union) renders it once.
+FILTER_TREES: dict[type[ZoneEntry] | type[IndustryEntry], Any] = {m: roots(m, "filter")
+                                                                   for m in (ZoneEntry, IndustryEntry)}
+GROUP_TREES: dict[type[ZoneEntry] | type[IndustryEntry], Any] = {m: roots(m, "group")
+                                                                  for m in (ZoneEntry, IndustryEntry)}
+
+# The tree each of these dimensions groups by, and the project's column it starts from.
+TREES: dict[PipelineDimension, tuple[type[ZoneEntry] | type[IndustryEntry], Any]] = {
+    D.zone_root: (ZoneEntry, Project.zone), D.industry_root: (IndustryEntry, Project.industry)}
+REFERENCE: dict[PipelineDimension, str] = {D.zone: "zone", D.industry: "industry", D.zone_root: "zone",
+                                           D.industry_root: "industry"}
+
+
+def with_trees(stmt: AnySelect, dimensions: Sequence[PipelineDimension]) -> tuple[AnySelect, dict[
+        PipelineDimension, Any]]:
+    """``stmt`` joined to the root of each tree ``dimensions`` group by, and those root columns."""
+    out = {}
+    for d in dimensions:
+        if d in TREES:
+            model, column = TREES[d]
+            tree = GROUP_TREES[model]
+            stmt = stmt.outerjoin(tree, tree.c.key == col(column))
+            out[d] = tree.c.root
+    return stmt, out
+
+
+def dimension(d: PipelineDimension, state: State, trees: dict[PipelineDimension, Any] | None = None
+              ) -> ColumnElement[Any]:
     columns: dict[PipelineDimension, Any] = {
         D.stage: state.c.stage, D.funding_source: col(Project.funding_source), D.zone: col(Project.zone),
         D.industry: col(Project.industry), D.leader: col(Project.leader_id), D.unit: col(Project.unit_id),
-        D.investor_country: col(Project.investor_country)}
+        D.investor_country: col(Project.investor_country),
+        **(trees or {})}
     return entered_year(state) if d == D.year else columns[d]
 
 
 _ENUM_ORDER: dict[PipelineDimension, dict[str, int]] = {
     D.stage: {**{s.value: i for s, i in RANK.items()}, Stage.terminated.value: len(RANK)},
     D.funding_source: {v.value: i for i, v in enumerate(FundingSource)},
-    D.zone: {v.value: i for i, v in enumerate(Zone)},
-    D.industry: {v.value: i for i, v in enumerate(Industry)},
 }
 
 
-def sort_key(dimensions: Sequence[PipelineDimension], key: dict[str, Any]) -> tuple[tuple[int, int | str], ...]:
-    """Groups in the lifecycle's and the vocabularies' order, ids and years ascending, "none" last
-    (the same on both databases, whose collations differ)."""
+@dataclass
+class Vocabularies:
+    """Zones and industries by key: their order (as added) and Chinese names."""
+
+    order: dict[str, dict[str, int]]
+    names: dict[str, dict[str, str]]
+
+    def of(self, d: PipelineDimension) -> str | None:
+        return REFERENCE.get(d)
+
+
+async def vocabularies(session: AsyncSession) -> Vocabularies:
+    order: dict[str, dict[str, int]] = {}
+    names: dict[str, dict[str, str]] = {}
+    for kind, entries in (await reference.vocabularies(session)).items():
+        order[kind] = {key: i for i, (key, _, _) in enumerate(entries)}
+        names[kind] = {key: zh for key, zh, _ in entries}
+    return Vocabularies(order, names)
+
+
+def sort_key(dimensions: Sequence[PipelineDimension], key: dict[str, Any],
+             words: Vocabularies | None = None) -> tuple[tuple[int, int | str], ...]:
+    """Groups in the lifecycle's and the vocabularies' order (zones and industries as added),
+    ids and years ascending, "none" last (the same on both databases, whose collations differ)."""
     out: list[tuple[int, int | str]] = []
     for d in dimensions:
         value = key[d.value]
+        kind = words.of(d) if words is not None else None
         if value is None:
             out.append((1, 0))
         elif d == D.investor_country:
             out.append((0, str(value)))
         elif d in _ENUM_ORDER:
             out.append((0, _ENUM_ORDER[d][value]))
+        elif kind is not None and words is not None:
+            out.append((0, words.order[kind].get(value, len(words.order[kind]))))
         else:
             out.append((0, int(value)))
     return tuple(out)
@@ -185,12 +254,13 @@ async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[Pip
     (which reads the whole history, so it may be left out)."""
     check_as_of(as_of, today)
     base, state = projects_on(as_of)
-    base = filters.apply(base, state)
-    keys = [dimension(d, state) for d in group_by]
+    base, trees = with_trees(filters.apply(base, state), group_by)
+    keys = [dimension(d, state, trees) for d in group_by]
     rows = await totals_by(session, base, keys)
     book = await exchange_rates.rate_book(session, as_of)
     fdi_rows = (await session.execute(fdi.fdi_by(base, keys, as_of))).all()
     fdi_of = {tuple(getattr(r, f"k{i}") for i in range(len(keys))): r for r in fdi_rows}
+    words = await vocabularies(session)
 
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for row in rows:
@@ -200,13 +270,15 @@ async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[Pip
         key = {d.value: v for d, v in zip(group_by, values, strict=True)}
         money = exchange_rates.money((r.currency, r.amount) for r in members)
         own = fdi_of.get(values)
+        names = {d.value: words.names[kind].get(v, v) for d, v in zip(group_by, values, strict=True)
+                 if v is not None and (kind := words.of(d)) is not None}
         out.append(PipelineGroup(
-            key=key, count=int(members[0].group_n), totals=money,
+            key=key, names=names, count=int(members[0].group_n), totals=money,
             total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
             projects=projects_link(as_of, filters.narrowed(**key)),
             fdi=fdi.foreign_investment(own.n, own.contracted, own.utilised) if own else fdi.foreign_investment(
                 0, None, None)))
-    out.sort(key=lambda g: sort_key(group_by, g.key))
+    out.sort(key=lambda g: sort_key(group_by, g.key, words))
     total = summarise(rows, book=book, projects=projects_link(as_of, filters))
     first = fdi_rows[0] if fdi_rows else None
     total.fdi = fdi.foreign_investment(first.all_n if first else 0, first.all_contracted if first else None,
@@ -333,7 +405,7 @@ async def list_projects(session: AsyncSession, *, as_of: date, filters: Pipeline
     kept, next_cursor = pagination.page(rows, limit=limit, sort_label="pipeline", key_of=lambda r: (r.id, r.id))
     return Page[PipelineProject](items=[PipelineProject(
         id=r.id, name=r.name, stage=Stage(r.stage), stage_entered_on=r.entered_on,
-        funding_source=FundingSource(r.funding_source), zone=Zone(r.zone), industry=Industry(r.industry),
+        funding_source=FundingSource(r.funding_source), zone=r.zone, industry=r.industry,
         leader_id=r.leader_id, unit_id=r.unit_id,
         total_investment=MoneyTotal(amount=r.total_investment_amount, currency=r.total_investment_currency))
         for r in kept], next_cursor=next_cursor)

@@ -36,7 +36,7 @@ from app.services.access.permissions import (
 from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.events import outbox
-from app.services.projects import references
+from app.services.projects import guards
 from app.services.supervision import difficulty_states
 
 SORT_KEYS: dict[str, SortKey] = {
@@ -94,7 +94,7 @@ def snapshot(read: DifficultyRead) -> dict[str, Any]:
 async def raise_difficulty(session: AsyncSession, principal: Principal, project_id: int, *,
                            data: DifficultyCreate, today: date) -> DifficultyRead:
     """Record a difficulty on a project; raising it opens its timeline."""
-    project = await references.visible_project(session, principal, project_id)
+    project = await guards.visible_project(session, principal, project_id)
     if project.archived_at is not None:
         raise Conflict("An archived project takes no new difficulties.", code="project_archived")
     raised_on = data.raised_on or today
@@ -105,10 +105,10 @@ async def raise_difficulty(session: AsyncSession, principal: Principal, project_
     unit_id = data.unit_id or project.unit_id
     if unit_id is None:
         raise InvalidInput.field("unit_id", "is required: the project has no responsible unit")
-    await references.check_current(session, Unit, unit_id, field="unit_id")
+    await guards.check_current(session, Unit, unit_id, field="unit_id")
     leader_id = data.leader_id or project.leader_id
     if data.leader_id is not None:
-        await references.check_current(session, Leader, data.leader_id, field="leader_id")
+        await guards.check_current(session, Leader, data.leader_id, field="leader_id")
     difficulty = Difficulty(project_id=project_id, title=data.title, description=data.description,
                             category=data.category, status=DifficultyStatus.open, unit_id=unit_id,
                             leader_id=leader_id, raised_on=raised_on, raised_by_key_id=principal.key_id,
@@ -194,9 +194,9 @@ async def update_difficulty(session: AsyncSession, principal: Principal, difficu
         if difficulty.status == DifficultyStatus.closed:
             raise Conflict("A closed difficulty cannot be changed.", code="difficulty_closed")
         if changes.get("unit_id") is not None:
-            await references.check_current(session, Unit, changes["unit_id"], field="unit_id")
+            await guards.check_current(session, Unit, changes["unit_id"], field="unit_id")
         if changes.get("leader_id") is not None:
-            await references.check_current(session, Leader, changes["leader_id"], field="leader_id")
+            await guards.check_current(session, Leader, changes["leader_id"], field="leader_id")
         if "due_on" in changes and changes["due_on"] < difficulty.raised_on:
             raise InvalidInput.field("due_on", f"must not be before the day it was raised ({difficulty.raised_on})")
 

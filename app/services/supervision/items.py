@@ -46,7 +46,7 @@ from app.services.access.permissions import (
 )
 from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
-from app.services.projects import references
+from app.services.projects import guards
 
 ITEM_SORT_KEYS: dict[str, SortKey] = {
     "created_at": SortKey("created_at", col(SupervisionItem.created_at), pagination.decode_datetime),
@@ -170,7 +170,7 @@ async def _set_links(session: AsyncSession, item_id: int, project_ids: Sequence[
 async def create_item(session: AsyncSession, principal: Principal, *, data: SupervisionItemCreate,
                       today: date) -> SupervisionItemRead:
     """Pick an item for supervision, optionally linked to projects."""
-    await references.check_current(session, Project, data.project_ids, field="project_ids")
+    await guards.check_current(session, Project, data.project_ids, field="project_ids")
     item = SupervisionItem(title=data.title, source=data.source, source_ref=data.source_ref,
                            description=data.description, created_by_key_id=principal.key_id,
                            created_by=principal.name)
@@ -221,7 +221,7 @@ async def update_item(session: AsyncSession, principal: Principal, item_id: int,
 
     async def apply() -> None:
         if data.project_ids is not None:
-            await references.check_current(session, Project, data.project_ids, field="project_ids")
+            await guards.check_current(session, Project, data.project_ids, field="project_ids")
             await _set_links(session, item_id, data.project_ids)
 
     async def state() -> dict[str, Any]:
@@ -271,7 +271,7 @@ async def add_task(session: AsyncSession, principal: Principal, item_id: int, *,
     item = await _get_item(session, principal, item_id)
     if item.archived_at is not None:
         raise Conflict("An archived supervision item takes no new tasks.", code="item_archived")
-    await references.check_current(session, Unit, data.unit_id, field="unit_id")
+    await guards.check_current(session, Unit, data.unit_id, field="unit_id")
     task = SupervisionTask(item_id=item_id, title=data.title, description=data.description, unit_id=data.unit_id,
                            deadline=data.deadline)
     session.add(task)
@@ -341,7 +341,7 @@ async def update_task(session: AsyncSession, principal: Principal, task_id: int,
     async def apply() -> None:
         await _item_is_current(session, task.item_id)
         if changes.get("unit_id") is not None:
-            await references.check_current(session, Unit, changes["unit_id"], field="unit_id")
+            await guards.check_current(session, Unit, changes["unit_id"], field="unit_id")
 
     await lifecycle.update(session, principal, task, if_match=if_match, resource_type="supervision_task",
                            resource_id=task_id, snapshot=lambda: _snapshot(task_read(task, today=today)),
