@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=15, ge=1, le=100)
     webhook_backoff_base_seconds: float = Field(default=10.0, gt=0)
     webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    # Webhooks go to public addresses only (app/services/events/destinations.py); hosts named
+    # here (names or IP literals, as written in the URL) are internal receivers allowed on
+    # purpose. As JSON: PIPELINE_WEBHOOK_ALLOWED_HOSTS='["hooks.internal.example"]'.
+    webhook_allowed_hosts: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _lease_outlasts_a_request(self) -> Self:

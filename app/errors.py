@@ -9,7 +9,7 @@
     │                               event_id_reused, not_an_integration_key, delivery_pending
     ├── PreconditionFailed   412    version_mismatch
     ├── PayloadTooLarge      413    payload_too_large, expanded_size_too_large
-    ├── InvalidInput         422    validation_error, idempotency_key_reused, invalid_cursor,
+    ├── InvalidInput         422    validation_error, idempotency_key_reused, invalid_cursor, webhook_url_refused,
     │                               unsupported_file, ledger_header, ledger_invalid
     ├── PreconditionRequired 428    if_match_required
     ├── TooManyRequests      429    rate_limited

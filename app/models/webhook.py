@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from app.models.base import JSONDocument, utcnow
-from app.models.enums import AttemptOutcome, DeliveryStatus
+from app.models.enums import AttemptOutcome, DeliveryError, DeliveryStatus
 from app.models.fields import ShortText, SigningSecret, reject_null
 from app.models.types import UTCDateTime
 
@@ -200,7 +200,8 @@ class DeliveryRead(SQLModel):
     created_at: datetime
     delivered_at: datetime | None
     last_status_code: int | None
-    last_error: str | None
+    last_error: str | None = Field(description=f"The last failed attempt's error class: one of "
+                                   f"{', '.join(DeliveryError)}. The receiver's answer is never kept.")
 
 
 class AttemptRead(SQLModel):
@@ -210,7 +211,7 @@ class AttemptRead(SQLModel):
     finished_at: datetime | None
     outcome: AttemptOutcome | None = Field(description="Null while the attempt is in flight.")
     status_code: int | None
-    error: str | None
+    error: str | None = Field(description=f"Why the attempt failed: one of {', '.join(DeliveryError)}.")
     duration_ms: int | None
 
 
