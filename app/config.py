@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     housekeeping_enabled: bool = True
     # Requests one API key may make per minute, counted across every process (0: no limit).
     rate_limit_per_minute: int = Field(default=1200, ge=0)
+    # Failed authentications one client address may make per minute before 429, counted in
+    # each process's memory (0: no limit). Keys that authenticate are never refused by it.
+    auth_failures_per_minute: int = Field(default=30, ge=0)
     # At start, set what exists aside from the garbage collector (gc.freeze): it lives as
     # long as the process. Off in the tests, which start many applications in one process.
     gc_freeze: bool = True

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app import plainsql
 from app.config import Settings
 from app.db import get_session, request_session
-from app.errors import Forbidden, InvalidInput
+from app.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
 from app.services.access import auth, idempotency, ratelimit
 from app.services.access.permissions import MATRIX, Action, Principal, allows
 
@@ -71,14 +71,26 @@ async def current_principal(
 
 
 async def principal_of(request: Request, on: AsyncConnection | plainsql.Pooled, authorization: str | None) -> Principal:
-    """Who asks (401 if nobody valid), once counted against the key's rate limit (429).
+    """Who asks (401 if nobody valid; 429 after a burst of failures from one address), then
+    counted against the key's rate limit (429).
 
+    The key is checked first, so a request that does not authenticate writes nothing.
     The key's last use, when due, is written when the request's session commits (or by
     ``commit_deferred``, for a route without one)."""
     settings: Settings = request.app.state.settings
-    await ratelimit.check(on, authorization, limit=settings.rate_limit_per_minute)
     resolution = timedelta(seconds=settings.key_last_used_resolution_seconds)
-    principal, due = await auth.authenticate(on, authorization, last_used_resolution=resolution)
+    try:
+        principal, due = await auth.authenticate(on, authorization, last_used_resolution=resolution)
+    except Unauthorized:
+        failures: ratelimit.FailedAuthentication = request.app.state.auth_failures
+        verdict = failures.fail(request.client.host if request.client else "unknown")
+        if not verdict.allowed:
+            raise TooManyRequests(
+                f"More than {failures.limit} failed authentications from this address this minute.",
+                code="authentication_throttled",
+                headers={"Retry-After": str(verdict.retry_after_seconds)}) from None
+        raise
+    await ratelimit.check(on, principal.key_id, limit=settings.rate_limit_per_minute)
     request.state.principal = principal
     if due and principal.key_id is not None:
         key_id = principal.key_id

@@ -12,7 +12,7 @@
     ├── InvalidInput         422    validation_error, idempotency_key_reused, invalid_cursor, webhook_url_refused,
     │                               unsupported_file, ledger_header, ledger_invalid
     ├── PreconditionRequired 428    if_match_required
-    ├── TooManyRequests      429    rate_limited
+    ├── TooManyRequests      429    rate_limited, authentication_throttled
     └── ServiceUnavailable   503    database_unavailable, query_timeout
 
 Request validation errors (422 ``validation_error``) list ``errors: [{field, message}]``.

@@ -31,7 +31,7 @@ from app.routers import (
     targets,
     webhooks,
 )
-from app.services.access import idempotency
+from app.services.access import idempotency, ratelimit
 from app.services.events import housekeeping
 from app.services.supervision import escalation
 
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Investment project pipeline", version="1.0.0", description=DESCRIPTION,
                   lifespan=lifespan, dependencies=[Depends(deps.single_valued_query)])
     app.state.settings = settings
+    app.state.auth_failures = ratelimit.FailedAuthentication(limit=settings.auth_failures_per_minute)
     errors.install(app)
     app.add_exception_handler(idempotency.Replay, deps.replay)
 

@@ -16,7 +16,7 @@ import pytest
 
 from app.main import create_app
 from app.services.events import destinations
-from tests.events.test_webhooks import eventually, fast, worker
+from tests.events.test_webhooks import eventually, worker
 from tests.factories import assert_invalid
 from tests.receiver import Receiver
 
