@@ -78,7 +78,13 @@ async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection | Pooled
         async with engine.connect() as connection:
             yield connection
         return
-    pooled = await engine.raw_connection()
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        pooled = await engine.raw_connection()
+    except dbapi.Error as exc:
+        # The pool raises the driver's error as it is; wrapped as SQLAlchemy would wrap it,
+        # it reaches the one handler that tells an unavailable database from a bug.
+        raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
     try:
         yield Pooled(pooled, engine)
     except asyncio.CancelledError:
