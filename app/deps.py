@@ -1,5 +1,6 @@
 """FastAPI dependencies: the session, the principal, permissions, If-Match, idempotency."""
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Annotated, Any
@@ -122,6 +123,10 @@ def require(action: Action) -> Callable[..., Coroutine[Any, Any, Principal]]:
         )] = None,
     ) -> Principal:
         permit(principal, action)
+        duplicate = getattr(request.state, "duplicate_json_key", None)
+        if duplicate is not None:  # after who asks, before what the body says
+            raise InvalidInput.field(duplicate, "is given more than once in the JSON body; give each key once",
+                                     code="duplicate_key")
         if request.method == "POST" and idempotency_key is not None and principal.key_id is not None:
             key = idempotency.check_key(idempotency_key)
             # The query is part of what is asked (e.g. an import's dry_run), so part of the fingerprint.
@@ -163,6 +168,16 @@ class AppRoute(APIRoute):
                 # Keep the body (bounded by the request layer) so that both the form or
                 # JSON parser and the idempotency fingerprint can read it.
                 await request.body()
+            if request.method in ("POST", "PATCH", "PUT", "DELETE") and _is_json(request.headers.get("content-type")):
+                body = await request.body()
+                if body:
+                    try:
+                        parsed, duplicate = parse_json(body)
+                    except ValueError:
+                        pass  # not JSON: FastAPI's parser reports it
+                    else:
+                        request._json = parsed  # parsed once: FastAPI takes it from here
+                        request.state.duplicate_json_key = duplicate
             response = await handler(request)
             claim = getattr(request.state, "idempotency_claim", None)
             if claim is not None and 200 <= response.status_code < 300:
@@ -172,6 +187,50 @@ class AppRoute(APIRoute):
             return response
 
         return route_handler
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "application/json").partition(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def parse_json(body: bytes) -> tuple[Any, str | None]:
+    """The JSON document, and the dotted path of a key some object repeats (or None).
+
+    Python's parser, like most, keeps the last of repeated keys silently: ``{"role":
+    "viewer", "role": "admin"}`` would be read as admin while a proxy or a log that keeps the
+    first reads viewer. A body that repeats a key is refused instead."""
+    repeated: list[tuple[int, str]] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(items)
+        if len(obj) != len(items) and not repeated:
+            seen: set[str] = set()
+            key = next(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+            repeated.append((id(obj), key))
+        return obj
+
+    document = json.loads(body, object_pairs_hook=pairs)
+    if not repeated:
+        return document, None
+    target, key = repeated[0]
+
+    def path_to(node: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        if isinstance(node, dict):
+            if id(node) == target:
+                return (*path, key)
+            children: Any = node.items()
+        elif isinstance(node, list):
+            children = ((str(i), v) for i, v in enumerate(node))
+        else:
+            return None
+        for name, child in children:
+            found = path_to(child, (*path, name))
+            if found is not None:
+                return found
+        return None
+
+    return document, ".".join(path_to(document, ()) or (key,))
 
 
 async def replay(request: Request, exc: Exception) -> Response:
