@@ -117,9 +117,10 @@ def require(action: Action) -> Callable[..., Coroutine[Any, Any, Principal]]:
         request: Request,
         principal: Annotated[Principal, Depends(current_principal, scope="function")],
         session: Session,
+        # Checked (check_key) after the role, so that a role that may not act hears 403 first.
         idempotency_key: Annotated[str | None, Header(
             description="Makes a POST safe to retry: the same key and body return the first response.",
-            max_length=idempotency.MAX_KEY_LENGTH, pattern=r"^[\x20-\x7e]+$",
+            json_schema_extra={"maxLength": idempotency.MAX_KEY_LENGTH, "pattern": r"^[\x20-\x7e]+$"},
         )] = None,
     ) -> Principal:
         permit(principal, action)

@@ -10,6 +10,7 @@
     ├── PreconditionFailed   412    version_mismatch
     ├── PayloadTooLarge      413    payload_too_large, expanded_size_too_large
     ├── InvalidInput         422    validation_error, idempotency_key_reused, invalid_cursor, webhook_url_refused,
+    │                               duplicate_key,
     │                               unsupported_file, ledger_header, ledger_invalid
     ├── PreconditionRequired 428    if_match_required
     ├── TooManyRequests      429    rate_limited, authentication_throttled

@@ -36,8 +36,10 @@ from sqlalchemy.util import greenlet_spawn
 
 # Errors that mean the connection or the server is gone (or an operator stopped it): the
 # service answers those with 503 and drops the connection, as it does for SQLAlchemy's own.
+# InternalClientError is the driver finding its connection mid-way through an operation a
+# server restart cut short (bench/chaos.py met it): that connection is no use either.
 _UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.OperatorInterventionError,
-                OSError, TimeoutError)
+                asyncpg.InternalClientError, OSError, TimeoutError)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ restarts. Run as root, it runs the PostgreSQL programs as the ``postgres`` user.
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -102,6 +103,19 @@ class Tally:
     acknowledged: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     last_ack: float = 0.0
+    acked: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def ack_after(self, instant: float, *, within: float) -> float | None:
+        """Seconds from ``instant`` to the first acknowledgement after it (None: not within)."""
+        deadline = instant + within
+        while self.last_ack < instant:
+            self.acked.clear()
+            remaining = deadline - time.monotonic()
+            if self.last_ack >= instant or remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.acked.wait(), timeout=remaining)
+        return self.last_ack - instant if self.last_ack >= instant else None
 
 
 async def writer(client: httpx.AsyncClient, admin: dict[str, str], n: int, tally: Tally, stop: asyncio.Event) -> None:
@@ -126,6 +140,7 @@ async def writer(client: httpx.AsyncClient, admin: dict[str, str], n: int, tally
             if r.status_code == 201:
                 tally.acknowledged.append(name)
                 tally.last_ack = time.monotonic()
+                tally.acked.set()
                 break
             if r.status_code != 503:
                 tally.unexpected.append(f"{r.status_code}: {r.text[:300]}")
@@ -172,11 +187,7 @@ async def main() -> None:
                 await asyncio.sleep(args.interval)
                 mode = modes[i % len(modes)]
                 done = await asyncio.to_thread(cluster.restart, mode, smart_wait=args.smart_wait)
-                up = time.monotonic()
-                deadline = up + 30
-                while tally.last_ack < up and time.monotonic() < deadline:
-                    await asyncio.sleep(0.01)
-                recovery = tally.last_ack - up if tally.last_ack >= up else None
+                recovery = await tally.ack_after(time.monotonic(), within=30)
                 recoveries.append((done, recovery))
                 shown = f"{recovery:.2f} s" if recovery is not None else "not within 30 s"
                 print(f"restart {i + 1:2d} ({done}): writing again {shown} after the server was up", flush=True)

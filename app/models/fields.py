@@ -1,10 +1,13 @@
 """Validated field types shared by the API schemas.
 
 Every text field refuses NUL bytes (PostgreSQL cannot store them) and has a length cap,
-so hostile input is a 422 naming the field, never a 500.
+so hostile input is a 422 naming the field, never a 500. Names (``ShortText``, ``Name``)
+are also normalised to NFC, lose their zero-width characters, and refuse control and
+bidirectional formatting characters and names with nothing visible.
 """
 
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -40,8 +43,39 @@ def _text(max_length: int, *, required: bool = True) -> Any:
                  json_schema_extra={"pattern": _SOME_TEXT if required else _TEXT})
 
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True), _text(100), AfterValidator(_no_nul)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True), _text(200), AfterValidator(_no_nul)]
+# Names are read by people who cannot see what a character does. Refused: control
+# characters but tab and line breaks (white space, which hides nothing; ledgers have
+# them) and the bidirectional controls that reorder what follows them
+# (U+202A-U+202E, U+2066-U+2069, and the marks U+200E, U+200F, U+061C); removed: the
+# zero-width characters, so that two names that look alike are alike (a unit's name is
+# unique as stored) and a name of them alone is empty.
+_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_ZERO_WIDTH = r"\u200b\u200c\u200d\u2060\ufeff"
+_REFUSED = re.compile(f"[{_CONTROLS}]")
+_ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")
+_NAME = f"^[^{_CONTROLS}]*[^{_CONTROLS}{_ZERO_WIDTH}\\s][^{_CONTROLS}]*$"
+
+
+def clean_name(value: str) -> str:
+    """A name in NFC without zero-width characters; ValueError for controls or nothing visible."""
+    found = _REFUSED.search(value)
+    if found is not None:
+        raise ValueError(f"must not contain control or bidirectional formatting characters "
+                         f"(U+{ord(found.group()):04X})")
+    value = _ZERO_WIDTH_RE.sub("", unicodedata.normalize("NFC", value)).strip()
+    if not any(unicodedata.category(c)[0] in "LNPS" for c in value):
+        raise ValueError("must contain a visible character")
+    return value
+
+
+def _name(max_length: int) -> Any:
+    return Field(max_length=max_length, min_length=1, json_schema_extra={"pattern": _NAME})
+
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True), _name(100), AfterValidator(_no_nul),
+                     AfterValidator(clean_name)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True), _name(200), AfterValidator(_no_nul),
+                AfterValidator(clean_name)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True), _text(2000, required=False), AfterValidator(_no_nul)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True), _text(2000), AfterValidator(_no_nul)]
 
