@@ -87,7 +87,8 @@ def _printable_secret(value: str) -> str:
 
 
 # A secret shared with another system to sign requests (HMAC): long, and easy to paste.
-SigningSecret = Annotated[str, StringConstraints(min_length=32, max_length=200), AfterValidator(_printable_secret)]
+SigningSecret = Annotated[str, StringConstraints(min_length=32, max_length=200, pattern=r"^[\x21-\x7e]+$"),
+                          AfterValidator(_printable_secret)]
 
 
 def _country(value: str) -> str:

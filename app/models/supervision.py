@@ -121,7 +121,8 @@ class SupervisionItemCreate(SQLModel):
     source_ref: Name | None = Field(default=None, description="e.g. the meeting minutes' or instruction's number.")
     description: Note | None = None
     project_ids: list[RefId] = Field(default_factory=list, max_length=MAX_LINKED_PROJECTS,
-                                   description="The projects the item concerns.")
+                                   description="The projects the item concerns.",
+                                   schema_extra={"json_schema_extra": {"uniqueItems": True}})
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -135,7 +136,8 @@ class SupervisionItemUpdate(SQLModel):
     source: SupervisionSource | None = None
     source_ref: Name | None = None
     description: Note | None = None
-    project_ids: list[RefId] | None = Field(default=None, max_length=MAX_LINKED_PROJECTS)
+    project_ids: list[RefId] | None = Field(default=None, max_length=MAX_LINKED_PROJECTS,
+                                          schema_extra={"json_schema_extra": {"uniqueItems": True}})
 
     _not_null = reject_null("title", "source", "project_ids")
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, ConfigDict, StringConstraints, WithJsonSchema
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -67,7 +67,10 @@ def _webhook_url(value: str) -> str:
     return value
 
 
-WebhookUrl = Annotated[str, StringConstraints(min_length=10, max_length=2000), AfterValidator(_webhook_url)]
+# The pattern documents the shape; _webhook_url gives the clearer errors.
+WebhookUrl = Annotated[str, StringConstraints(min_length=10, max_length=2000), AfterValidator(_webhook_url),
+                       WithJsonSchema({"type": "string", "minLength": 10, "maxLength": 2000, "format": "uri",
+                                       "pattern": r"^[hH][tT][tT][pP][sS]?://[!-\x22\x24-~]+$"})]
 EventPattern = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_event_pattern)]
 
 
