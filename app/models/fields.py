@@ -8,7 +8,7 @@ bidirectional formatting characters and names with nothing visible.
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -151,6 +151,25 @@ def _iso_date(value: object) -> object:
 # A day of the city's calendar, as the business reports it (not when a row was written).
 BusinessDate = Annotated[date, BeforeValidator(_iso_date)]
 
+ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?")
+
+
+def _iso_instant(value: object) -> object:
+    # Lax parsing would read 0.5 as half a second after 1970: an instant is written out.
+    if isinstance(value, str) and not ISO_INSTANT.fullmatch(value):
+        raise ValueError("must be an ISO 8601 instant, e.g. 2022-06-05T08:00:00Z")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_iso_instant)]
+
+
+def _decimal_string(value: object) -> object:
+    # The schema says a decimal string: a JSON number is refused, not read through a float.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("must be a decimal string, e.g. \"3260000000.00\"")
+    return value
+
 CENTS = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999999.99")  # under 10^15 in any currency: far beyond any project
 AMOUNT_PATTERN = r"^\d{1,15}(\.\d{1,2})?$"
@@ -164,6 +183,7 @@ class Money(BaseModel):
         json_schema_extra={"examples": [{"amount": "3260000000.00", "currency": "USD"}]},
     )
     amount: Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=17, decimal_places=2),
+                      BeforeValidator(_decimal_string),
                       AfterValidator(lambda v: v.quantize(CENTS).copy_abs()),  # no "-0.00"
                       WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["3260000000.00"],
                                       "description": "A decimal string with at most two decimal places."})]

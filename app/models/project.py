@@ -5,7 +5,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Self
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, StrictBool, model_validator
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -161,7 +161,7 @@ class ProjectWritable(SQLModel):
     planned_start_on: BusinessDate | None = None
     planned_production_on: BusinessDate | None = None
     designations: list[DesignationEntry] = Field(default_factory=list, max_length=len(Designation))
-    on_hold: bool = False
+    on_hold: StrictBool = False
 
 
 class ProjectCreate(ProjectWritable):
@@ -198,7 +198,7 @@ class ProjectUpdate(SQLModel):
     planned_start_on: BusinessDate | None = None
     planned_production_on: BusinessDate | None = None
     designations: list[DesignationEntry] | None = Field(default=None, max_length=len(Designation))
-    on_hold: bool | None = None
+    on_hold: StrictBool | None = None
 
     _not_null = reject_null("name", "investor", "investor_country", "funding_source", "industry", "zone",
                             "total_investment", "designations", "on_hold")

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, ConfigDict, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, ConfigDict, StrictBool, StringConstraints, WithJsonSchema
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -162,7 +162,7 @@ class WebhookCreate(SQLModel):
     secret: SigningSecret | None = Field(
         default=None, description="Signs every delivery; at least 32 characters. Omitted: the service makes one.")
     description: ShortText | None = None
-    active: bool = Field(default=True, description="A paused subscription keeps its deliveries waiting.")
+    active: StrictBool = Field(default=True, description="A paused subscription keeps its deliveries waiting.")
 
 
 class WebhookUpdate(SQLModel):
@@ -171,7 +171,7 @@ class WebhookUpdate(SQLModel):
     event_types: list[EventPattern] | None = Field(default=None, min_length=1, max_length=20)
     secret: SigningSecret | None = Field(default=None, description="A new secret; never shown again.")
     description: ShortText | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
 
     _not_null = reject_null("url", "event_types", "secret", "active")
 

@@ -1,0 +1,38 @@
+"""What the schema says a value is, it must be: a boolean is true or false, an amount a
+decimal string, an instant an ISO 8601 string; lax readings (0 as false, 0.5 as a unix
+time) are refused. Found by schemathesis (negative_data_rejection)."""
+
+from tests.factories import assert_invalid, project_body
+
+
+async def test_a_boolean_is_true_or_false(api):
+    r = await api.client.post("/api/v1/projects", headers=api.admin, json=project_body(on_hold=0))
+    assert_invalid(r, "on_hold")
+    project = await api.project()
+    r = await api.client.patch(f"/api/v1/projects/{project['id']}", json={"on_hold": "yes"},
+                               headers={**api.admin, "If-Match": f'"{project["version"]}"'})
+    assert_invalid(r, "on_hold")
+    r = await api.client.post("/api/v1/webhooks", headers=api.admin,
+                              json={"url": "http://127.0.0.1:9/a", "event_types": ["*"], "active": 1})
+    assert_invalid(r, "active")
+    r = await api.client.patch(f"/api/v1/projects/{project['id']}", json={"on_hold": True},
+                               headers={**api.admin, "If-Match": f'"{project["version"]}"'})
+    assert r.status_code == 200 and r.json()["on_hold"] is True
+
+
+async def test_an_amount_is_a_decimal_string_not_a_number(api):
+    for amount in (0, 100000000, 1.5):
+        body = project_body(total_investment={"amount": amount, "currency": "CNY"})
+        r = await api.client.post("/api/v1/projects", headers=api.admin, json=body)
+        assert_invalid(r, "total_investment.amount", "decimal string")
+    made = await api.project(total_investment={"amount": "100000000", "currency": "CNY"})
+    assert made["total_investment"] == {"amount": "100000000.00", "currency": "CNY"}
+
+
+async def test_an_instant_is_written_out(api):
+    for value in ("0.5", "1700000000", "0"):
+        r = await api.client.get("/api/v1/audit-events", headers=api.admin, params={"until": value})
+        assert_invalid(r, "until", "ISO 8601")
+    for value in ("2022-06-05T08:00:00Z", "2022-06-05T08:00:00+08:00", "2022-06-05T08:00:00.5Z"):
+        r = await api.client.get("/api/v1/audit-events", headers=api.admin, params={"since": value})
+        assert r.status_code == 200, r.text
