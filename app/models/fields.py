@@ -72,10 +72,22 @@ def _name(max_length: int) -> Any:
     return Field(max_length=max_length, min_length=1, json_schema_extra={"pattern": _NAME})
 
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True), _name(100), AfterValidator(_no_nul),
-                     AfterValidator(clean_name)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True), _name(200), AfterValidator(_no_nul),
-                AfterValidator(clean_name)]
+def _at_most(max_length: int) -> Any:
+    """The length cap on the text as sent, before white space is stripped: what the schema's
+    maxLength says."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and len(value) > max_length:
+            raise ValueError(f"must be at most {max_length} characters")
+        return value
+
+    return BeforeValidator(check)
+
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True), _name(100), _at_most(100),
+                      AfterValidator(_no_nul), AfterValidator(clean_name)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True), _name(200), _at_most(200),
+                 AfterValidator(_no_nul), AfterValidator(clean_name)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True), _text(2000, required=False), AfterValidator(_no_nul)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True), _text(2000), AfterValidator(_no_nul)]
 

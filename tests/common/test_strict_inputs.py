@@ -36,3 +36,16 @@ async def test_an_instant_is_written_out(api):
     for value in ("2022-06-05T08:00:00Z", "2022-06-05T08:00:00+08:00", "2022-06-05T08:00:00.5Z"):
         r = await api.client.get("/api/v1/audit-events", headers=api.admin, params={"since": value})
         assert r.status_code == 200, r.text
+
+
+async def test_a_count_is_a_number_not_a_boolean(api):
+    body = {"year": 2022, "title": "签约项目数", "goal_stage": "signed", "target_count": True}
+    r = await api.client.post("/api/v1/targets", headers=api.admin, json=body)
+    assert_invalid(r, "target_count")
+
+
+async def test_a_name_is_measured_as_sent_before_white_space_is_stripped(api):
+    r = await api.client.post("/api/v1/leaders", headers=api.admin, json={"name": "\u00a0" + "张" * 100})
+    assert_invalid(r, "name", "at most 100")
+    made = await api.leader(" " + "张" * 99)
+    assert made["name"] == "张" * 99
