@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Annotated, Self
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, StrictInt, model_validator
 from sqlalchemy import BigInteger, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
@@ -106,7 +106,7 @@ class SupervisionProgress(SQLModel, table=True):
 
 # --- API schemas -------------------------------------------------------------------------
 
-RefId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+RefId = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
 
 
 def _unique_ids(ids: list[int] | None) -> None:

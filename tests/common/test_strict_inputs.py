@@ -49,3 +49,16 @@ async def test_a_name_is_measured_as_sent_before_white_space_is_stripped(api):
     assert_invalid(r, "name", "at most 100")
     made = await api.leader(" " + "张" * 99)
     assert made["name"] == "张" * 99
+
+
+async def test_a_time_limit_and_linked_ids_are_numbers_not_booleans(api):
+    r = await api.client.post("/api/v1/approval-kinds", headers=api.admin,
+                              json={"code": "bool_limit", "name": "布尔时限", "default_time_limit_days": True})
+    assert_invalid(r, "default_time_limit_days")
+    project = await api.project()
+    r = await api.client.post("/api/v1/supervision-items", headers=api.admin,
+                              json={"title": "督办", "source": "meeting_decision", "project_ids": [True]})
+    assert_invalid(r, "project_ids.0")
+    r = await api.client.post("/api/v1/supervision-items", headers=api.admin,
+                              json={"title": "督办", "source": "meeting_decision", "project_ids": [project["id"]]})
+    assert r.status_code == 201, r.text
