@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     housekeeping_enabled: bool = True
     # Requests one API key may make per minute, counted across every process (0: no limit).
     rate_limit_per_minute: int = Field(default=1200, ge=0)
+    # Failed authentications one client address may make per minute before 429, counted in
+    # each process's memory (0: no limit). Keys that authenticate are never refused by it.
+    auth_failures_per_minute: int = Field(default=30, ge=0)
     # At start, set what exists aside from the garbage collector (gc.freeze): it lives as
     # long as the process. Off in the tests, which start many applications in one process.
     gc_freeze: bool = True
@@ -136,6 +139,10 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=15, ge=1, le=100)
     webhook_backoff_base_seconds: float = Field(default=10.0, gt=0)
     webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    # Webhooks go to public addresses only (app/services/events/destinations.py); hosts named
+    # here (names or IP literals, as written in the URL) are internal receivers allowed on
+    # purpose. As JSON: PIPELINE_WEBHOOK_ALLOWED_HOSTS='["hooks.internal.example"]'.
+    webhook_allowed_hosts: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _lease_outlasts_a_request(self) -> Self:

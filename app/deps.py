@@ -1,5 +1,6 @@
 """FastAPI dependencies: the session, the principal, permissions, If-Match, idempotency."""
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Annotated, Any
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app import plainsql
 from app.config import Settings
 from app.db import get_session, request_session
-from app.errors import Forbidden, InvalidInput
+from app.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
 from app.services.access import auth, idempotency, ratelimit
 from app.services.access.permissions import MATRIX, Action, Principal, allows
 
@@ -71,14 +72,26 @@ async def current_principal(
 
 
 async def principal_of(request: Request, on: AsyncConnection | plainsql.Pooled, authorization: str | None) -> Principal:
-    """Who asks (401 if nobody valid), once counted against the key's rate limit (429).
+    """Who asks (401 if nobody valid; 429 after a burst of failures from one address), then
+    counted against the key's rate limit (429).
 
+    The key is checked first, so a request that does not authenticate writes nothing.
     The key's last use, when due, is written when the request's session commits (or by
     ``commit_deferred``, for a route without one)."""
     settings: Settings = request.app.state.settings
-    await ratelimit.check(on, authorization, limit=settings.rate_limit_per_minute)
     resolution = timedelta(seconds=settings.key_last_used_resolution_seconds)
-    principal, due = await auth.authenticate(on, authorization, last_used_resolution=resolution)
+    try:
+        principal, due = await auth.authenticate(on, authorization, last_used_resolution=resolution)
+    except Unauthorized:
+        failures: ratelimit.FailedAuthentication = request.app.state.auth_failures
+        verdict = failures.fail(request.client.host if request.client else "unknown")
+        if not verdict.allowed:
+            raise TooManyRequests(
+                f"More than {failures.limit} failed authentications from this address this minute.",
+                code="authentication_throttled",
+                headers={"Retry-After": str(verdict.retry_after_seconds)}) from None
+        raise
+    await ratelimit.check(on, principal.key_id, limit=settings.rate_limit_per_minute)
     request.state.principal = principal
     if due and principal.key_id is not None:
         key_id = principal.key_id
@@ -104,12 +117,17 @@ def require(action: Action) -> Callable[..., Coroutine[Any, Any, Principal]]:
         request: Request,
         principal: Annotated[Principal, Depends(current_principal, scope="function")],
         session: Session,
+        # Checked (check_key) after the role, so that a role that may not act hears 403 first.
         idempotency_key: Annotated[str | None, Header(
             description="Makes a POST safe to retry: the same key and body return the first response.",
-            max_length=idempotency.MAX_KEY_LENGTH, pattern=r"^[\x20-\x7e]+$",
+            json_schema_extra={"maxLength": idempotency.MAX_KEY_LENGTH, "pattern": r"^[\x20-\x7e]+$"},
         )] = None,
     ) -> Principal:
         permit(principal, action)
+        duplicate = getattr(request.state, "duplicate_json_key", None)
+        if duplicate is not None:  # after who asks, before what the body says
+            raise InvalidInput.field(duplicate, "is given more than once in the JSON body; give each key once",
+                                     code="duplicate_key")
         if request.method == "POST" and idempotency_key is not None and principal.key_id is not None:
             key = idempotency.check_key(idempotency_key)
             # The query is part of what is asked (e.g. an import's dry_run), so part of the fingerprint.
@@ -151,6 +169,16 @@ class AppRoute(APIRoute):
                 # Keep the body (bounded by the request layer) so that both the form or
                 # JSON parser and the idempotency fingerprint can read it.
                 await request.body()
+            if request.method in ("POST", "PATCH", "PUT", "DELETE") and _is_json(request.headers.get("content-type")):
+                body = await request.body()
+                if body:
+                    try:
+                        parsed, duplicate = parse_json(body)
+                    except ValueError:
+                        pass  # not JSON: FastAPI's parser reports it
+                    else:
+                        request._json = parsed  # parsed once: FastAPI takes it from here
+                        request.state.duplicate_json_key = duplicate
             response = await handler(request)
             claim = getattr(request.state, "idempotency_claim", None)
             if claim is not None and 200 <= response.status_code < 300:
@@ -160,6 +188,50 @@ class AppRoute(APIRoute):
             return response
 
         return route_handler
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "application/json").partition(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def parse_json(body: bytes) -> tuple[Any, str | None]:
+    """The JSON document, and the dotted path of a key some object repeats (or None).
+
+    Python's parser, like most, keeps the last of repeated keys silently: ``{"role":
+    "viewer", "role": "admin"}`` would be read as admin while a proxy or a log that keeps the
+    first reads viewer. A body that repeats a key is refused instead."""
+    repeated: list[tuple[int, str]] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(items)
+        if len(obj) != len(items) and not repeated:
+            seen: set[str] = set()
+            key = next(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+            repeated.append((id(obj), key))
+        return obj
+
+    document = json.loads(body, object_pairs_hook=pairs)
+    if not repeated:
+        return document, None
+    target, key = repeated[0]
+
+    def path_to(node: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        if isinstance(node, dict):
+            if id(node) == target:
+                return (*path, key)
+            children: Any = node.items()
+        elif isinstance(node, list):
+            children = ((str(i), v) for i, v in enumerate(node))
+        else:
+            return None
+        for name, child in children:
+            found = path_to(child, (*path, name))
+            if found is not None:
+                return found
+        return None
+
+    return document, ".".join(path_to(document, ()) or (key,))
 
 
 async def replay(request: Request, exc: Exception) -> Response:

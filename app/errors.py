@@ -10,10 +10,11 @@
     │                               event_id_reused, not_an_integration_key, delivery_pending
     ├── PreconditionFailed   412    version_mismatch
     ├── PayloadTooLarge      413    payload_too_large, expanded_size_too_large
-    ├── InvalidInput         422    validation_error, idempotency_key_reused, invalid_cursor,
+    ├── InvalidInput         422    validation_error, idempotency_key_reused, invalid_cursor, webhook_url_refused,
+    │                               duplicate_key,
     │                               unsupported_file, ledger_header, ledger_invalid
     ├── PreconditionRequired 428    if_match_required
-    ├── TooManyRequests      429    rate_limited
+    ├── TooManyRequests      429    rate_limited, authentication_throttled
     └── ServiceUnavailable   503    database_unavailable, query_timeout
 
 Request validation errors (422 ``validation_error``) list ``errors: [{field, message}]``.
@@ -157,9 +158,31 @@ QUERY_CANCELED = "57014"
 
 
 def _sqlstate(exc: Exception) -> str | None:
-    """The SQLSTATE behind a database error, raised through SQLAlchemy or app/plainsql.py."""
-    orig = getattr(exc, "orig", None)
-    return getattr(orig, "sqlstate", None)
+    """The SQLSTATE behind a database error, raised through SQLAlchemy or app/plainsql.py
+    (or, unwrapped, by the driver)."""
+    for error in (getattr(exc, "orig", None), exc):
+        state = getattr(error, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
+# SQLSTATEs that say the database cannot serve now, not that the request is wrong. A
+# restart raises them at any step: a pooled connection found dead is replaced, and the
+# new one is refused while the server shuts down or starts (57P03), or cut (57P01, 08*).
+UNAVAILABLE_CLASSES = ("08",)  # connection exception: 08000, 08001, 08003, 08004, 08006, 08P01 ...
+UNAVAILABLE_STATES = frozenset({
+    "57P01",  # admin_shutdown: terminated by a fast or immediate shutdown, or pg_terminate_backend
+    "57P02",  # crash_shutdown: another server process crashed
+    "57P03",  # cannot_connect_now: the server is starting up or shutting down
+    "57P05",  # idle_session_timeout
+    "53300",  # too_many_connections
+    "53400",  # configuration_limit_exceeded
+})
+
+
+def is_unavailable_sqlstate(state: str | None) -> bool:
+    return state is not None and (state in UNAVAILABLE_STATES or state.startswith(UNAVAILABLE_CLASSES))
 
 
 def _query_timeout(request: Request, exc: Exception) -> JSONResponse:
@@ -213,11 +236,14 @@ def install(app: FastAPI) -> None:
                        "The database cannot be reached; try again shortly.",
                        headers={"Retry-After": "5"}, instance=request.url.path)
 
+    # The one place that decides whether a database error is the database's state (503,
+    # with Retry-After) or a bug (500).
     @app.exception_handler(DBAPIError)
     @app.exception_handler(OSError)
     async def _db_error(request: Request, exc: Exception) -> JSONResponse:
+        state = _sqlstate(exc)
         if (isinstance(exc, OSError) or getattr(exc, "connection_invalidated", False)
-                or _sqlstate(exc) == QUERY_CANCELED):
+                or state == QUERY_CANCELED or is_unavailable_sqlstate(state)):
             return await _db_unavailable(request, exc)  # 503: database_unavailable or query_timeout
         log.exception("database error")
         return problem(500, "internal_error", "Internal error", "An unexpected error occurred.",
@@ -225,6 +251,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable_sqlstate(_sqlstate(exc)):  # a driver error that escaped unwrapped
+            return await _db_unavailable(request, exc)
         log.exception("unhandled error")
         return problem(500, "internal_error", "Internal error", "An unexpected error occurred.",
                        instance=request.url.path)

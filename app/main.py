@@ -11,7 +11,7 @@ from datetime import timedelta
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import deps, errors, observability, worker
+from app import deps, errors, observability, openapi, worker
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.middleware import RequestMiddleware
@@ -34,7 +34,7 @@ from app.routers import (
     targets,
     webhooks,
 )
-from app.services.access import idempotency
+from app.services.access import idempotency, ratelimit
 from app.services.events import housekeeping
 from app.services.supervision import escalation
 
@@ -92,7 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Investment project pipeline", version="1.0.0", description=DESCRIPTION,
                   lifespan=lifespan, dependencies=[Depends(deps.single_valued_query)])
     app.state.settings = settings
+    app.state.auth_failures = ratelimit.FailedAuthentication(limit=settings.auth_failures_per_minute)
     errors.install(app)
+    openapi.install(app)
     app.add_exception_handler(idempotency.Replay, deps.replay)
 
     if settings.cors_origins:

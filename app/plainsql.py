@@ -36,8 +36,10 @@ from sqlalchemy.util import greenlet_spawn
 
 # Errors that mean the connection or the server is gone (or an operator stopped it): the
 # service answers those with 503 and drops the connection, as it does for SQLAlchemy's own.
+# InternalClientError is the driver finding its connection mid-way through an operation a
+# server restart cut short (bench/chaos.py met it): that connection is no use either.
 _UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.OperatorInterventionError,
-                OSError, TimeoutError)
+                asyncpg.InternalClientError, OSError, TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,13 @@ async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection | Pooled
         async with engine.connect() as connection:
             yield connection
         return
-    pooled = await engine.raw_connection()
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        pooled = await engine.raw_connection()
+    except dbapi.Error as exc:
+        # The pool raises the driver's error as it is; wrapped as SQLAlchemy would wrap it,
+        # it reaches the one handler that tells an unavailable database from a bug.
+        raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
     try:
         yield Pooled(pooled, engine)
     except asyncio.CancelledError:

@@ -13,13 +13,15 @@ Each request carries::
 
 and the body ``{"id", "type", "occurred_at", "data"}``. Any 2xx answer is success;
 anything else (3xx included), a timeout or a network error is retried with exponential
-backoff until ``webhook_max_attempts``.
+backoff until ``webhook_max_attempts``. An attempt records the status code, its duration
+and one of our own error classes (``DeliveryError``), never what the receiver answered.
 """
 
 import asyncio
 import logging
 import os
 import socket
+import ssl
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -29,15 +31,24 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.models.enums import AttemptOutcome
+from app.models.enums import AttemptOutcome, DeliveryError
 from app.services.common import signing
-from app.services.events import delivery
+from app.services.events import delivery, destinations
 from app.services.events.delivery import Claim, Result
 
 log = logging.getLogger("app.worker")
 
 USER_AGENT = "investment-pipeline-webhooks/1"
-EXCERPT_BYTES = 300
+
+
+def _failure_class(exc: BaseException) -> str:
+    """Our name for a failed connection: a closed port and a refused connection read alike."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError | ssl.CertificateError):
+            return DeliveryError.tls_error
+        seen = seen.__cause__ or seen.__context__
+    return DeliveryError.connection_failed
 
 
 def make_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -107,24 +118,26 @@ class Worker:
             "X-Delivery-Id": str(claim.delivery_id),
             "X-Delivery-Attempt": str(claim.attempt),
         }
-        deadline = self.settings.webhook_connect_timeout_seconds + self.settings.webhook_timeout_seconds
+        connect, total = self.settings.webhook_connect_timeout_seconds, self.settings.webhook_timeout_seconds
         try:
-            async with asyncio.timeout(deadline), self.client.stream(
-                    "POST", claim.url, content=claim.body, headers=headers) as response:
-                if 200 <= response.status_code < 300:
-                    return Result(AttemptOutcome.succeeded, status_code=response.status_code)
-                excerpt = b""  # enough of an error answer to diagnose it, never all of it
-                async for chunk in response.aiter_bytes():
-                    excerpt += chunk
-                    if len(excerpt) >= EXCERPT_BYTES:
-                        break
-        except TimeoutError:
-            return Result(AttemptOutcome.failed, error=f"no answer within {deadline:g} seconds")
+            # Checked again at every delivery: the address a name stands for may have changed.
+            target = await destinations.destination(claim.url, allowed_hosts=self.settings.webhook_allowed_hosts,
+                                                    resolve_within=connect)
+        except destinations.RefusedDestination:
+            return Result(AttemptOutcome.failed, error=DeliveryError.destination_refused)
+        try:
+            async with asyncio.timeout(connect + total):
+                # The answer's body is never read: what a receiver says is not ours to keep,
+                # and would let a subscriber read what an internal address answers.
+                response = await self.client.post(target.url, content=claim.body, headers={**headers, **target.headers},
+                                                  extensions=target.extensions)
+        except (TimeoutError, httpx.TimeoutException):
+            return Result(AttemptOutcome.failed, error=DeliveryError.timeout)
         except httpx.HTTPError as exc:
-            return Result(AttemptOutcome.failed, error=f"{type(exc).__name__}: {exc}")
-        text = excerpt[:EXCERPT_BYTES].decode("utf-8", "replace")
-        return Result(AttemptOutcome.failed, status_code=response.status_code,
-                      error=f"HTTP {response.status_code}: {text}")
+            return Result(AttemptOutcome.failed, error=_failure_class(exc))
+        if 200 <= response.status_code < 300:
+            return Result(AttemptOutcome.succeeded, status_code=response.status_code)
+        return Result(AttemptOutcome.failed, status_code=response.status_code, error=DeliveryError.http_status)
 
     # The transactions are shielded from a stop: one cut short can leave its connection
     # holding the transaction (on SQLite, the database's one write lock) until the garbage

@@ -85,9 +85,10 @@ def settings(database_url: str) -> Settings:
     # Background jobs are off: tests run escalation with a controlled clock and start a
     # webhook worker where they need one.
     # No rate limit: tests make many requests with one key (test_hygiene turns it on).
+    # Webhook receivers in the tests listen on 127.0.0.1, an internal host allowed on purpose.
     return Settings(database_url=database_url, key_last_used_resolution_seconds=0, escalation_job_enabled=False,
                     webhook_worker_enabled=False, rate_limit_per_minute=0, housekeeping_enabled=False,
-                    gc_freeze=False)
+                    gc_freeze=False, webhook_allowed_hosts=["127.0.0.1"])
 
 
 @pytest.fixture(scope="session")

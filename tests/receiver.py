@@ -1,7 +1,8 @@
 """A real HTTP receiver for webhook tests: a small HTTP/1.1 server on 127.0.0.1.
 
-It answers each POST with the status ``answer(n)`` gives for the n-th request (1-based),
-after an optional delay, and records every request it answered.
+It answers each POST with the status ``answer(n)`` gives for the n-th request (1-based)
+and the given body and headers, after an optional delay, and records every request it
+answered.
 """
 
 import asyncio
@@ -34,9 +35,12 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, answer: Callable[[int], int] = lambda n: 200, *, delay: float = 0.0) -> None:
+    def __init__(self, answer: Callable[[int], int] = lambda n: 200, *, delay: float = 0.0, body: bytes = b"ok",
+                 headers: dict[str, str] | None = None) -> None:
         self.answer = answer
         self.delay = delay
+        self.body = body
+        self.headers = headers or {}
         self.received: list[Received] = []
         self._count = 0
         self._server: asyncio.Server | None = None
@@ -81,8 +85,9 @@ class Receiver:
                 status = self.answer(self._count)
                 if self.delay:
                     await asyncio.sleep(self.delay)
-                writer.write(f"HTTP/1.1 {status} Answer\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
-                             .encode())
+                extra = "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
+                writer.write(f"HTTP/1.1 {status} Answer\r\nContent-Type: text/plain\r\n{extra}"
+                             f"Content-Length: {len(self.body)}\r\n\r\n".encode() + self.body)
                 await writer.drain()
                 self.received.append(Received(headers, body, status))
         except (ConnectionError, asyncio.IncompleteReadError):

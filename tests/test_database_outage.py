@@ -192,3 +192,55 @@ async def test_a_statement_past_the_timeout_is_503_query_timeout(api, settings: 
     finally:
         await holder.close()
     assert (await api.get_project(project["id"]))["name"] != "等锁"
+
+
+# What a restart makes PostgreSQL (or the driver) answer, each a state of the database,
+# none a fault of the request.
+UNAVAILABLE = {
+    "08000": "connection_exception", "08001": "could not connect", "08003": "connection does not exist",
+    "08004": "server rejected the connection", "08006": "connection failure", "08P01": "protocol violation",
+    "57P01": "terminating connection due to administrator command",
+    "57P02": "terminating connection because of crash of another server process",
+    "57P03": "the database system is shutting down", "57P05": "terminating connection due to idle-session timeout",
+    "53300": "sorry, too many clients already", "53400": "configuration limit exceeded",
+}
+
+
+@pytest.mark.parametrize("sqlstate", sorted(UNAVAILABLE))
+async def test_a_database_that_refuses_connections_is_503_for_every_sqlstate_of_the_kind(
+        api, settings: Settings, backend: str, sqlstate: str):
+    """New connections are refused as the server refuses them mid-restart: asyncpg raises
+    the error of that SQLSTATE, which SQLAlchemy translates as it does at a real restart."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's SQLSTATEs")
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.db import make_sessionmaker
+
+    project = await api.project()
+    refusing = True
+    dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def connect() -> asyncpg.Connection:
+        if refusing:
+            raise asyncpg.PostgresError.new({"C": sqlstate, "M": UNAVAILABLE[sqlstate], "S": "FATAL"})
+        return await asyncpg.connect(dsn)
+
+    app = create_app(settings)
+    engine = create_async_engine(settings.database_url, async_creator=connect)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://restart") as client:
+        app.state.engine, app.state.sessionmaker = engine, make_sessionmaker(engine)
+        requests = [("GET", "/api/v1/projects", None), ("GET", f"/api/v1/projects/{project['id']}", None),
+                    ("POST", "/api/v1/projects", project_body())]
+        try:
+            for method, path, body in requests:
+                r = await client.request(method, path, json=body, headers={**api.admin, "Idempotency-Key": "r-1"})
+                assert r.status_code == 503, (method, path, r.text)
+                assert r.json()["code"] == "database_unavailable" and int(r.headers["Retry-After"]) > 0
+            refusing = False
+            for method, path, body in requests:
+                r = await client.request(method, path, json=body, headers={**api.admin, "Idempotency-Key": "r-1"})
+                assert r.status_code in (200, 201), r.text
+        finally:
+            await engine.dispose()

@@ -158,7 +158,8 @@ def test_no_dependency_runs_in_a_worker_thread():
 
 
 async def test_a_request_that_fails_still_counts_against_the_limit(api, settings: Settings):
-    """The count commits by itself, before the request's own work, which here rolls back."""
+    """The count commits by itself, before the request's own work, which here rolls back;
+    a wrong secret with the key's prefix is not the key, and spends none of its budget."""
     limited = settings.model_copy(update={"rate_limit_per_minute": 3})
     app = create_app(limited)
     async with app.router.lifespan_context(app), \
@@ -167,7 +168,7 @@ async def test_a_request_that_fails_still_counts_against_the_limit(api, settings
         assert missing == [404] * 3
         assert (await client.get("/api/v1/projects", headers=api.admin)).status_code == 429
         bad_secret = api.admin["Authorization"][:-4] + "xxxx"
-        assert (await client.get("/api/v1/projects", headers={"Authorization": bad_secret})).status_code == 429
+        assert (await client.get("/api/v1/projects", headers={"Authorization": bad_secret})).status_code == 401
 
 
 async def test_a_started_process_sets_its_long_lived_objects_aside_from_the_collector(settings: Settings):

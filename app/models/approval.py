@@ -4,7 +4,7 @@ push, and the secrets those systems sign them with."""
 from datetime import date, datetime
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, ConfigDict, StringConstraints, model_validator
+from pydantic import AwareDatetime, ConfigDict, StrictInt, StringConstraints, model_validator
 from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
@@ -16,7 +16,7 @@ from app.models.types import UTCDateTime
 KindCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,47}$", min_length=2, max_length=48)]
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
                                              pattern=r"^[^\x00]*$")]
-TimeLimit = Annotated[int, Field(ge=1, le=3650, description="Calendar days the authority has to decide.")]
+TimeLimit = Annotated[StrictInt, Field(ge=1, le=3650, description="Calendar days the authority has to decide.")]
 
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,100}$", min_length=1, max_length=100)]
 

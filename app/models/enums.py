@@ -310,6 +310,16 @@ class AttemptOutcome(StrEnum):
     abandoned = "abandoned"
 
 
+class DeliveryError(StrEnum):
+    """Why a webhook attempt failed, in our words: the receiver's answer is never kept."""
+
+    timeout = "timeout"
+    connection_failed = "connection_failed"
+    tls_error = "tls_error"
+    http_status = "http_status"
+    destination_refused = "destination_refused"
+
+
 class ImportAction(StrEnum):
     """What a ledger import does with one row."""
 
@@ -456,6 +466,8 @@ LABELS: dict[str, dict[str, str]] = {
     "approval_event_outcome": {"applied": "已处理", "stale": "过时未处理", "unmatched": "待匹配项目"},
     "delivery_status": {"pending": "待推送", "delivered": "已送达", "failed": "推送失败", "cancelled": "已取消"},
     "attempt_outcome": {"succeeded": "成功", "failed": "失败", "interrupted": "中断", "abandoned": "超时放弃"},
+    "delivery_error": {"timeout": "超时", "connection_failed": "连接失败", "tls_error": "TLS错误",
+                       "http_status": "非2xx应答", "destination_refused": "目标地址不允许"},
     "import_action": {"create": "新增", "update": "更新", "unchanged": "无变化"},
 }
 
@@ -489,5 +501,6 @@ ENUMS: dict[str, type[StrEnum]] = {
     "approval_event_outcome": ApprovalEventOutcome,
     "delivery_status": DeliveryStatus,
     "attempt_outcome": AttemptOutcome,
+    "delivery_error": DeliveryError,
     "import_action": ImportAction,
 }

@@ -1,11 +1,14 @@
 """Validated field types shared by the API schemas.
 
 Every text field refuses NUL bytes (PostgreSQL cannot store them) and has a length cap,
-so hostile input is a 422 naming the field, never a 500.
+so hostile input is a 422 naming the field, never a 500. Names (``ShortText``, ``Name``)
+are also normalised to NFC, lose their zero-width characters, and refuse control and
+bidirectional formatting characters and names with nothing visible.
 """
 
 import re
-from datetime import date
+import unicodedata
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -42,8 +45,51 @@ def _text(max_length: int, *, required: bool = True) -> Any:
                  json_schema_extra={"pattern": _SOME_TEXT if required else _TEXT})
 
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True), _text(100), AfterValidator(_no_nul)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True), _text(200), AfterValidator(_no_nul)]
+# Names are read by people who cannot see what a character does. Refused: control
+# characters but tab and line breaks (white space, which hides nothing; ledgers have
+# them) and the bidirectional controls that reorder what follows them
+# (U+202A-U+202E, U+2066-U+2069, and the marks U+200E, U+200F, U+061C); removed: the
+# zero-width characters, so that two names that look alike are alike (a unit's name is
+# unique as stored) and a name of them alone is empty.
+_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_ZERO_WIDTH = r"\u200b\u200c\u200d\u2060\ufeff"
+_REFUSED = re.compile(f"[{_CONTROLS}]")
+_ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")
+_NAME = f"^[^{_CONTROLS}]*[^{_CONTROLS}{_ZERO_WIDTH}\\s][^{_CONTROLS}]*$"
+
+
+def clean_name(value: str) -> str:
+    """A name in NFC without zero-width characters; ValueError for controls or nothing visible."""
+    found = _REFUSED.search(value)
+    if found is not None:
+        raise ValueError(f"must not contain control or bidirectional formatting characters "
+                         f"(U+{ord(found.group()):04X})")
+    value = _ZERO_WIDTH_RE.sub("", unicodedata.normalize("NFC", value)).strip()
+    if not any(unicodedata.category(c)[0] in "LNPS" for c in value):
+        raise ValueError("must contain a visible character")
+    return value
+
+
+def _name(max_length: int) -> Any:
+    return Field(max_length=max_length, min_length=1, json_schema_extra={"pattern": _NAME})
+
+
+def _at_most(max_length: int) -> Any:
+    """The length cap on the text as sent, before white space is stripped: what the schema's
+    maxLength says."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and len(value) > max_length:
+            raise ValueError(f"must be at most {max_length} characters")
+        return value
+
+    return BeforeValidator(check)
+
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True), _name(100), _at_most(100),
+                      AfterValidator(_no_nul), AfterValidator(clean_name)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True), _name(200), _at_most(200),
+                 AfterValidator(_no_nul), AfterValidator(clean_name)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True), _text(2000, required=False), AfterValidator(_no_nul)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True), _text(2000), AfterValidator(_no_nul)]
 
@@ -55,7 +101,8 @@ def _printable_secret(value: str) -> str:
 
 
 # A secret shared with another system to sign requests (HMAC): long, and easy to paste.
-SigningSecret = Annotated[str, StringConstraints(min_length=32, max_length=200), AfterValidator(_printable_secret)]
+SigningSecret = Annotated[str, StringConstraints(min_length=32, max_length=200, pattern=r"^[\x21-\x7e]+$"),
+                          AfterValidator(_printable_secret)]
 
 
 def _country(value: str) -> str:
@@ -132,6 +179,25 @@ def _iso_date(value: object) -> object:
 # A day of the city's calendar, as the business reports it (not when a row was written).
 BusinessDate = Annotated[date, BeforeValidator(_iso_date)]
 
+ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?")
+
+
+def _iso_instant(value: object) -> object:
+    # Lax parsing would read 0.5 as half a second after 1970: an instant is written out.
+    if isinstance(value, str) and not ISO_INSTANT.fullmatch(value):
+        raise ValueError("must be an ISO 8601 instant, e.g. 2022-06-05T08:00:00Z")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_iso_instant)]
+
+
+def _decimal_string(value: object) -> object:
+    # The schema says a decimal string: a JSON number is refused, not read through a float.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("must be a decimal string, e.g. \"3260000000.00\"")
+    return value
+
 CENTS = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999999.99")  # under 10^15 in any currency: far beyond any project
 AMOUNT_PATTERN = r"^\d{1,15}(\.\d{1,2})?$"
@@ -145,6 +211,7 @@ class Money(BaseModel):
         json_schema_extra={"examples": [{"amount": "3260000000.00", "currency": "USD"}]},
     )
     amount: Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=17, decimal_places=2),
+                      BeforeValidator(_decimal_string),
                       AfterValidator(lambda v: v.quantize(CENTS).copy_abs()),  # no "-0.00"
                       WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["3260000000.00"],
                                       "description": "A decimal string with at most two decimal places."})]

@@ -6,7 +6,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Self
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, StrictBool, model_validator
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -225,7 +225,7 @@ class ProjectWritable(SQLModel):
     planned_start_on: BusinessDate | None = None
     planned_production_on: BusinessDate | None = None
     designations: list[DesignationEntry] = Field(default_factory=list, max_length=len(Designation))
-    on_hold: bool = False
+    on_hold: StrictBool = False
     contracted_fdi: Money | None = Field(default=None, description=CONTRACTED_FDI)
     registered_capital: Money | None = Field(default=None, description="注册资本: the registered capital.")
 
@@ -281,7 +281,7 @@ class ProjectUpdate(SQLModel):
     planned_start_on: BusinessDate | None = None
     planned_production_on: BusinessDate | None = None
     designations: list[DesignationEntry] | None = Field(default=None, max_length=len(Designation))
-    on_hold: bool | None = None
+    on_hold: StrictBool | None = None
     contracted_fdi: Money | None = Field(default=None, description=CONTRACTED_FDI + " null removes it.")
     registered_capital: Money | None = None
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Annotated, Self
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, StrictInt, model_validator
 from sqlalchemy import BigInteger, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
@@ -106,7 +106,7 @@ class SupervisionProgress(SQLModel, table=True):
 
 # --- API schemas -------------------------------------------------------------------------
 
-RefId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+RefId = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
 
 
 def _unique_ids(ids: list[int] | None) -> None:
@@ -121,7 +121,8 @@ class SupervisionItemCreate(SQLModel):
     source_ref: Name | None = Field(default=None, description="e.g. the meeting minutes' or instruction's number.")
     description: Note | None = None
     project_ids: list[RefId] = Field(default_factory=list, max_length=MAX_LINKED_PROJECTS,
-                                   description="The projects the item concerns.")
+                                   description="The projects the item concerns.",
+                                   schema_extra={"json_schema_extra": {"uniqueItems": True}})
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -135,7 +136,8 @@ class SupervisionItemUpdate(SQLModel):
     source: SupervisionSource | None = None
     source_ref: Name | None = None
     description: Note | None = None
-    project_ids: list[RefId] | None = Field(default=None, max_length=MAX_LINKED_PROJECTS)
+    project_ids: list[RefId] | None = Field(default=None, max_length=MAX_LINKED_PROJECTS,
+                                          schema_extra={"json_schema_extra": {"uniqueItems": True}})
 
     _not_null = reject_null("title", "source", "project_ids")
 

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, StrictInt, model_validator
 from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
@@ -117,7 +117,7 @@ class TargetCreate(SQLModel):
     goal_stage: Stage | None = Field(default=None, description="The goal is reaching this stage (or a later one).")
     goal_designation: Designation | None = Field(
         default=None, description="The goal is being granted this designation for the target's year.")
-    target_count: int = Field(ge=0, le=1_000_000)
+    target_count: StrictInt = Field(ge=0, le=1_000_000)
     target_amount: Money | None = Field(default=None, description="Its currency is the target's currency.")
     membership: TargetMembership
     criterion: Criterion | None = Field(default=None, description="Required for a criterion target.")
@@ -150,7 +150,7 @@ class TargetUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
     title: Name | None = None
     description: Note | None = None
-    target_count: int | None = Field(default=None, ge=0, le=1_000_000)
+    target_count: StrictInt | None = Field(default=None, ge=0, le=1_000_000)
     target_amount: Money | None = None
     criterion: Criterion | None = None
     plan_rates: dict[CurrencyCode, RateValue] | None = Field(default=None, max_length=50)

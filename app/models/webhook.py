@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, ConfigDict, StrictBool, StringConstraints, WithJsonSchema
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from app.models.base import JSONDocument, utcnow
-from app.models.enums import AttemptOutcome, DeliveryStatus
+from app.models.enums import AttemptOutcome, DeliveryError, DeliveryStatus
 from app.models.fields import ShortText, SigningSecret, reject_null
 from app.models.types import UTCDateTime
 
@@ -67,7 +67,10 @@ def _webhook_url(value: str) -> str:
     return value
 
 
-WebhookUrl = Annotated[str, StringConstraints(min_length=10, max_length=2000), AfterValidator(_webhook_url)]
+# The pattern documents the shape; _webhook_url gives the clearer errors.
+WebhookUrl = Annotated[str, StringConstraints(min_length=10, max_length=2000), AfterValidator(_webhook_url),
+                       WithJsonSchema({"type": "string", "minLength": 10, "maxLength": 2000, "format": "uri",
+                                       "pattern": r"^[hH][tT][tT][pP][sS]?://[!-\x22\x24-~]+$"})]
 EventPattern = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_event_pattern)]
 
 
@@ -159,7 +162,7 @@ class WebhookCreate(SQLModel):
     secret: SigningSecret | None = Field(
         default=None, description="Signs every delivery; at least 32 characters. Omitted: the service makes one.")
     description: ShortText | None = None
-    active: bool = Field(default=True, description="A paused subscription keeps its deliveries waiting.")
+    active: StrictBool = Field(default=True, description="A paused subscription keeps its deliveries waiting.")
 
 
 class WebhookUpdate(SQLModel):
@@ -168,7 +171,7 @@ class WebhookUpdate(SQLModel):
     event_types: list[EventPattern] | None = Field(default=None, min_length=1, max_length=20)
     secret: SigningSecret | None = Field(default=None, description="A new secret; never shown again.")
     description: ShortText | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
 
     _not_null = reject_null("url", "event_types", "secret", "active")
 
@@ -200,7 +203,8 @@ class DeliveryRead(SQLModel):
     created_at: datetime
     delivered_at: datetime | None
     last_status_code: int | None
-    last_error: str | None
+    last_error: str | None = Field(description=f"The last failed attempt's error class: one of "
+                                   f"{', '.join(DeliveryError)}. The receiver's answer is never kept.")
 
 
 class AttemptRead(SQLModel):
@@ -210,7 +214,7 @@ class AttemptRead(SQLModel):
     finished_at: datetime | None
     outcome: AttemptOutcome | None = Field(description="Null while the attempt is in flight.")
     status_code: int | None
-    error: str | None
+    error: str | None = Field(description=f"Why the attempt failed: one of {', '.join(DeliveryError)}.")
     duration_ms: int | None
 
 

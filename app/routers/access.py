@@ -1,12 +1,12 @@
 """``/api-keys`` and ``/audit-events``: who may act, and what they did."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query, Request, Response, status
 
 from app.deps import Allowed, Session
 from app.models.access import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, AuditEventRead
+from app.models.fields import Instant
 from app.routers.common import Cursor, Id, Limit, make_router, problems
 from app.services.access import keys
 from app.services.access.permissions import Action, Principal
@@ -57,8 +57,8 @@ async def list_audit_events(
     resource_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
     actor_key_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     action: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_.]+$")] = None,
-    since: Annotated[datetime | None, Query(description="Events at or after this instant.")] = None,
-    until: Annotated[datetime | None, Query(description="Events before this instant.")] = None,
+    since: Annotated[Instant | None, Query(description="Events at or after this instant.")] = None,
+    until: Annotated[Instant | None, Query(description="Events before this instant.")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[AuditEventRead]:

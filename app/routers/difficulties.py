@@ -24,7 +24,9 @@ from app.services.supervision.difficulties import DifficultyFilters
 router = make_router("/api/v1", "difficulties")
 
 SORTS = ", ".join(difficulties.SORT_KEYS)
-Sort = Annotated[str, Query(max_length=40, description=f"One of {SORTS}; prefix - to descend.")]
+SORT_VALUES = [f"{d}{k}" for k in difficulties.SORT_KEYS for d in ("", "-")]
+Sort = Annotated[str, Query(max_length=40, description=f"One of {SORTS}; prefix - to descend.",
+                             json_schema_extra={"enum": SORT_VALUES})]
 
 
 async def filters(

@@ -5,6 +5,7 @@ import re
 from typing import Annotated
 
 from fastapi import Depends, Query
+from pydantic import Field
 
 from app.clock import today
 from app.config import Settings
@@ -79,7 +80,8 @@ async def pipeline_filters(
         "Industry keys: the projects in that industry or any industry within its chain."))] = [],  # noqa: B006
     leader_id: LeaderIds = [],  # noqa: B006
     unit_id: UnitIds = [],  # noqa: B006
-    year: Annotated[list[int], Query(max_length=20, description="The year a project entered its stage.")] = [],  # noqa: B006
+    year: Annotated[list[Annotated[int, Field(ge=1990, le=2100)]],
+                    Query(max_length=20, description="The year a project entered its stage.")] = [],  # noqa: B006
     investor_country: Annotated[list[CountryCode], Query(max_length=20)] = [],  # noqa: B006
 ) -> pipeline_stats.PipelineFilters:
     for y in year:

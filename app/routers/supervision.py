@@ -28,7 +28,9 @@ tasks = make_router("/api/v1/supervision-tasks", "supervision")
 
 ITEM_SORTS = ", ".join(supervised_items.ITEM_SORT_KEYS)
 TASK_SORTS = ", ".join(supervised_items.TASK_SORT_KEYS)
-TaskSort = Annotated[str, Query(max_length=40, description=f"One of {TASK_SORTS}; prefix - to descend.")]
+TaskSort = Annotated[str, Query(max_length=40, description=f"One of {TASK_SORTS}; prefix - to descend.",
+                                 json_schema_extra={"enum": [f"{d}{k}" for k in supervised_items.TASK_SORT_KEYS
+                                                             for d in ("", "-")]})]
 
 
 @items.post("", status_code=status.HTTP_201_CREATED, response_model=SupervisionItemRead, responses=problems())
@@ -49,7 +51,9 @@ async def list_items(
     source: Annotated[list[SupervisionSource], Query(max_length=3)] = [],  # noqa: B006
     project_id: Annotated[list[PositiveId], Query(max_length=50, description="Items linked to these projects.")] = [],  # noqa: B006
     archived: Annotated[bool, Query(description="List archived items instead of current ones.")] = False,
-    sort: Annotated[str, Query(max_length=40, description=f"One of {ITEM_SORTS}; prefix - to descend.")]
+    sort: Annotated[str, Query(max_length=40, description=f"One of {ITEM_SORTS}; prefix - to descend.",
+                               json_schema_extra={"enum": [f"{d}{k}" for k in supervised_items.ITEM_SORT_KEYS
+                                                           for d in ("", "-")]})]
     = "-created_at",
     limit: Limit = 50,
     cursor: Cursor = None,

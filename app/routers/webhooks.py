@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import Query, Response, status
+from fastapi import Depends, Query, Response, status
 
-from app.deps import Allowed, IfMatch, Session
+from app.config import Settings
+from app.deps import Allowed, IfMatch, Session, settings_of
 from app.models.enums import DeliveryStatus
 from app.models.webhook import (
     DeliveryDetail,
@@ -22,10 +23,11 @@ from app.services.events import webhooks
 router = make_router("/api/v1/webhooks", "webhooks")
 
 Manage = Allowed(Action.webhook_manage)
+Config = Annotated[Settings, Depends(settings_of)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookCreated)
-async def create_webhook(body: WebhookCreate, response: Response, session: Session,
+async def create_webhook(body: WebhookCreate, response: Response, session: Session, settings: Config,
                          principal: Principal = Manage) -> WebhookCreated:
     """Subscribe a URL to event types. The signing `secret` is shown in this response only.
 
@@ -33,8 +35,14 @@ async def create_webhook(body: WebhookCreate, response: Response, session: Sessi
     events (`X-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`), with
     `X-Event-Id` (stable across attempts: deduplicate on it), `X-Event-Type`, `X-Delivery-Id`
     and `X-Delivery-Attempt`. Any 2xx is success; anything else is retried with exponential
-    backoff. Delivery is at least once and not ordered."""
-    created = await webhooks.create_webhook(session, data=body, actor=principal)
+    backoff. Delivery is at least once and not ordered.
+
+    The URL must lead to public unicast addresses: a host that resolves to a loopback,
+    private, link-local, shared (CGNAT), multicast or unspecified address, or that does not
+    resolve, is refused (422 `webhook_url_refused` naming `url`), and checked again at every
+    delivery, which connects to the address it checked. Hosts an operator allows on purpose
+    (`PIPELINE_WEBHOOK_ALLOWED_HOSTS`) are exempt. Redirects are not followed."""
+    created = await webhooks.create_webhook(session, data=body, actor=principal, settings=settings)
     set_etag(response, created.version)
     response.headers["Location"] = f"{router.prefix}/{created.id}"
     response.headers["Cache-Control"] = "no-store"
@@ -59,11 +67,11 @@ async def get_webhook(webhook_id: Id, response: Response, session: Session,
 
 @router.patch("/{webhook_id}", response_model=WebhookRead, responses=problems(404, 409, 412, 428))
 async def update_webhook(webhook_id: Id, body: WebhookUpdate, if_match: IfMatch, response: Response,
-                         session: Session, principal: Principal = Manage) -> WebhookRead:
+                         session: Session, settings: Config, principal: Principal = Manage) -> WebhookRead:
     """Change the URL, the event types, pause (`active: false`: deliveries wait) or resume,
     or rotate the secret (the new one is never shown again)."""
     subscription = await webhooks.update_webhook(session, webhook_id, data=body, if_match=if_match,
-                                                 actor=principal)
+                                                 actor=principal, settings=settings)
     set_etag(response, subscription.version)
     return subscription
 

@@ -2,6 +2,7 @@
 127.0.0.1, at least once, retried with backoff, and never twice by two workers."""
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -110,7 +111,7 @@ async def test_a_receiver_that_fails_and_then_recovers_gets_every_event(api, set
     detail = r.json()
     log = detail["attempt_log"]
     assert [a["outcome"] for a in log] == ["failed"] * (len(log) - 1) + ["succeeded"]
-    assert log[0]["status_code"] == 503 and "HTTP 503" in log[0]["error"]
+    assert log[0]["status_code"] == 503 and log[0]["error"] == "http_status"
     assert log[-1]["status_code"] == 200 and detail["delivered_at"] is not None
     assert detail["event"]["id"] == detail["event_id"]
     # The same event id on every attempt.
@@ -214,7 +215,7 @@ async def test_an_unreachable_receiver_is_a_failed_attempt_not_a_crash(api, sett
     async with worker(api, settings, webhook_max_attempts=2):
         await eventually(lambda: _has_status(api, hook, "failed"))
     [d] = await api.deliveries(hook["id"])
-    assert d["last_error"].startswith("ConnectError")
+    assert d["last_error"] == "connection_failed"
 
 
 async def test_events_are_written_with_their_change_or_not_at_all(api):
@@ -328,7 +329,7 @@ async def test_a_paused_webhook_holds_its_deliveries_and_an_archived_one_cancels
 
 async def test_webhooks_are_managed_by_admins_and_never_show_their_secret(api):
     r = await api.client.post("/api/v1/webhooks", headers=api.admin,
-                              json={"url": "https://approvals.example.gov.cn/hooks", "event_types": ["project.*"],
+                              json={"url": "https://127.0.0.1:9/hooks", "event_types": ["project.*"],
                                     "secret": "s" * 40, "description": "审批系统"})
     assert r.status_code == 201 and r.json()["secret"] == "s" * 40
     hook_id = r.json()["id"]
@@ -349,7 +350,7 @@ async def test_a_webhook_needs_a_usable_url_and_known_event_types(api):
              ({"event_types": []}, "event_types"), ({"event_types": ["project.bogus*"]}, "event_types.0"),
              ({"event_types": ["payments.*"]}, "event_types.0"), ({"secret": "short"}, "secret")]
     for fields, field in cases:
-        body = {"url": "https://example.com/hooks", "event_types": ["*"], **fields}
+        body = {"url": "https://127.0.0.1:9/hooks", "event_types": ["*"], **fields}
         r = await api.client.post("/api/v1/webhooks", headers=api.admin, json=body)
         assert r.status_code == 422, (fields, r.text)
         assert r.json()["errors"][0]["field"] == field, (fields, r.json())
@@ -375,6 +376,7 @@ async def test_pipeline_worker_delivers_alone_and_stops_on_sigterm(api, settings
         hook = await api.webhook(receiver.url)
         await api.project()
         env = {**os.environ, "PIPELINE_DATABASE_URL": database_url,
+               "PIPELINE_WEBHOOK_ALLOWED_HOSTS": json.dumps(settings.webhook_allowed_hosts),
                **{f"PIPELINE_{k.upper()}": str(v) for k, v in FAST.items()}}
         process = await asyncio.create_subprocess_exec(sys.executable, "-m", "app.cli", "worker", env=env,
                                                        stdout=asyncio.subprocess.PIPE,
@@ -391,7 +393,7 @@ async def test_pipeline_worker_delivers_alone_and_stops_on_sigterm(api, settings
 
 
 async def test_an_archive_event_writes_the_instant_as_the_api_shows_it(api):
-    hook = await api.webhook("https://receiver.example/hook")
+    hook = await api.webhook("https://127.0.0.1:9/hook")
     leader = await api.leader()
     archived = {}
     for kind, path, version in (("webhook", f"/api/v1/webhooks/{hook['id']}", hook["version"]),

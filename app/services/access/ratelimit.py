@@ -1,12 +1,20 @@
-"""A per-key request limit, counted in the database so every process shares it.
+"""Request limits: per key, counted in the database so every process shares it; and per
+client address for failed authentication, counted in memory.
 
-Fixed one-minute windows: each request adds one to its key's current window, committed
-by itself before the key is even looked up (``current_principal``), and is refused with
-429 once the window's count passes the limit. Keys are told apart by their public
-prefix, so the count needs no key lookup, and guessing a key's secret is slowed as much
-as using it.
+Fixed one-minute windows. A request whose key authenticated adds one to that key's
+current window, committed by itself (``current_principal``), and is refused with 429
+once the window's count passes the limit. Only a key that authenticated is counted: a
+request with a made-up key, or with a real key's public prefix and a wrong secret,
+writes nothing and spends no real key's budget.
+
+Failed authentication is counted per client address in the process's memory
+(``FailedAuthentication``): no write per request, a bounded table, not exact across
+processes (each process allows its own burst). Past the burst, a failing request gets
+429 instead of 401; a request from that address whose key is valid still goes through,
+since many clients may share an address (a proxy, an office).
 """
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -28,15 +36,9 @@ class Verdict:
     retry_after_seconds: int
 
 
-def bucket_of(authorization: str | None) -> str | None:
-    """The bucket a request counts in: its key's public prefix, or None (not limited here)."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    prefix = token.strip().removeprefix("ipk_").partition("_")[0]
-    if scheme.lower() != "bearer" or not prefix:
-        return None
-    return f"key:{prefix[:40]}"
+def bucket_of(key_id: int) -> str:
+    """The bucket an authenticated key's requests count in."""
+    return f"key:{key_id}"
 
 
 TABLE = RateLimitWindow.__table__  # type: ignore[attr-defined]
@@ -61,12 +63,38 @@ async def hit(on: AsyncConnection | Pooled, bucket: str, *, limit: int, now: dat
     return Verdict(allowed=count <= limit, count=count, retry_after_seconds=retry)
 
 
-async def check(on: AsyncConnection | Pooled, authorization: str | None, *, limit: int) -> None:
-    """429 once the key of ``authorization`` is over ``limit`` this minute (0: no limit)."""
-    bucket = bucket_of(authorization)
-    if limit <= 0 or bucket is None:
+async def check(on: AsyncConnection | Pooled, key_id: int | None, *, limit: int) -> None:
+    """429 once the authenticated key ``key_id`` is over ``limit`` this minute (0: no limit)."""
+    if limit <= 0 or key_id is None:
         return
-    verdict = await hit(on, bucket, limit=limit)
+    if not isinstance(on, Pooled) and on.in_transaction():
+        await on.commit()  # SQLite: end the key lookup's read, so the count commits by itself
+    verdict = await hit(on, bucket_of(key_id), limit=limit)
     if not verdict.allowed:
         raise TooManyRequests(f"This key made more than {limit} requests this minute.",
                               headers={"Retry-After": str(verdict.retry_after_seconds)})
+
+
+class FailedAuthentication:
+    """Failed authentications per client address this minute, in this process's memory.
+
+    At most ``capacity`` addresses are remembered; the least recently failing is
+    forgotten first, so a flood of addresses costs bounded memory (and at worst lets
+    a forgotten address start its burst again)."""
+
+    def __init__(self, *, limit: int, capacity: int = 10_000) -> None:
+        self.limit = limit
+        self.capacity = capacity
+        self._windows: OrderedDict[str, tuple[datetime, int]] = OrderedDict()
+
+    def fail(self, address: str, *, now: datetime | None = None) -> Verdict:
+        """Count one failure from ``address``; refused once past the burst (0: never)."""
+        now = now or datetime.now(UTC)
+        start = now.replace(second=0, microsecond=0)
+        window, count = self._windows.pop(address, (start, 0))
+        count = count + 1 if window == start else 1
+        self._windows[address] = (start, count)
+        while len(self._windows) > self.capacity:
+            self._windows.popitem(last=False)
+        retry = int((start + WINDOW - now).total_seconds()) + 1
+        return Verdict(allowed=self.limit <= 0 or count <= self.limit, count=count, retry_after_seconds=retry)

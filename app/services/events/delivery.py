@@ -76,7 +76,7 @@ async def claim(session: AsyncSession, *, worker: str, settings: Settings, now: 
     await session.execute(
         update(WebhookAttempt)
         .where(col(WebhookAttempt.delivery_id).in_(ids), col(WebhookAttempt.outcome).is_(None))
-        .values(outcome=AttemptOutcome.abandoned, finished_at=now, error="the worker's lease ran out"))
+        .values(outcome=AttemptOutcome.abandoned, finished_at=now, error=None))
     await session.execute(
         update(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids))
         .values(attempts=col(WebhookDelivery.attempts) + 1,
@@ -135,7 +135,7 @@ async def release(session: AsyncSession, claims: list[Claim], *, now: datetime |
             .where(col(WebhookAttempt.delivery_id) == claim.delivery_id, col(WebhookAttempt.number) == claim.attempt,
                    col(WebhookAttempt.outcome).is_(None))
             .values(outcome=AttemptOutcome.interrupted, finished_at=now,
-                    error="the worker stopped during the attempt"))
+                    error=None))
         if getattr(marked, "rowcount", 0):
             await session.execute(
                 update(WebhookDelivery)

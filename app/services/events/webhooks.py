@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.errors import Conflict, NotFound
+from app.config import Settings
+from app.errors import Conflict, InvalidInput, NotFound
 from app.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription, utcnow
 from app.models.enums import AttemptOutcome, DeliveryStatus
 from app.models.webhook import (
@@ -29,6 +30,7 @@ from app.models.webhook import (
 from app.services.access.permissions import Principal
 from app.services.common import audit, lifecycle, pagination
 from app.services.common.pagination import Page, SortKey
+from app.services.events import destinations
 
 SECRET_PREFIX = "whsec_"
 
@@ -41,8 +43,19 @@ def _snapshot(subscription: WebhookSubscription) -> dict[str, Any]:
     return _read(subscription).model_dump(mode="json", exclude={"updated_at"})
 
 
-async def create_webhook(session: AsyncSession, *, data: WebhookCreate, actor: Principal) -> WebhookCreated:
+async def check_url(url: str, settings: Settings) -> None:
+    """422 naming ``url`` unless it leads to public addresses (or a host allowed on purpose)."""
+    try:
+        await destinations.resolve(url, allowed_hosts=settings.webhook_allowed_hosts,
+                                   resolve_within=settings.webhook_connect_timeout_seconds)
+    except destinations.RefusedDestination as exc:
+        raise InvalidInput.field("url", str(exc), code="webhook_url_refused") from None
+
+
+async def create_webhook(session: AsyncSession, *, data: WebhookCreate, actor: Principal,
+                         settings: Settings) -> WebhookCreated:
     """Subscribe a URL to event types; the secret is in this answer only."""
+    await check_url(data.url, settings)
     secret = data.secret or SECRET_PREFIX + secrets.token_urlsafe(32)
     subscription = WebhookSubscription(url=data.url, event_types=list(dict.fromkeys(data.event_types)),
                                        secret=secret, description=data.description, active=data.active)
@@ -80,15 +93,20 @@ async def list_webhooks(session: AsyncSession, *, archived: bool, cursor: str | 
 
 
 async def update_webhook(session: AsyncSession, webhook_id: int, *, data: WebhookUpdate, if_match: str | None,
-                         actor: Principal) -> WebhookRead:
+                         actor: Principal, settings: Settings) -> WebhookRead:
     """Change a subscription; a new secret is taken but never shown."""
     subscription = await get_webhook(session, webhook_id)
     changes = data.model_dump(exclude_unset=True)
     if "event_types" in changes:
         changes["event_types"] = list(dict.fromkeys(changes["event_types"]))
+
+    async def check() -> None:
+        if data.url is not None:
+            await check_url(data.url, settings)
+
     await lifecycle.update(session, actor, subscription, if_match=if_match, resource_type="webhook",
                            resource_id=webhook_id, snapshot=lambda: _snapshot(subscription), fields=changes,
-                           redact={"secret": ("(previous)", "(rotated)")})
+                           apply=check, what="webhook", redact={"secret": ("(previous)", "(rotated)")})
     return _read(subscription)
 
 

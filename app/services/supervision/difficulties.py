@@ -173,15 +173,16 @@ async def list_project_difficulties(session: AsyncSession, principal: Principal,
     project = await session.get(Project, project_id)
     if project is None:
         raise NotFound(f"No project with id {project_id}.")
-    filters.project_id = [project_id]
-    page = await list_difficulties(session, principal, filters=filters, sort=sort, cursor=cursor, limit=limit,
-                                   today=today)
-    if not can_see_project(principal, project) and not page.items and cursor is None:
+    if not can_see_project(principal, project):
+        # Decided before the page is read, whatever the query says: a cursor or a filter
+        # must not tell another unit's project from a missing one.
         assigned = select(col(Difficulty.id)).where(col(Difficulty.project_id) == project_id,
                                                difficulty_scope(principal)).limit(1)
         if (await session.execute(assigned)).first() is None:
             raise NotFound(f"No project with id {project_id}.")
-    return page
+    filters.project_id = [project_id]
+    return await list_difficulties(session, principal, filters=filters, sort=sort, cursor=cursor, limit=limit,
+                                   today=today)
 
 
 async def update_difficulty(session: AsyncSession, principal: Principal, difficulty_id: int, *,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, Select, case, cast, func, select
+from sqlalchemy import Integer, Select, and_, case, cast, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -41,6 +41,7 @@ from app.models.supervision import (
 from app.services.access.permissions import (
     Principal,
     can_act_on_task,
+    project_scope,
     supervision_item_scope,
     task_scope,
 )
@@ -71,8 +72,9 @@ def task_is_overdue(today: date) -> Any:
     return col(SupervisionTask.completed_on).is_(None) & (col(SupervisionTask.deadline) < today)
 
 
-def rollup(today: date) -> Any:
-    """Per item: task count, done, overdue, mean percent and status, as a subquery."""
+def rollup(today: date, principal: Principal | None = None) -> Any:
+    """Per item: task count, done, overdue, mean percent and status, as a subquery; over
+    the tasks ``principal`` may see (a unit: its own), so a roll-up shows no other unit's."""
     tasks = func.count(col(SupervisionTask.id))
     done = func.coalesce(func.sum(case((task_is_done(), 1), else_=0)), 0)
     overdue = func.coalesce(func.sum(case((task_is_overdue(today), 1), else_=0)), 0)
@@ -84,7 +86,8 @@ def rollup(today: date) -> Any:
                         (overdue > 0, SupervisionStatus.overdue.value),
                         else_=SupervisionStatus.in_progress.value).label("status"))
             .select_from(SupervisionItem)
-            .outerjoin(SupervisionTask, col(SupervisionTask.item_id) == col(SupervisionItem.id))
+            .outerjoin(SupervisionTask, and_(col(SupervisionTask.item_id) == col(SupervisionItem.id),
+                                             task_scope(principal) if principal is not None else true()))
             .group_by(col(SupervisionItem.id))
             .subquery("rollup"))
 
@@ -111,27 +114,32 @@ def _snapshot(read: SupervisionItemRead | SupervisionTaskRead) -> dict[str, Any]
     return read.model_dump(mode="json", include=_AUDITED[type(read)])
 
 
-async def _project_ids(session: AsyncSession, item_ids: Sequence[int]) -> dict[int, list[int]]:
+async def _project_ids(session: AsyncSession, item_ids: Sequence[int],
+                       principal: Principal | None = None) -> dict[int, list[int]]:
+    """Each item's linked projects; those ``principal`` may see, when given."""
     out: dict[int, list[int]] = {i: [] for i in item_ids}
     if item_ids:
-        rows = await session.execute(
-            select(col(SupervisionItemProject.item_id), col(SupervisionItemProject.project_id))
-            .where(col(SupervisionItemProject.item_id).in_(item_ids))
-            .order_by(col(SupervisionItemProject.project_id)))
+        stmt = (select(col(SupervisionItemProject.item_id), col(SupervisionItemProject.project_id))
+                .where(col(SupervisionItemProject.item_id).in_(item_ids))
+                .order_by(col(SupervisionItemProject.project_id)))
+        if principal is not None:
+            stmt = stmt.join(Project, col(Project.id) == col(SupervisionItemProject.project_id)).where(
+                project_scope(principal))
+        rows = await session.execute(stmt)
         for item_id, project_id in rows:
             out[item_id].append(project_id)
     return out
 
 
-def _item_select(today: date) -> tuple[Select[Any], Any]:
-    r = rollup(today)
+def _item_select(today: date, principal: Principal) -> tuple[Select[Any], Any]:
+    r = rollup(today, principal)
     stmt = (select(SupervisionItem, r.c.task_count, r.c.done_count, r.c.overdue_count, r.c.percent, r.c.status)
             .join(r, r.c.item_id == col(SupervisionItem.id)))
     return stmt, r
 
 
-async def _reads(session: AsyncSession, rows: Sequence[Any]) -> list[SupervisionItemRead]:
-    links = await _project_ids(session, [row[0].id for row in rows])
+async def _reads(session: AsyncSession, principal: Principal, rows: Sequence[Any]) -> list[SupervisionItemRead]:
+    links = await _project_ids(session, [row[0].id for row in rows], principal)
     return [SupervisionItemRead.model_validate({
         **item.model_dump(), "project_ids": links[item.id], "task_count": task_count, "done_count": done_count,
         "overdue_count": overdue_count, "percent": percent, "status": status})
@@ -139,12 +147,12 @@ async def _reads(session: AsyncSession, rows: Sequence[Any]) -> list[Supervision
 
 
 async def _read_item(session: AsyncSession, principal: Principal, item_id: int, *, today: date) -> SupervisionItemRead:
-    stmt, _ = _item_select(today)
+    stmt, _ = _item_select(today, principal)
     row = (await session.execute(stmt.where(col(SupervisionItem.id) == item_id,
                                             supervision_item_scope(principal)))).one_or_none()
     if row is None:
         raise NotFound(f"No supervision item with id {item_id}.")
-    return (await _reads(session, [row]))[0]
+    return (await _reads(session, principal, [row]))[0]
 
 
 async def _get_item(session: AsyncSession, principal: Principal, item_id: int) -> SupervisionItem:
@@ -193,7 +201,7 @@ async def list_items(session: AsyncSession, principal: Principal, *, filters: It
                      cursor: str | None, limit: int, today: date) -> Page[SupervisionItemRead]:
     """One page of the items the principal may see, with their roll-up."""
     key, descending = pagination.parse_sort(sort, ITEM_SORT_KEYS)
-    stmt, r = _item_select(today)
+    stmt, r = _item_select(today, principal)
     stmt = stmt.where(supervision_item_scope(principal))
     stmt = stmt.where(col(SupervisionItem.archived_at).is_not(None) if filters.archived
                       else col(SupervisionItem.archived_at).is_(None))
@@ -211,7 +219,7 @@ async def list_items(session: AsyncSession, principal: Principal, *, filters: It
     rows = list((await session.execute(stmt)).all())
     kept, next_cursor = pagination.page(rows, limit=limit, sort_label=label,
                                         key_of=lambda row: (getattr(row[0], key.name), row[0].id or 0))
-    return Page[SupervisionItemRead](items=await _reads(session, kept), next_cursor=next_cursor)
+    return Page[SupervisionItemRead](items=await _reads(session, principal, kept), next_cursor=next_cursor)
 
 
 async def update_item(session: AsyncSession, principal: Principal, item_id: int, *, data: SupervisionItemUpdate,
