@@ -40,12 +40,14 @@ _DESCRIPTIONS = {
     413: "The request body is too large.",
     422: "Invalid input; `errors` names each field.",
     428: "If-Match is required.",
+    429: "Too many requests: the key's rate limit, or failed authentications from this address; see Retry-After.",
     503: "The database is unreachable; retry later.",
 }
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    codes = sorted({401, 403, 422, 503, *statuses})
+    # Any request may be throttled (the key's rate, failed authentications) or meet a database away.
+    codes = sorted({401, 403, 422, 429, 503, *statuses})
     return {s: {"model": Problem, "description": _DESCRIPTIONS[s],
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
             for s in codes}
