@@ -29,6 +29,11 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
+        # SQLite's DDL is transactional, though Alembic assumes not and would commit after each
+        # migration: another process could then start on a migration this one is running.
+        # One transaction (``BEGIN IMMEDIATE``, app/db.py) makes processes take turns, and a
+        # failed upgrade leaves nothing half done.
+        transactional_ddl=True,
     )
 
 
