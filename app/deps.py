@@ -1,12 +1,14 @@
 """FastAPI dependencies: the session, the principal, permissions, If-Match, idempotency."""
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+import types
+import typing
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
-from fastapi._compat import field_annotation_is_sequence
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -159,7 +161,14 @@ IfMatch = Annotated[str | None, Depends(_if_match)]
 
 
 class AppRoute(APIRoute):
-    """Stores the response of an idempotent POST in the request's transaction."""
+    """Refuses repeated JSON keys, and stores the response of an idempotent POST in the
+    request's transaction."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        # Fixed by the route's code, so found once: the query parameters that take one value.
+        self.single_valued_query_params = frozenset(
+            param.alias for param in _query_params(self.dependant) if not _takes_many(param.field_info.annotation))
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -173,11 +182,10 @@ class AppRoute(APIRoute):
                 body = await request.body()
                 if body:
                     try:
-                        parsed, duplicate = parse_json(body)
+                        _, duplicate = parse_json(body)
                     except ValueError:
                         pass  # not JSON: FastAPI's parser reports it
                     else:
-                        request._json = parsed  # parsed once: FastAPI takes it from here
                         request.state.duplicate_json_key = duplicate
             response = await handler(request)
             claim = getattr(request.state, "idempotency_claim", None)
@@ -188,6 +196,23 @@ class AppRoute(APIRoute):
             return response
 
         return route_handler
+
+
+def _query_params(dependant: Dependant) -> list[Any]:
+    """The query parameters of a route's endpoint and of every dependency it has."""
+    return [*dependant.query_params, *(p for d in dependant.dependencies for p in _query_params(d))]
+
+
+def _takes_many(annotation: Any) -> bool:
+    """Whether a parameter's type is a list (or tuple, set), optional or not."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _takes_many(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_takes_many(arg) for arg in typing.get_args(annotation))
+    target = origin or annotation
+    return isinstance(target, type) and issubclass(target, (list, tuple, set, frozenset, Sequence)) \
+        and not issubclass(target, (str, bytes))
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -249,30 +274,15 @@ async def single_valued_query(request: Request) -> None:
     Frameworks silently keep the last value; a client that sent two filters should learn
     that only list filters (``stage=a&stage=b``) take several.
     """
-    route = request.scope.get("route")
-    if not request.scope.get("query_string") or route is None:
+    if not request.scope.get("query_string"):
         return
-    # Found once per route and kept on it: they are fixed by the route's code.
-    single: frozenset[str] | None = getattr(route, "single_valued_query_params", None)
-    if single is None:
-        dependant = getattr(route, "dependant", None)
-        single = frozenset(
-            param.alias or param.name for param in (_all_query_params(dependant) if dependant is not None else ())
-            if not field_annotation_is_sequence(param.field_info.annotation))
-        route.single_valued_query_params = single
+    single: frozenset[str] = getattr(request.scope.get("route"), "single_valued_query_params", frozenset())
     seen: set[str] = set()
     for name, _ in request.query_params.multi_items():
         if name in single:
             if name in seen:
                 raise InvalidInput.field(name, "may be given only once")
             seen.add(name)
-
-
-def _all_query_params(dependant: Any) -> list[Any]:
-    params = list(dependant.query_params)
-    for sub_dependant in dependant.dependencies:
-        params += _all_query_params(sub_dependant)
-    return params
 
 
 async def settings_of(request: Request) -> Settings:

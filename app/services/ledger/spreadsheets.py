@@ -31,7 +31,6 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from app.config import Settings
 from app.errors import InvalidInput, PayloadTooLarge
@@ -239,7 +238,8 @@ class XlsxLedger:
 
     def __init__(self, headers: Sequence[str], widths: Sequence[int], *, title: str = "项目台账") -> None:
         self.book = Workbook(write_only=True)
-        self.sheet: WriteOnlyWorksheet = self.book.create_sheet(title)
+        # openpyxl names the write-only sheet's class only in a private module.
+        self.sheet: Any = self.book.create_sheet(title)
         self.sheet.freeze_panes = "A2"
         for index, width in enumerate(widths, start=1):
             self.sheet.column_dimensions[get_column_letter(index)].width = width
