@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app import plainsql
 from app.config import Settings
-from app.db import get_session, request_session
+from app.db import get_session
 from app.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
 from app.services.access import auth, idempotency, ratelimit
 from app.services.access.permissions import MATRIX, Action, Principal, allows
@@ -49,18 +49,21 @@ async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection
 ReadConnection = Annotated[AsyncConnection | plainsql.Pooled, Depends(get_read_connection, scope="function")]
 
 
+async def get_read_core_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """For a read of Core statements built per request (a filtered list): a SQLAlchemy
+    connection, whose compiled cache serves each statement's shape, on the read replica or
+    the primary. No session."""
+    async with (request.app.state.read_engine or request.app.state.engine).connect() as connection:
+        yield connection
+
+
+ReadCoreConnection = Annotated[AsyncConnection, Depends(get_read_core_connection, scope="function")]
+
+
 def _before_commit(request: Request, hook: Callable[[AsyncSession], Awaitable[None]]) -> None:
     if not hasattr(request.state, "before_commit"):
         request.state.before_commit = []
     request.state.before_commit.append(hook)
-
-
-async def commit_deferred(request: Request) -> None:
-    """For a route without a session: run what the request left for its commit (the key's
-    last use, when due) in a session of its own."""
-    if getattr(request.state, "before_commit", None):
-        async with request_session(request):
-            pass  # request_session runs the hooks and commits
 
 
 async def current_principal(
@@ -78,8 +81,7 @@ async def principal_of(request: Request, on: AsyncConnection | plainsql.Pooled, 
     counted against the key's rate limit (429).
 
     The key is checked first, so a request that does not authenticate writes nothing.
-    The key's last use, when due, is written when the request's session commits (or by
-    ``commit_deferred``, for a route without one)."""
+    The key's last use, when due, is written when the request's session commits."""
     settings: Settings = request.app.state.settings
     resolution = timedelta(seconds=settings.key_last_used_resolution_seconds)
     try:
@@ -290,5 +292,5 @@ async def settings_of(request: Request) -> Settings:
     return settings
 
 
-__all__ = ["Allowed", "AppRoute", "IfMatch", "ReadConnection", "ReadSession", "Session", "commit_deferred",
+__all__ = ["Allowed", "AppRoute", "IfMatch", "ReadConnection", "ReadCoreConnection", "ReadSession", "Session",
            "current_principal", "permit", "principal_of", "settings_of"]

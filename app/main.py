@@ -111,7 +111,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body, content_type = await observability.render(request.app.state.engine)
         return Response(body, media_type=content_type)
 
-    app.router.routes.extend(projects.plain_routes)  # first, so that they match before the FastAPI routes
     for router in (projects.router, registry.leaders, registry.units, reference.zones, reference.industries,
                    access.api_keys, access.audit_events,
                    meta.router, meta.health, difficulties.router, supervision.items, supervision.tasks,

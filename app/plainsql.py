@@ -1,12 +1,12 @@
 """Plain SQL for the hottest statements: on PostgreSQL, straight to asyncpg.
 
 Every request counts itself against its key's rate limit and looks up its API key; one
-project and a page of the project list are the most read resources. Their statements
-are built with SQLAlchemy Core like every other, but compiled once (per shape); on
-PostgreSQL they then run on the request's own asyncpg connection, skipping SQLAlchemy's
-per-execution work: three statements through SQLAlchemy Core cost 0.80 ms of CPU against
-0.25 ms on asyncpg, measured in one uvicorn process under wrk. On SQLite they run through
-SQLAlchemy as usual, so the suite runs the same statements both ways.
+project is the most read resource. Their statements are built with SQLAlchemy Core like
+every other, but compiled once (``Query``); on PostgreSQL they then run on the request's
+own asyncpg connection, skipping SQLAlchemy's per-execution work: three statements
+through SQLAlchemy Core cost 0.80 ms of CPU against 0.25 ms on asyncpg, measured in one
+uvicorn process under wrk. On SQLite they run through SQLAlchemy as usual, so the suite
+runs the same statements both ways.
 
 No result processing is applied on the PostgreSQL path: asyncpg already returns what the
 column types return there (UTC-aware datetimes, ``numeric`` as ``Decimal``), which
@@ -61,10 +61,6 @@ On = AsyncSession | AsyncConnection | Pooled
 # ``before_cursor_execute`` event is for its own, for the tests and the benchmark. The
 # connection's ``engine`` tells which database was asked.
 observers: list[Callable[[AsyncConnection | Pooled, str, Sequence[Any]], None]] = []
-
-
-def dialect_of(on: On) -> Dialect:
-    return on.get_bind().dialect if isinstance(on, AsyncSession) else on.dialect
 
 
 @asynccontextmanager
@@ -146,36 +142,6 @@ class Query:
     async def first(self, on: On, **params: Any) -> Mapping[str, Any] | None:
         rows = await self.rows(on, **params)
         return rows[0] if rows else None
-
-
-# A statement built per request (a filtered list) is compiled once per shape: SQLAlchemy's
-# cache key tells shapes apart, as it does for SQLAlchemy's own compiled cache, and
-# carries this request's values. Shapes are few (which filters, which sort); the bound
-# only guards memory against a pathological client.
-_SHAPES: dict[Any, tuple[str, tuple[str, ...], Any]] = {}
-_MAX_SHAPES = 1000
-
-
-async def rows(on: On, statement: Select[Any]) -> Sequence[Mapping[str, Any]]:
-    """Run a Core select: as plain SQL on PostgreSQL, through SQLAlchemy elsewhere."""
-    connection = await on.connection() if isinstance(on, AsyncSession) else on
-    dialect = connection.dialect
-    if not isinstance(connection, Pooled) and dialect.name != "postgresql":
-        return cast(Sequence[Mapping[str, Any]], (await connection.execute(statement)).mappings().all())
-    key = statement._generate_cache_key()
-    assert key is not None, "a statement without a cache key cannot be run as plain SQL"
-    shape = _SHAPES.get(key.key)
-    if shape is None:
-        compiled = statement.compile(dialect=dialect, cache_key=key)
-        # An expanding IN would need its values spliced in per run: use dialect.in_values.
-        assert "POSTCOMPILE" not in compiled.string, compiled.string
-        shape = (compiled.string, tuple(compiled.positiontup or ()), compiled)
-        if len(_SHAPES) >= _MAX_SHAPES:
-            _SHAPES.clear()
-        _SHAPES[key.key] = shape
-    sql, names, compiled = shape
-    params = compiled.construct_params(extracted_parameters=key.bindparams)
-    return await _fetch(connection, sql, [params[name] for name in names])
 
 
 async def _fetch(connection: AsyncConnection | Pooled, sql: str, args: list[Any]) -> Sequence[Mapping[str, Any]]:

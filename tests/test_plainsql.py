@@ -68,7 +68,7 @@ async def test_the_hot_bodies_are_what_their_models_say(api):
 
 
 async def test_one_list_shape_serves_every_value(api):
-    """The list's compiled form is reused per shape: each run takes its own values."""
+    """The list statement, compiled once per shape by SQLAlchemy, takes each request's own values."""
     a, b = await api.leader(), await api.leader()
     mine = {leader["id"]: {(await api.project(leader_id=leader["id"]))["id"] for _ in range(2)} for leader in (a, b)}
     for leader_id, expected in [*mine.items(), *mine.items()]:

@@ -1,14 +1,10 @@
 """What every router shares: the error responses it declares, paging parameters, ETags."""
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import pydantic_core
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
-from starlette.convertors import Convertor, register_url_convertor
-from starlette.routing import Match, Route
-from starlette.types import Scope
 
 from app.deps import AppRoute
 from app.services.common import versioning
@@ -62,44 +58,6 @@ Cursor = Annotated[str | None, Query(max_length=512,
                                      description="`next_cursor` of the previous page; empty or absent: the first.")]
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PositiveId = Annotated[int, Field(ge=1, le=2**31 - 1)]
-
-
-class _InRangeId(Convertor[int]):
-    """One to nine digits without a leading zero: an ``Id`` for certain. Any other segment
-    (0, 007, ten digits, letters) goes on to the FastAPI route, which refuses it as usual."""
-
-    regex = "[1-9][0-9]{0,8}"
-
-    def convert(self, value: str) -> int:
-        return int(value)
-
-    def to_string(self, value: int) -> str:
-        return str(value)
-
-
-register_url_convertor("in_range_id", _InRangeId())
-
-
-class _PlainRoute(Route):
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child_scope = super().matches(scope)
-        if match != Match.NONE:
-            # FastAPI's router records the route for its own routes only; the access log and
-            # the metrics name every request by it.
-            child_scope["route"] = self
-        return match, child_scope
-
-
-def plain_get(path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> Route:
-    """A GET answered without FastAPI's routing and dependency solving. For GET by id they
-    cost more CPU than the read itself: 0.70 ms a request through the FastAPI route and a
-    session, about 0.4 ms as this route on a bare connection (one process under wrk).
-
-    It goes before the FastAPI route of the same path, which documents it in the OpenAPI
-    document and answers what it does not match."""
-    route = _PlainRoute(path, endpoint, methods=["GET"])
-    route.methods = {"GET"}  # not HEAD, which Starlette adds: the API answers HEAD with 405
-    return route
 
 
 def set_etag(response: Response, version: int) -> None:

@@ -2,12 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request, Response, status
+from fastapi import Depends, Path, Query, Response, status
 from pydantic import Field
 
-from app import plainsql
 from app.clock import today
-from app.deps import Allowed, IfMatch, ReadConnection, Session, commit_deferred, permit, principal_of
+from app.deps import Allowed, IfMatch, ReadConnection, ReadCoreConnection, Session
 from app.models.enums import Designation, DesignationStatus, FundingSource, Stage
 from app.models.fields import ProjectCodeLookup
 from app.models.project import (
@@ -19,7 +18,7 @@ from app.models.project import (
     TransitionRead,
 )
 from app.models.reference import ReferenceKey
-from app.routers.common import Cursor, Id, Limit, PositiveId, json_response, make_router, plain_get, problems, set_etag
+from app.routers.common import Cursor, Id, Limit, PositiveId, json_response, make_router, problems, set_etag
 from app.services.access.permissions import Action, Principal
 from app.services.common.pagination import Page
 from app.services.projects import projects
@@ -77,7 +76,7 @@ async def project_filters(
 async def list_projects(
     # The principal first: its connection goes back to the pool before the read takes one.
     principal: Annotated[Principal, Allowed(Action.project_read)],
-    connection: ReadConnection,
+    connection: ReadCoreConnection,
     filters: Annotated[projects.ProjectFilters, Depends(project_filters)],
     sort: Annotated[str, Query(json_schema_extra={"enum": SORTS}, description="A field; prefix - to descend.")]
     = "name",
@@ -99,31 +98,14 @@ async def get_project_by_code(code: Annotated[ProjectCodeLookup, Path()], respon
     return project
 
 
-async def _project(on: plainsql.On, principal: Principal, project_id: int) -> Response:
-    project = await projects.read_project(on, principal, project_id)
-    return json_response(project, version=project["version"])
-
-
 @router.get("/{project_id}", response_model=ProjectRead, responses=problems(404))
-async def get_project(project_id: Id, session: Session,
-                      principal: Principal = Allowed(Action.project_read)) -> Response:
+async def get_project(project_id: Id,
+                      # The principal first: its connection goes back to the pool before the read takes one.
+                      principal: Annotated[Principal, Allowed(Action.project_read)],
+                      connection: ReadConnection) -> Response:
     """One project; its ETag is what a change must send as If-Match."""
-    return await _project(session, principal, project_id)
-
-
-async def get_project_plain(request: Request) -> Response:
-    """``get_project`` for an id in range, as a plain route: the same steps in the same order.
-    Each is a plain statement, so no session: a bare pooled connection (``plainsql.connect``)."""
-    async with plainsql.connect(request.app.state.engine) as connection:
-        principal = await principal_of(request, connection, request.headers.get("authorization"))
-        permit(principal, Action.project_read)
-        response = await _project(connection, principal, request.path_params["project_id"])
-    await commit_deferred(request)
-    return response
-
-
-# The hottest read; main.py puts these before every FastAPI route.
-plain_routes = [plain_get(router.prefix + "/{project_id:in_range_id}", get_project_plain)]
+    project = await projects.read_project(connection, principal, project_id)
+    return json_response(project, version=project["version"])
 
 
 @router.patch("/{project_id}", response_model=ProjectRead, responses=problems(404, 409, 412, 428))

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, bindparam, cast, extract, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from app import plainsql
@@ -304,15 +304,15 @@ async def read_project_by_code(session: AsyncSession, principal: Principal, code
     return await _read(session, project)
 
 
-async def list_projects(on: plainsql.On, principal: Principal, *, filters: ProjectFilters, sort: str,
+async def list_projects(on: AsyncConnection, principal: Principal, *, filters: ProjectFilters, sort: str,
                         cursor: str | None, limit: int) -> dict[str, Any]:
     """One page of the projects the principal may see, in keyset order, as ``Page[ProjectRead]``'s
     fields (``project_json``)."""
     key, descending = pagination.parse_sort(sort, SORT_KEYS)
-    stmt = filters.apply(select(*PROJECT_READ_COLUMNS).where(project_scope(principal)), plainsql.dialect_of(on).name)
+    stmt = filters.apply(select(*PROJECT_READ_COLUMNS).where(project_scope(principal)), on.dialect.name)
     stmt = pagination.apply(stmt, key=key, descending=descending, id_column=Project.id, cursor=cursor,
                             limit=limit, sort_label=sort)
-    rows = await plainsql.rows(on, stmt)
+    rows = (await on.execute(stmt)).mappings().all()
     attr = SORT_ATTRS.get(key.name, key.name)
     kept, next_cursor = pagination.page(rows, limit=limit, sort_label=sort, key_of=lambda p: (p[attr], p["id"]))
     return {"items": [project_json(p) for p in kept], "next_cursor": next_cursor}
