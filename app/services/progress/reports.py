@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from app.dialect import a_date
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ProgressReport, Project
 from app.models.enums import FundingSource, ReportStatus
@@ -42,6 +43,15 @@ ZERO = Decimal("0.00")
 def counting_now() -> ColumnElement[bool]:
     """The versions that are their month's figure today."""
     return and_(col(ProgressReport.status) == ReportStatus.accepted.value, col(ProgressReport.superseded_on).is_(None))
+
+
+def counting_on(as_of: date) -> ColumnElement[bool]:
+    """The versions that were their month's figure on ``as_of``: accepted by then and not yet
+    superseded. Every aggregate of the reports (``/stats/investment``, utilised FDI) reads them
+    through this one rule."""
+    r = ProgressReport
+    return and_(col(r.accepted_on) <= a_date(as_of),
+                or_(col(r.superseded_on).is_(None), col(r.superseded_on) > a_date(as_of)))
 
 
 def _derived(stmt: Select[Any]) -> Select[Any]:
