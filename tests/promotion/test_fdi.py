@@ -1,7 +1,8 @@
 """Foreign investment: contracted (合同外资) on the project, utilised (实际使用外资) from the accepted
 monthly reports, and both beside total investment in the pipeline and the targets."""
 
-from datetime import timedelta
+import asyncio
+from datetime import date, timedelta
 from decimal import Decimal
 
 from app.clock import today
@@ -139,3 +140,76 @@ async def test_the_targets_give_members_and_done_fdi(api):
     assert item["members"]["fdi"]["utilised"] == usd("100.00")
     assert item["done"]["fdi"] == {"foreign_projects": 1, "contracted": usd("600.00"), "utilised": usd("100.00"),
                                    "share_utilised": str((Decimal(100) / Decimal(600)).quantize(Decimal("0.0001")))}
+
+
+def _rerun_0012(database_url: str) -> None:
+    """Migration 0012 once more, on the rows the test made: down to its parent and up again."""
+    from alembic.script import ScriptDirectory
+
+    from alembic import command
+    from app.cli import alembic_config
+
+    config = alembic_config(database_url)
+    parent = ScriptDirectory.from_config(config).get_revision("0012").down_revision
+    command.downgrade(config, str(parent))
+    command.upgrade(config, "head")
+
+
+async def test_migration_0012_moves_the_receipts_into_the_monthly_reports_losing_nothing(api, database_url):
+    from app.models import FdiReceipt
+
+    only_receipts = await foreign(api)
+    reported = await foreign(api)
+    reported_fdi = await foreign(api)
+    await accepted(api, reported, 2022, 4, 500)
+    await accepted(api, reported_fdi, 2022, 5, 700, fdi_utilised=usd("70.00"))
+    async with api.app.state.sessionmaker() as session, session.begin():
+        first = FdiReceipt(project_id=only_receipts["id"], received_on=date(2022, 3, 1), amount=Decimal(100),
+                           currency="USD", actor_name="招商局")
+        wrong = FdiReceipt(project_id=only_receipts["id"], received_on=date(2022, 3, 10), amount=Decimal(50),
+                           currency="USD", actor_name="招商局")
+        session.add_all([first, wrong])
+        await session.flush()
+        session.add_all([
+            FdiReceipt(project_id=only_receipts["id"], received_on=date(2022, 3, 12), amount=Decimal(60),
+                       currency="USD", corrects_id=wrong.id, actor_name="招商局"),
+            FdiReceipt(project_id=reported["id"], received_on=date(2022, 4, 2), amount=Decimal(30), currency="USD",
+                       actor_name="招商局"),
+            FdiReceipt(project_id=reported_fdi["id"], received_on=date(2022, 5, 3), amount=Decimal(30),
+                       currency="USD", actor_name="招商局")])
+
+    async def utilised(on):
+        r = await api.client.get(f"{API}/stats/pipeline", headers=api.admin,
+                                 params={"as_of": str(on), "funnel": "false"})
+        return r.json()["total"]["fdi"]["utilised"]["amount"]
+
+    async def versions(project, month):
+        reports = (await api.client.get(f"{API}/projects/{project['id']}/progress-reports", headers=api.admin,
+                                        params={"year": 2022})).json()["items"]
+        return sorted((v["revision"], v["status"], v["accepted_on"], v["superseded_on"],
+                        v["fdi_utilised"] and v["fdi_utilised"]["amount"], v["investment_completed"]["amount"])
+                       for v in reports if v["month"] == month)
+
+    for _ in range(2):  # a second run adds nothing
+        await asyncio.to_thread(_rerun_0012, database_url)
+        # A month of receipts only: a version per receipt day, the corrected receipt left out,
+        # so utilised FDI on every past day is what the receipts gave.
+        assert await versions(only_receipts, 3) == [
+            (1, "accepted", "2022-03-01", "2022-03-12", "100.00", "0.00"),
+            (2, "accepted", "2022-03-12", None, "160.00", "0.00")]
+        assert [await utilised(d) for d in (date(2022, 2, 28), date(2022, 3, 5), date(2022, 3, 31))] == [
+            "0.00", "100.00", "160.00"]
+        # A reported month without FDI: a new version with its figures and the receipt,
+        # from today (the report's past stays); one with FDI stands as the unit reported it.
+        now = str(today())
+        assert await versions(reported, 4) == [(1, "accepted", now, now, None, "500.00"),
+                                               (2, "accepted", now, None, "30.00", "500.00")]
+        assert await versions(reported_fdi, 5) == [(1, "accepted", now, None, "70.00", "700.00")]
+        assert await utilised(today()) == "260.00"
+    events = [e["after"] for e in await api.audit(action="progress_report.file")
+              if e["actor_name"] == "migration 0012"]
+    assert sorted((e["project_id"], e["revision"], len(e["from_fdi_receipts"]), e["supersedes"] is not None)
+                  for e in events) == [(only_receipts["id"], 1, 1, False), (only_receipts["id"], 2, 2, False),
+                                       (reported["id"], 2, 1, True)]
+    listed = (await api.client.get(f"{API}/projects/{only_receipts['id']}/fdi-receipts", headers=api.admin)).json()
+    assert len(listed["items"]) == 3  # the receipts stay, read-only
