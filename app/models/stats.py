@@ -341,6 +341,16 @@ class CohortStage(BaseModel):
     projects: str = Field(description="Lists these projects as they are now.")
 
 
+class FundsInPlace(BaseModel):
+    """资金到位率: the funds arrived (本月到位资金, every source, in the accepted monthly reports)
+    against the amount agreed (the projects' total investment, converted to CNY)."""
+
+    arrived: MoneyTotal = Field(description="CNY: the report versions counting on `as_of`, every month begun by then.")
+    agreed: ConvertedTotal = Field(description="The signed projects' total investment in CNY (`signed.total_cny`).")
+    share_arrived: Decimal | None = Field(description="arrived / agreed, 4 places; null when agreed is null (a "
+                                          "missing rate) or zero.")
+
+
 class Cohort(BaseModel):
     """Projects signed in one year, or at one signing event, and how far they have come."""
 
@@ -351,6 +361,7 @@ class Cohort(BaseModel):
     under_construction: CohortStage = Field(description="Under construction or beyond (开工率).")
     in_production: CohortStage = Field(description="In production (投产率).")
     terminated: CohortStage
+    funds: FundsInPlace = Field(description="Funds arrived against the amount agreed (资金到位率).")
     fdi: ForeignInvestment = Field(description="Utilised against contracted FDI of the cohort's foreign projects.")
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import Subquery
@@ -27,7 +27,7 @@ from app.models.stats import ForeignInvestment, MoneyTotal
 from app.services.access.permissions import Principal
 from app.services.common import pagination
 from app.services.common.pagination import Page, SortKey
-from app.services.progress.reports import counting_on
+from app.services.progress.reports import counted_by
 from app.services.projects.projects import get_project
 
 USD = "USD"
@@ -41,12 +41,10 @@ def share(part: Decimal, whole: Decimal) -> Decimal | None:
 
 def utilised_fdi_query(on: date) -> Subquery:
     """Per project, the foreign investment utilised (USD) by ``on``: (project_id, utilised),
-    from the report versions counting on ``on`` of the months begun by then (a month is
-    reported once it has begun, so the second condition only states what the first implies)."""
+    from the report versions that make the figures to ``on`` (``counted_by``)."""
     r = ProgressReport
     return (select(col(r.project_id).label("project_id"), func.sum(col(r.fdi_utilised_amount)).label("utilised"))
-            .where(col(r.fdi_utilised_amount).is_not(None), counting_on(on),
-                   or_(col(r.year) < on.year, and_(col(r.year) == on.year, col(r.month) <= on.month)))
+            .where(col(r.fdi_utilised_amount).is_not(None), counted_by(on))
             .group_by(col(r.project_id)).subquery("utilised_fdi"))
 
 
