@@ -188,6 +188,10 @@ class TargetProject(BaseModel):
     planned_start_on: date | None
     planned_production_on: date | None
     status: TargetProjectStatus
+    reasons: list["StatusReason"] = Field(
+        default_factory=list, description="The monthly-scheduling rules (`investment_behind`, `report_missing`) "
+        "that are not green for the project on `evaluated_on`, as `/stats/project-status` gives them; empty where "
+        "they do not apply (no plan, no duty to report, not active). They do not make a project `late`.")
 
 
 # --- statuses, dashboards ---------------------------------------------------------------------
