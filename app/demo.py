@@ -33,7 +33,7 @@ from sqlmodel import col
 
 from app.demo_progress import seed_progress
 from app.errors import Conflict, InvalidInput
-from app.models import AuditEvent, FdiReceipt, FollowUp, FollowUpLeader, Leader, Project, Unit
+from app.models import AuditEvent, FollowUp, FollowUpLeader, Leader, Project, Unit
 from app.models import Investor as InvestorRecord
 from app.models.enums import (
     STAGE_ORDER,
@@ -42,7 +42,9 @@ from app.models.enums import (
     DesignationStatus,
     FollowUpKind,
     FundingSource,
+    FundsSource,
     Industry,
+    ReviewDecision,
     Stage,
     TargetMembership,
     UnitKind,
@@ -50,6 +52,7 @@ from app.models.enums import (
 )
 from app.models.exchange_rate import ExchangeRateCreate
 from app.models.fields import Money
+from app.models.progress import FundsArrived, ProgressReportCreate, ReviewCreate
 from app.models.project import DesignationEntry, ProjectCreate, ProjectUpdate, TransitionCreate
 from app.models.promotion import SigningEventCreate
 from app.models.reference import (
@@ -66,6 +69,9 @@ from app.models.registry import LeaderRead, UnitRead
 from app.models.target import TargetCreate
 from app.services.access.permissions import Principal
 from app.services.common import audit
+from app.services.progress import reports as progress_reports
+from app.services.progress import review as progress_review
+from app.services.progress import rules as report_rules
 from app.services.projects import codes, exchange_rates, reference, targets
 from app.services.projects.projects import ProjectFilters, create_project, move_project, update_project
 from app.services.promotion import credit_code as credit_codes
@@ -96,6 +102,8 @@ DEMO_FIRST_DATE: Final = date(2019, 1, 2)
 DEMO_LAST_DATE: Final = date(2022, 11, 30)
 IN_PRODUCTION_COUNT: Final = 60
 TERMINATED_COUNT: Final = 12
+DEMO_DUE_DAY: Final = 5  # PROGRESS_REPORT_DUE_DAY's default, as app/demo_progress.py files
+FDI_CNY_RATE: Final = Decimal("6.7")  # the foreign capital arrived, in CNY, at about the year's rate
 
 CENT = Decimal("0.01")
 
@@ -204,7 +212,7 @@ class DemoSummary:
     investors: int = 0
     follow_ups: int = 0
     signing_events: int = 0
-    fdi_receipts: int = 0
+    fdi_reports: int = 0
     annual_plans: int = 0
     progress_reports: int = 0
 
@@ -853,14 +861,14 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
                                       signing_event_id=_event_of(events, occurred_on) if to == S.signed else None))
             moves += 1
     follow_ups = await _seed_follow_ups(session, actor, made, leader_ids, promo)
-    receipts = await _seed_fdi_receipts(session, actor, made, promo)
+    fdi_reports = await _seed_fdi_reports(session, actor, made, promo)
     await _re_approve_one(session, actor, today=today)
     rates = await _seed_rates(session, actor)
     plan_targets = await _seed_targets(session, actor)
     progress = await seed_progress(session, actor_name=DEMO_ACTOR, last_date=DEMO_LAST_DATE)
     return DemoSummary(leaders=len(leader_ids), units=len(unit_ids), projects=projects, transitions=moves,
                        targets=plan_targets, exchange_rates=rates, investors=investors, follow_ups=follow_ups,
-                       signing_events=len(events), fdi_receipts=receipts, annual_plans=progress.annual_plans,
+                       signing_events=len(events), fdi_reports=fdi_reports, annual_plans=progress.annual_plans,
                        progress_reports=progress.progress_reports)
 
 
@@ -985,10 +993,13 @@ async def _seed_follow_ups(session: AsyncSession, actor: Principal, made: Sequen
     return len(entries)
 
 
-async def _seed_fdi_receipts(session: AsyncSession, actor: Principal, made: Sequence[tuple[_Spec, int]],
-                             rng: Random) -> int:
-    """Utilised FDI of the registered foreign projects: one or two payments each, in one insert."""
-    rows = []
+async def _seed_fdi_reports(session: AsyncSession, actor: Principal, made: Sequence[tuple[_Spec, int]],
+                            rng: Random) -> int:
+    """Utilised FDI of the registered foreign projects: one or two payments each, filed as
+    monthly reports (实际使用外资 with the foreign capital arrived, no investment yet; flagged
+    ``not_required``, as a registered project need not report) and accepted, through the
+    services, dated as the bureau filed and reviewed them."""
+    payments: dict[tuple[int, int], Decimal] = {}
     for spec, project_id in made:
         if spec.funding != FundingSource.foreign or spec.path[-1] != S.registered:
             continue
@@ -996,14 +1007,26 @@ async def _seed_fdi_receipts(session: AsyncSession, actor: Principal, made: Sequ
         for _ in range(rng.randint(1, 2)):
             on = min(registered_on + timedelta(days=rng.randint(10, 120)), DEMO_LAST_DATE)
             amount = (spec.amount * Decimal(rng.randint(8, 25)) / 100).quantize(Decimal("10000"))
-            rows.append(FdiReceipt(project_id=project_id, received_on=on, amount=amount, currency="USD",
-                                   note="外资到位（演示数据）", actor_key_id=actor.key_id, actor_name=actor.name))
-    session.add_all(rows)
-    await session.flush()
-    session.add_all([audit_event(actor, "fdi_receipt.create", "fdi_receipt", r.id or 0, {
-        "project_id": r.project_id, "received_on": r.received_on.isoformat(),
-        "amount": {"amount": str(r.amount), "currency": "USD"}}) for r in rows])
-    return len(rows)
+            key = (project_id, on.year * 12 + on.month - 1)
+            payments[key] = payments.get(key, Decimal(0)) + amount
+    duty = report_rules.ReportingRules(due_day=DEMO_DUE_DAY, stages=(S.under_construction,),
+                                       designations=(Designation.city_key, Designation.key_preliminary))
+    for (project_id, index), amount in sorted(payments.items()):
+        year, month = divmod(index, 12)
+        month += 1
+        due = report_rules.due_on(year, month, duty.due_day)
+        filed_on = min(due - timedelta(days=rng.randint(0, 4)), DEMO_LAST_DATE)
+        filed = await progress_reports.file(session, actor, project_id, rules=duty, today=filed_on,
+                                            data=ProgressReportCreate(
+            year=year, month=month, investment_completed=Money(amount=Decimal(0), currency="CNY"),
+            funds_arrived=[FundsArrived(source=FundsSource.foreign_capital,
+                                        amount=Money(amount=(amount * FDI_CNY_RATE).quantize(Decimal("0.01")),
+                                                     currency="CNY"))],
+            fdi_utilised=Money(amount=amount, currency="USD"), physical_progress="外资到位，项目公司已注册"))
+        await progress_review.review(session, actor, filed.id, data=ReviewCreate(decision=ReviewDecision.accept),
+                                     if_match=f'"{filed.version}"',
+                                     today=min(filed_on + timedelta(days=rng.randint(1, 3)), DEMO_LAST_DATE))
+    return len(payments)
 
 
 # GB/T 4754-2017 sections by their first division: the letter a division code is filed under.

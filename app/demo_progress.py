@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from random import Random
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -93,12 +93,14 @@ async def seed_progress(session: AsyncSession, *, actor_name: str, last_date: da
             reports += _versions(rng, row, month, planned / (13 - first), pace, foreign, actor_name, last_date)
     # Core inserts on the session's connection: the ORM's bulk path costs ten times more here.
     connection = await session.connection()
+    # Reports filed through the service before (the foreign projects' FDI) have their audit events.
+    before = (await session.execute(select(func.coalesce(func.max(col(ProgressReport.id)), 0)))).scalar_one()
     await connection.execute(insert(table(AnnualPlan)), plans)
     await connection.execute(insert(table(ProgressReport)), reports)
     ids = (await session.execute(select(col(ProgressReport.id), col(ProgressReport.project_id),
                                         col(ProgressReport.year), col(ProgressReport.month),
                                         col(ProgressReport.revision), col(ProgressReport.status))
-                                 .order_by(col(ProgressReport.id)))).all()
+                                 .where(col(ProgressReport.id) > before).order_by(col(ProgressReport.id)))).all()
     events = [{"actor_key_id": None, "actor_name": actor_name, "action": "progress_report.file",
                "resource_type": "progress_report", "resource_id": str(r.id), "before": None,
                "after": {"project_id": r.project_id, "year": r.year, "month": r.month, "revision": r.revision,

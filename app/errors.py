@@ -9,6 +9,7 @@
     │                               name_taken, key_in_use, ...,
     │                               event_id_reused, not_an_integration_key, delivery_pending
     ├── PreconditionFailed   412    version_mismatch
+    ├── Gone                 410    fdi_receipts_retired
     ├── PayloadTooLarge      413    payload_too_large, expanded_size_too_large
     ├── InvalidInput         422    validation_error, idempotency_key_reused, invalid_cursor, webhook_url_refused,
     │                               duplicate_key,
@@ -72,6 +73,12 @@ class Conflict(AppError):
 
 class PreconditionFailed(AppError):
     status, code, title = 412, "version_mismatch", "Precondition failed"
+
+
+class Gone(AppError):
+    """A retired endpoint: the detail names what replaced it."""
+
+    status, code, title = 410, "gone", "Gone"
 
 
 class PayloadTooLarge(AppError):

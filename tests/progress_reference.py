@@ -96,12 +96,19 @@ async def load(app: Any, pw: ProgressWorld) -> None:
         for p, s in zip(pw.world.projects, pw.schedules, strict=True):
             if s.planned is not None:
                 session.add(AnnualPlan(project_id=p.id, year=YEAR, planned_amount=s.planned, planned_currency="CNY"))
-            for (year, month), vs in s.months.items():
+    await load_versions(app, [(p.id, s.months) for p, s in zip(pw.world.projects, pw.schedules, strict=True)])
+
+
+async def load_versions(app: Any, projects: list[tuple[int, dict[tuple[int, int], list[Version]]]]) -> None:
+    """Each project's report versions, month by month, as rows."""
+    async with app.state.sessionmaker() as session, session.begin():
+        for project_id, months in projects:
+            for (year, month), vs in months.items():
                 for revision, v in enumerate(vs, start=1):
                     filed_at = datetime(v.filed_on.year, v.filed_on.month, v.filed_on.day, 2, tzinfo=UTC)
                     due = date(year + month // 12, month % 12 + 1, 5)
                     session.add(ProgressReport(
-                        project_id=p.id, year=year, month=month, revision=revision, status=v.status,
+                        project_id=project_id, year=year, month=month, revision=revision, status=v.status,
                         investment_amount=v.amount, fdi_utilised_amount=v.fdi,
                         **{f"funds_{k}": a for k, a in v.funds.items()}, filed_by="test", filed_at=filed_at,
                         filed_on=v.filed_on, due_on=due, late=v.filed_on > due, accepted_on=v.accepted_on,

@@ -164,8 +164,9 @@ class FollowUpRead(SQLModel):
 
 
 class FdiReceipt(SQLModel, table=True):
-    """Foreign investment actually paid in on a date; append-only. A correction is a new
-    receipt whose ``corrects_id`` names the one it replaces (which then no longer counts)."""
+    """Foreign investment actually paid in on a date, as recorded before the monthly reports
+    carried ``fdi_utilised``; kept read-only since migration 0012 moved them into the reports.
+    A correction was a new receipt whose ``corrects_id`` names the one it replaced."""
 
     __tablename__ = "fdi_receipts"
     __table_args__ = (Index("ix_fdi_receipts_project_id_received_on", "project_id", "received_on"),)
@@ -179,15 +180,6 @@ class FdiReceipt(SQLModel, table=True):
     actor_key_id: int | None = Field(default=None, sa_column=Column(ForeignKey("api_keys.id")))
     actor_name: str = Field(sa_column=Column(String(100), nullable=False))
     recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-
-
-class FdiReceiptCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-    received_on: BusinessDate = Field(description="When the money was paid in (not in the future).")
-    amount: Money = Field(description="In US dollars.")
-    note: Note | None = None
-    corrects_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
-                                    description="The receipt this one corrects (it then no longer counts).")
 
 
 class FdiReceiptRead(SQLModel):

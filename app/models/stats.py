@@ -188,6 +188,10 @@ class TargetProject(BaseModel):
     planned_start_on: date | None
     planned_production_on: date | None
     status: TargetProjectStatus
+    reasons: list["StatusReason"] = Field(
+        default_factory=list, description="The monthly-scheduling rules (`investment_behind`, `report_missing`) "
+        "that are not green for the project on `evaluated_on`, as `/stats/project-status` gives them; empty where "
+        "they do not apply (no plan, no duty to report, not active). They do not make a project `late`.")
 
 
 # --- statuses, dashboards ---------------------------------------------------------------------
@@ -341,6 +345,16 @@ class CohortStage(BaseModel):
     projects: str = Field(description="Lists these projects as they are now.")
 
 
+class FundsInPlace(BaseModel):
+    """资金到位率: the funds arrived (本月到位资金, every source, in the accepted monthly reports)
+    against the amount agreed (the projects' total investment, converted to CNY)."""
+
+    arrived: MoneyTotal = Field(description="CNY: the report versions counting on `as_of`, every month begun by then.")
+    agreed: ConvertedTotal = Field(description="The signed projects' total investment in CNY (`signed.total_cny`).")
+    share_arrived: Decimal | None = Field(description="arrived / agreed, 4 places; null when agreed is null (a "
+                                          "missing rate) or zero.")
+
+
 class Cohort(BaseModel):
     """Projects signed in one year, or at one signing event, and how far they have come."""
 
@@ -351,6 +365,7 @@ class Cohort(BaseModel):
     under_construction: CohortStage = Field(description="Under construction or beyond (开工率).")
     in_production: CohortStage = Field(description="In production (投产率).")
     terminated: CohortStage
+    funds: FundsInPlace = Field(description="Funds arrived against the amount agreed (资金到位率).")
     fdi: ForeignInvestment = Field(description="Utilised against contracted FDI of the cohort's foreign projects.")
 
 

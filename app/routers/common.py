@@ -32,6 +32,7 @@ _DESCRIPTIONS = {
     403: "The key's role may not do this.",
     404: "No such resource, or not visible to this key.",
     409: "The change conflicts with the resource's state.",
+    410: "The endpoint is retired; the detail names what replaced it.",
     412: "If-Match does not name the current version.",
     413: "The request body is too large.",
     422: "Invalid input; `errors` names each field.",

@@ -10,7 +10,6 @@ from app.errors import InvalidInput
 from app.models.enums import CohortBy, FollowUpKind
 from app.models.fields import BusinessDate, CountryCode
 from app.models.promotion import (
-    FdiReceiptCreate,
     FdiReceiptRead,
     FollowUpCreate,
     FollowUpRead,
@@ -161,21 +160,23 @@ async def get_follow_up(follow_up_id: BigId, session: Session,
 fdi_receipts = make_router("/api/v1/projects", "foreign-investment")
 
 
-@fdi_receipts.post("/{project_id}/fdi-receipts", status_code=status.HTTP_201_CREATED, response_model=FdiReceiptRead,
-                   responses=problems(404, 409))
-async def create_fdi_receipt(project_id: Id, body: FdiReceiptCreate, response: Response, session: Session,
-                             principal: Principal = Allowed(Action.fdi_write)) -> FdiReceiptRead:
-    """Record foreign investment actually paid in (实际使用外资, USD) to a foreign-funded project.
-    Receipts are never changed: to correct one, add a new receipt with `corrects_id`."""
-    receipt = await fdi_service.create_receipt(session, principal, project_id, data=body, today=today())
-    response.headers["Location"] = f"{fdi_receipts.prefix}/{project_id}/fdi-receipts"
-    return receipt
+@fdi_receipts.post("/{project_id}/fdi-receipts", status_code=status.HTTP_410_GONE, deprecated=True,
+                   response_model=None, responses={410: problems(410)[410]})
+async def create_fdi_receipt(project_id: Id, principal: Principal = Allowed(Action.fdi_write)) -> None:
+    """Retired: always 410 `fdi_receipts_retired`. Utilised foreign investment (实际使用外资) is
+    `fdi_utilised` in the project's monthly report (`POST /projects/{id}/progress-reports`),
+    counted once the report is accepted; the receipts recorded here before were moved into the
+    reports (`docs/PROMOTION.md`)."""
+    raise fdi_service.retired(project_id)
 
 
-@fdi_receipts.get("/{project_id}/fdi-receipts", response_model=Page[FdiReceiptRead], responses=problems(404))
+@fdi_receipts.get("/{project_id}/fdi-receipts", response_model=Page[FdiReceiptRead], responses=problems(404),
+                  deprecated=True)
 async def list_fdi_receipts(project_id: Id, session: Session, principal: Principal = Allowed(Action.fdi_read),
                             limit: Limit = 50, cursor: Cursor = None) -> Page[FdiReceiptRead]:
-    """A project's FDI receipts, in the order they were recorded."""
+    """A project's FDI receipts, recorded before the monthly reports carried utilised FDI, in
+    the order they were recorded; kept as they were, read-only. They no longer count: the
+    figures read the accepted monthly reports, into which they were moved."""
     return await fdi_service.list_receipts(session, principal, project_id, cursor=cursor, limit=limit)
 
 

@@ -11,11 +11,11 @@ from app.models.fields import BusinessDate
 from app.models.stats import TargetProject
 from app.models.target import MembershipChange, TargetCreate, TargetMemberRead, TargetRead, TargetUpdate
 from app.routers.common import Cursor, Id, Limit, make_router, problems, set_etag
-from app.routers.stats import LeaderIds, ids_or_none
+from app.routers.stats import AppSettings, LeaderIds, ids_or_none
 from app.services.access.permissions import Action, Principal
 from app.services.common.pagination import Page
 from app.services.projects import targets
-from app.services.stats import target_progress
+from app.services.stats import health, target_progress
 
 router = make_router("/api/v1/targets", "targets")
 
@@ -98,6 +98,7 @@ async def member_history(target_id: Id, session: Session, principal: Principal =
 async def target_projects(
     target_id: Id,
     session: Session,
+    settings: AppSettings,
     principal: Principal = Allowed(Action.target_read),
     as_of: Annotated[BusinessDate | None, Query(description="Today when omitted.")] = None,
     status: Annotated[list[TargetProjectStatus], Query(max_length=4)] = [],  # noqa: B006 - FastAPI copies defaults
@@ -106,7 +107,8 @@ async def target_projects(
     cursor: Cursor = None,
 ) -> Page[TargetProject]:
     """The projects behind a target's figures in `/stats/targets`: its members on the date
-    the target is evaluated, each with its standing (done, late, open, dropped)."""
+    the target is evaluated, each with its standing (done, late, open, dropped) and the
+    monthly-scheduling rules (`investment_behind`, `report_missing`) that flag it then."""
     return await target_progress.list_target_projects(
         session, target_id, as_of=as_of or today(), status=status, leader_id=ids_or_none(leader_id),
-        cursor=cursor, limit=limit, today=today())
+        cursor=cursor, limit=limit, today=today(), rules=health.rules_of(settings))

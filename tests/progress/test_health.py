@@ -102,3 +102,36 @@ async def test_only_a_designated_preliminary_project_misses_reports(api):
     got = await statuses(api)
     assert got[granted["id"]]["report_missing"]["months"] == 2
     assert "report_missing" not in got[plain["id"]]
+
+
+async def test_a_targets_late_list_shows_the_monthly_rules_where_they_apply(api, settings, monkeypatch):
+    # Thresholds low enough that the rule bites in any month of the year this runs in.
+    monkeypatch.setattr(settings, "status_investment_behind_amber_points", 5)
+    monkeypatch.setattr(settings, "status_investment_behind_red_points", 7)
+    year, month = last_due_month(today())
+    behind = await building(api, planned_production_on="2020-06-30")
+    quiet = await building(api, planned_production_on="2020-06-30")
+    talks = await api.project(planned_sign_on="2020-06-30")  # negotiating: nothing to report
+    await plan(api, behind, year, 120000)
+    await accepted(api, behind, year, month, 1)
+    await accepted(api, behind, *before(year, month), 1)
+    r = await api.client.post("/api/v1/targets", headers=api.admin, json={
+        "year": today().year, "title": "在建项目按期投产", "goal_stage": "in_production", "target_count": 3,
+        "membership": "list", "members": [behind["id"], quiet["id"], talks["id"]],
+        "members_since": f"{today().year}-01-01"})
+    assert r.status_code == 201, r.text
+    late = await api.client.get(f"/api/v1/targets/{r.json()['id']}/projects", headers=api.admin,
+                                params={"status": "late"})
+    assert late.status_code == 200, late.text
+    items = {i["id"]: i for i in late.json()["items"]}
+    assert set(items) == {behind["id"], quiet["id"], talks["id"]}
+    expected = await statuses(api)
+    for item in items.values():
+        assert {reason["rule"]: reason for reason in item["reasons"]} == {
+            rule: reason for rule, reason in expected[item["id"]].items()
+            if rule in ("investment_behind", "report_missing")}
+    assert [reason["rule"] for reason in items[behind["id"]]["reasons"]] == ["investment_behind"]
+    assert items[behind["id"]]["reasons"][0]["status"] == "red"
+    assert [(reason["rule"], reason["months"]) for reason in items[quiet["id"]]["reasons"]] == [
+        ("report_missing", 2)]
+    assert items[talks["id"]]["reasons"] == []

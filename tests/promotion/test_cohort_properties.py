@@ -2,9 +2,10 @@
 
 Random worlds (``tests/stats_reference.py``: projects with stage histories — same-day
 moves, corrections, terminations — some archived) get signing events on their moves to
-signed, contracted FDI and dated FDI receipts (some corrected), written straight into the
-database; the answers come over HTTP; the expectations are computed here, in plain
-Python, from the same rows and the rules as the API documents them.
+signed, contracted FDI and monthly report versions (``tests/progress_reference.py``:
+returned, accepted, corrected, left waiting) carrying funds arrived and utilised FDI,
+written straight into the database; the answers come over HTTP; the expectations are
+computed here, in plain Python, from the same rows and the rules as the API documents them.
 """
 
 from collections import defaultdict
@@ -18,11 +19,13 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, update
 
 from app.clock import today
-from app.models import FdiReceipt, Project, SigningEvent, StageTransition
+from app.models import ProgressReport, Project, SigningEvent, StageTransition
+from tests import progress_reference as progress
 from tests import stats_reference as ref
 from tests.stats.test_stats_properties import AS_OF, PROPERTY, get, money
 
 ZERO = Decimal("0.00")
+MONTHS = [(year, month) for year in (2020, 2021, 2022, 2023) for month in range(1, 13)]
 
 
 @dataclass
@@ -30,7 +33,7 @@ class Extra:
     events: int
     event_of: list[int | None]  # per project: the event its moves to signed name
     contracted: list[Decimal | None]
-    receipts: list[list[tuple[date, Decimal, int | None]]]  # per project: (received_on, amount, corrects index)
+    months: list[dict[tuple[int, int], list[progress.Version]]]  # per project: its report versions by month
     event_ids: list[int] = field(default_factory=list)
 
 
@@ -40,22 +43,18 @@ def worlds(draw: st.DrawFn) -> tuple[ref.World, Extra]:
     events = draw(st.integers(0, 2))
     n = len(world.projects)
     event_of = [draw(st.one_of(st.none(), st.integers(0, events - 1))) if events else None for _ in range(n)]
-    contracted, receipts = [], []
+    contracted, months = [], []
     for p in world.projects:
         foreign = p.funding_source == "foreign"
         contracted.append(Decimal(draw(st.integers(0, 10**9))) / 100 if foreign and draw(st.booleans()) else None)
-        made: list[tuple[date, Decimal, int | None]] = []
-        for i in range(draw(st.integers(0, 3)) if foreign else 0):
-            free = [j for j in range(i) if all(r[2] != j for r in made)]
-            corrects = draw(st.one_of(st.none(), st.sampled_from(free))) if free else None
-            made.append((draw(ref.dates), Decimal(draw(st.integers(0, 10**8))) / 100, corrects))
-        receipts.append(made)
-    return world, Extra(events=events, event_of=event_of, contracted=contracted, receipts=receipts)
+        reported = draw(st.lists(st.sampled_from(MONTHS), max_size=3, unique=True))
+        months.append({ym: draw(progress.versions(*ym)) for ym in reported})
+    return world, Extra(events=events, event_of=event_of, contracted=contracted, months=months)
 
 
 async def load(app: Any, world: ref.World, extra: Extra) -> None:
     async with app.state.sessionmaker() as session, session.begin():
-        await session.execute(delete(FdiReceipt))
+        await session.execute(delete(ProgressReport))
         await session.execute(update(StageTransition).values(signing_event_id=None))
         await session.execute(delete(SigningEvent))
     await ref.load(app, world)
@@ -73,14 +72,7 @@ async def load(app: Any, world: ref.World, extra: Extra) -> None:
                     update(StageTransition)
                     .where(StageTransition.project_id == p.id, StageTransition.to_stage == "signed")  # type: ignore[arg-type]
                     .values(signing_event_id=extra.event_ids[extra.event_of[i]]))  # type: ignore[index]
-            made: list[FdiReceipt] = []
-            for on, amount, corrects in extra.receipts[i]:
-                receipt = FdiReceipt(project_id=p.id, received_on=on, amount=amount, currency="USD",
-                                     corrects_id=made[corrects].id if corrects is not None else None,
-                                     actor_name="test")
-                session.add(receipt)
-                await session.flush()
-                made.append(receipt)
+    await progress.load_versions(app, [(p.id, extra.months[i]) for i, p in enumerate(world.projects)])
 
 
 def reference(world: ref.World, extra: Extra, on: date, by: str) -> dict[Any, dict[str, Any]]:
@@ -98,21 +90,25 @@ def reference(world: ref.World, extra: Extra, on: date, by: str) -> dict[Any, di
             key = extra.event_ids[extra.event_of[i]]  # type: ignore[index]
         c = out.setdefault(key, {"count": 0, "totals": defaultdict(lambda: ZERO), "registered": 0,
                                  "under_construction": 0, "in_production": 0, "terminated": 0,
-                                 "foreign": 0, "contracted": ZERO, "utilised": ZERO})
+                                 "foreign": 0, "contracted": ZERO, "utilised": ZERO, "arrived": ZERO})
         stage = ref.state_on(p, on).to  # type: ignore[union-attr]
         c["count"] += 1
         c["totals"][p.currency] += p.amount
         for goal in ("registered", "under_construction", "in_production"):
             c[goal] += stage in ref.RANK and ref.RANK[stage] >= ref.RANK[goal]
         c["terminated"] += stage == "terminated"
+        counted = [v for (year, month), vs in extra.months[i].items() for v in vs
+                   if progress.counts(v, on) and (year, month) <= (on.year, on.month)]
+        c["arrived"] += sum((sum(v.funds.values(), ZERO) for v in counted), ZERO)
         if p.funding_source == "foreign":
             c["foreign"] += 1
             c["contracted"] += extra.contracted[i] or ZERO
-            corrected = {r[2] for r in extra.receipts[i] if r[2] is not None}
-            c["utilised"] += sum((amount for j, (received, amount, _) in enumerate(extra.receipts[i])
-                                  if j not in corrected and received <= on), ZERO)
+            c["utilised"] += sum((v.fdi for v in counted if v.fdi is not None), ZERO)
+    rates = ref.rates_on(world, on)
     for c in out.values():
         c["totals"] = {k: v.quantize(ref.CENTS) for k, v in c["totals"].items()}
+        agreed, _ = ref.convert(c["totals"], "CNY", rates)
+        c["share_arrived"] = (c["arrived"] / agreed).quantize(Decimal("0.0001")) if agreed else None
     return out
 
 
@@ -130,7 +126,9 @@ async def test_cohorts_on_any_date_are_the_brute_force_count_of_the_histories(ap
             "count": c["signed"]["count"], "totals": money(c["signed"]["totals"]),
             **{goal: c[goal]["count"] for goal in ("registered", "under_construction", "in_production", "terminated")},
             "foreign": c["fdi"]["foreign_projects"], "contracted": Decimal(c["fdi"]["contracted"]["amount"]),
-            "utilised": Decimal(c["fdi"]["utilised"]["amount"])}
+            "utilised": Decimal(c["fdi"]["utilised"]["amount"]), "arrived": Decimal(c["funds"]["arrived"]["amount"]),
+            "share_arrived": c["funds"]["share_arrived"] and Decimal(c["funds"]["share_arrived"])}
+        assert c["funds"]["agreed"] == c["signed"]["total_cny"]
         assert c["registered"]["share"] == str((Decimal(c["registered"]["count"]) / c["signed"]["count"])
                                                 .quantize(Decimal("0.0001")))
     assert got == expected

@@ -1,4 +1,4 @@
-"""Who may do what on investors, follow-ups, FDI receipts and signing events: every role
+"""Who may do what on investors, follow-ups, FDI receipts (retired) and signing events: every role
 against every endpoint, the expected answer written out by hand."""
 
 from typing import Any
@@ -21,7 +21,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "GET /projects/{id}/follow-ups":     (200,  200,   200,  200,  403,  200),
     "GET /follow-ups":                   (200,  200,   200,  200,  403,  200),
     "GET /follow-ups/{id}":              (200,  200,   200,  200,  403,  200),
-    "POST /projects/{id}/fdi-receipts":  (201,  201,   403,  403,  403,  403),
+    "POST /projects/{id}/fdi-receipts":  (410,  410,   403,  403,  403,  403),  # retired
     "GET /projects/{id}/fdi-receipts":   (200,  200,   200,  200,  403,  200),
     "POST /signing-events":              (201,  201,   403,  403,  403,  403),
     "GET /signing-events":               (200,  200,   200,  200,  403,  200),

@@ -1,6 +1,10 @@
 """Signing events (签约活动), the moves that name them, and conversion per cohort."""
 
+from datetime import timedelta
+
+from app.clock import today
 from tests.factories import assert_invalid, assert_problem
+from tests.progress.helpers import accepted, file, review
 
 API = "/api/v1"
 
@@ -83,12 +87,10 @@ async def test_an_events_stats_count_what_its_projects_became_with_links(api):
                ("under_construction", "2022-08-01"))
     await walk(api, b, ("registered", "2022-06-15"))
     await walk(api, c, ("terminated", "2022-07-01"))
-    r = await api.client.post(f"{API}/projects/{a['id']}/fdi-receipts", headers=api.admin,
-                              json={"received_on": "2022-09-01", "amount": usd("200.00")})
-    assert r.status_code == 201, r.text
+    await accepted(api, a, 2022, 9, 0, fdi_utilised=usd("200.00"))
 
-    r = await api.client.get(f"{API}/stats/signing-events/{e['id']}", headers=api.admin,
-                             params={"as_of": "2022-12-31"})
+    # The report was accepted today: the figures of today count it.
+    r = await api.client.get(f"{API}/stats/signing-events/{e['id']}", headers=api.admin)
     assert r.status_code == 200, r.text
     body = r.json()
     f = body["figures"]
@@ -128,3 +130,31 @@ async def test_cohorts_by_signed_year_and_by_event(api):
     before = (await api.client.get(f"{API}/stats/cohorts", headers=api.admin,
                                    params={"by": "signed_year", "as_of": "2021-12-31"})).json()
     assert [c["key"] for c in before["items"]] == [{"signed_year": 2021}]
+
+
+async def test_a_cohorts_funds_arrived_are_its_accepted_reports_against_the_amount_agreed(api):
+    a = await signed(api, "2022-05-20")  # ¥100,000,000 agreed
+    b = await signed(api, "2022-06-01", total_investment={"amount": "300000000.00", "currency": "CNY"})
+    await signed(api, "2021-03-01")
+    funds = [{"source": "own_funds", "amount": {"amount": "30000000", "currency": "CNY"}},
+             {"source": "bank_loans", "amount": {"amount": "10000000", "currency": "CNY"}}]
+    await accepted(api, a, 2022, 6, 0, funds_arrived=funds)
+    await accepted(api, b, 2022, 7, 0, funds_arrived=[
+        {"source": "special_bonds", "amount": {"amount": "20000000", "currency": "CNY"}}])
+    returned = await file(api, b, 2022, 8, 0, funds_arrived=funds)
+    await review(api, returned, "return", reason="到位资金有误")
+    await file(api, a, 2022, 7, 0, funds_arrived=funds)  # awaits review
+
+    async def cohorts(**params):
+        r = await api.client.get(f"{API}/stats/cohorts", headers=api.admin, params={"by": "signed_year", **params})
+        assert r.status_code == 200, r.text
+        return {c["key"]["signed_year"]: c["funds"] for c in r.json()["items"]}
+
+    now = await cohorts()
+    assert now[2022] == {"arrived": {"amount": "60000000.00", "currency": "CNY"},
+                         "agreed": now[2022]["agreed"] | {"amount": "400000000.00", "currency": "CNY"},
+                         "share_arrived": "0.1500"}
+    assert now[2021]["arrived"]["amount"] == "0.00" and now[2021]["share_arrived"] == "0.0000"
+    # The reports were accepted today: the day before, no funds had arrived as the bureau saw it.
+    before = await cohorts(as_of=str(today() - timedelta(days=1)))
+    assert before[2022]["arrived"]["amount"] == "0.00"

@@ -9,11 +9,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import Subquery
 from sqlmodel import col
 
+from app.dialect import a_date
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ProgressReport, Project
 from app.models.enums import FundingSource, ReportStatus
@@ -42,6 +44,31 @@ ZERO = Decimal("0.00")
 def counting_now() -> ColumnElement[bool]:
     """The versions that are their month's figure today."""
     return and_(col(ProgressReport.status) == ReportStatus.accepted.value, col(ProgressReport.superseded_on).is_(None))
+
+
+def counting_on(as_of: date) -> ColumnElement[bool]:
+    """The versions that were their month's figure on ``as_of``: accepted by then and not yet
+    superseded. Every aggregate of the reports (``/stats/investment``, utilised FDI) reads them
+    through this one rule."""
+    r = ProgressReport
+    return and_(col(r.accepted_on) <= a_date(as_of),
+                or_(col(r.superseded_on).is_(None), col(r.superseded_on) > a_date(as_of)))
+
+
+def counted_by(on: date) -> ColumnElement[bool]:
+    """The versions that make the reports' figures to ``on``: counting then, of the months begun
+    by then (a month is reported once it has begun, so the second condition only states what
+    the first implies)."""
+    r = ProgressReport
+    return and_(counting_on(on), or_(col(r.year) < on.year, and_(col(r.year) == on.year, col(r.month) <= on.month)))
+
+
+def funds_arrived_query(on: date) -> Subquery:
+    """Per project, the funds arrived (本月到位资金, every source, CNY) by ``on``: (project_id, arrived)."""
+    r = ProgressReport
+    every = sum((func.coalesce(getattr(r, column), 0) for column in FUNDS_COLUMNS.values()), start=literal(0))
+    return (select(col(r.project_id).label("project_id"), type_coerce(func.sum(every), Amount).label("arrived"))
+            .where(counted_by(on)).group_by(col(r.project_id)).subquery("funds_arrived"))
 
 
 def _derived(stmt: Select[Any]) -> Select[Any]:

@@ -1,34 +1,33 @@
 """Foreign investment: contracted (合同外资, on the project) and utilised (实际使用外资).
 
-``utilised_fdi_query`` is the one source of utilised FDI: every figure that shows it
-(the pipeline, targets, signing events, cohorts) reads this query and nothing else. Until
-the monthly reports (月报) carry ``fdi_utilised``, it sums the dated FDI receipts recorded
-through ``/projects/{id}/fdi-receipts``; when they do, this query is pointed at the
-accepted reports (and the receipts are migrated into them), and every figure follows.
-Receipts are append-only: a correction is a new receipt whose ``corrects_id`` names the
-one it replaces, which then no longer counts.
+``utilised_fdi_query`` is the one source of utilised FDI: every figure that shows it (the
+pipeline, targets, signing events, cohorts, and ``/stats/investment``'s ``fdi_utilised_ytd``)
+is the sum of ``fdi_utilised`` in the accepted monthly reports (月报), each project-month
+counted by the version that was its figure on the date asked (``counting_on``, the rule
+``/stats/investment`` reads). The dated FDI receipts that stood in before the reports
+carried ``fdi_utilised`` were moved into the reports by migration 0012; they stay readable,
+and nothing records new ones (``docs/PROMOTION.md``).
 """
 
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import Subquery
 from sqlmodel import col
 
-from app.dialect import a_date
-from app.errors import Conflict, InvalidInput
-from app.models import FdiReceipt, Project
+from app.errors import Gone
+from app.models import FdiReceipt, ProgressReport, Project
 from app.models.enums import FundingSource
-from app.models.promotion import FdiReceiptCreate, FdiReceiptRead
+from app.models.promotion import FdiReceiptRead
 from app.models.stats import ForeignInvestment, MoneyTotal
 from app.services.access.permissions import Principal
-from app.services.common import audit, pagination
+from app.services.common import pagination
 from app.services.common.pagination import Page, SortKey
+from app.services.progress.reports import counted_by
 from app.services.projects.projects import get_project
 
 USD = "USD"
@@ -40,17 +39,13 @@ def share(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / whole).quantize(SHARE_PLACES) if whole else None
 
 
-def effective(receipt: Any = FdiReceipt) -> ColumnElement[bool]:
-    """The receipt still counts: no other receipt corrects it."""
-    correction = aliased(FdiReceipt)
-    return ~exists().where(col(correction.corrects_id) == receipt.id)
-
-
 def utilised_fdi_query(on: date) -> Subquery:
-    """Per project, the foreign investment utilised (USD) by ``on``: (project_id, utilised)."""
-    return (select(col(FdiReceipt.project_id).label("project_id"), func.sum(col(FdiReceipt.amount)).label("utilised"))
-            .where(col(FdiReceipt.received_on) <= a_date(on), effective())
-            .group_by(col(FdiReceipt.project_id)).subquery("utilised_fdi"))
+    """Per project, the foreign investment utilised (USD) by ``on``: (project_id, utilised),
+    from the report versions that make the figures to ``on`` (``counted_by``)."""
+    r = ProgressReport
+    return (select(col(r.project_id).label("project_id"), func.sum(col(r.fdi_utilised_amount)).label("utilised"))
+            .where(col(r.fdi_utilised_amount).is_not(None), counted_by(on))
+            .group_by(col(r.project_id)).subquery("utilised_fdi"))
 
 
 def fdi_by(stmt: Any, keys: list[Any], on: date) -> Any:
@@ -76,37 +71,12 @@ def foreign_investment(count: Any, contracted: Any, utilised: Any) -> ForeignInv
                              utilised=MoneyTotal(amount=u, currency=USD), share_utilised=share(u, c))
 
 
-async def create_receipt(session: AsyncSession, principal: Principal, project_id: int, *, data: FdiReceiptCreate,
-                         today: date) -> FdiReceiptRead:
-    """Record foreign investment paid in to a foreign-funded project."""
-    project = await get_project(session, principal, project_id)
-    if project.archived_at is not None:
-        raise Conflict("An archived project cannot be changed.", code="project_archived")
-    if project.funding_source != FundingSource.foreign:
-        raise Conflict("Only a foreign-funded project utilises foreign investment.", code="not_foreign_funded")
-    if data.received_on > today:
-        raise InvalidInput.field("received_on", f"must not be in the future (today is {today})")
-    if data.amount.currency != USD:
-        raise InvalidInput.field("amount.currency", "must be USD (实际使用外资 is counted in US dollars)")
-    if data.corrects_id is not None:
-        corrected = await session.get(FdiReceipt, data.corrects_id)
-        if corrected is None or corrected.project_id != project_id:
-            raise InvalidInput.field("corrects_id", f"no receipt {data.corrects_id} on this project")
-        if (await session.execute(select(col(FdiReceipt.id)).where(
-                col(FdiReceipt.corrects_id) == data.corrects_id))).first() is not None:
-            raise Conflict(f"Receipt {data.corrects_id} is already corrected.", code="already_corrected")
-    receipt = FdiReceipt(project_id=project_id, received_on=data.received_on, amount=data.amount.amount,
-                         currency=USD, note=data.note, corrects_id=data.corrects_id, actor_key_id=principal.key_id,
-                         actor_name=principal.name)
-    session.add(receipt)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"Receipt {data.corrects_id} is already corrected.", code="already_corrected") from exc
-    read = _read(receipt, None)
-    await audit.record(session, principal, action="fdi_receipt.create", resource_type="fdi_receipt",
-                       resource_id=receipt.id or 0, after=read.model_dump(mode="json"))
-    return read
+def retired(project_id: int) -> Gone:
+    """The answer to a new receipt: utilised FDI is filed in the monthly reports."""
+    return Gone(f"FDI receipts are retired: file utilised foreign investment as fdi_utilised in the project's "
+                f"monthly report, POST /api/v1/projects/{project_id}/progress-reports; it counts once the report "
+                "is accepted.", code="fdi_receipts_retired",
+                headers={"Link": f'</api/v1/projects/{project_id}/progress-reports>; rel="successor-version"'})
 
 
 def _read(receipt: FdiReceipt, corrected_by_id: int | None) -> FdiReceiptRead:
@@ -119,7 +89,7 @@ def _read(receipt: FdiReceipt, corrected_by_id: int | None) -> FdiReceiptRead:
 
 async def list_receipts(session: AsyncSession, principal: Principal, project_id: int, *, cursor: str | None,
                         limit: int) -> Page[FdiReceiptRead]:
-    """A project's FDI receipts, in the order they were recorded."""
+    """A project's FDI receipts (the stand-in before the monthly reports), in the order they were recorded."""
     await get_project(session, principal, project_id)
     correction = aliased(FdiReceipt)
     corrected_by = (select(col(correction.id)).where(col(correction.corrects_id) == col(FdiReceipt.id))

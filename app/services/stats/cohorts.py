@@ -5,8 +5,11 @@ A project belongs to the cohort of the day it was first moved to ``signed`` on o
 such entry and belongs to none): ``signed_year`` is that day's year, ``signing_event``
 the event a move to ``signed`` named. Each cohort then counts, by its members' stage on
 ``as_of`` (``app.services.stats.timeline``): registered or landed or beyond (落地率),
-under construction or beyond (开工率), in production (投产率), terminated; and, for its
-foreign projects, utilised against contracted FDI (``app.services.promotion.fdi``).
+under construction or beyond (开工率), in production (投产率), terminated; the funds arrived
+in its members' accepted monthly reports against the amount agreed, their total investment
+in CNY (资金到位率); and, for its foreign projects, utilised against contracted FDI
+(``app.services.promotion.fdi``). Both report figures count the versions that were their
+month's figure on ``as_of`` (``app.services.progress.reports.counted_by``).
 Archived projects count nowhere.
 
 One ``GROUP BY`` (cohort, currency) answers everything, each cohort's figures riding on
@@ -14,6 +17,7 @@ window functions over its rows.
 """
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, case, cast, extract, func, select
@@ -24,18 +28,21 @@ from sqlmodel import col
 from app.dialect import a_date
 from app.models import Project, SigningEvent, StageTransition
 from app.models.enums import STAGE_ORDER, CohortBy, FundingSource, Stage
-from app.models.stats import Cohort, CohortStage, CohortStats, SigningEventStats, Totals
+from app.models.stats import Cohort, CohortStage, CohortStats, FundsInPlace, MoneyTotal, SigningEventStats, Totals
 from app.services.common import links
+from app.services.progress import reports
 from app.services.projects import exchange_rates
 from app.services.projects.exchange_rates import RateBook
 from app.services.promotion import fdi, signing_events
 from app.services.stats.pipeline import check_as_of, share
 from app.services.stats.timeline import AnySelect, reached, stage_on
 
+CENTS = Decimal("0.01")
 MEANS = ("a cohort is the projects first moved to signed in a year (or at a signing event) on or before as_of; "
          "registered, under_construction and in_production count those at that stage or beyond on as_of, "
-         "terminated those terminated by then; shares are of the signed count; links list the projects as they "
-         "are now")
+         "terminated those terminated by then; shares are of the signed count; funds arrived are the accepted "
+         "monthly reports' (every source, CNY, the versions counting on as_of) against the signed total in CNY "
+         "(资金到位率); links list the projects as they are now")
 GOALS: dict[str, Stage] = {"registered": Stage.registered, "under_construction": Stage.under_construction,
                            "in_production": Stage.in_production}
 LATER = {goal: [s.value for s in STAGE_ORDER[STAGE_ORDER.index(stage):]] for goal, stage in GOALS.items()}
@@ -61,6 +68,7 @@ def _rows_query(by: CohortBy, on: date, *, event_id: int | None = None) -> AnySe
     signed = first_signed(on)
     state = stage_on(on)
     utilised = fdi.utilised_fdi_query(on)
+    arrived = reports.funds_arrived_query(on)
     key = _key(by, signed).label("key")
     currency = col(Project.total_investment_currency)
     foreign = col(Project.funding_source) == FundingSource.foreign.value
@@ -78,11 +86,13 @@ def _rows_query(by: CohortBy, on: date, *, event_id: int | None = None) -> AnySe
                *[flag(reached(state.c.stage, stage)).label(goal) for goal, stage in GOALS.items()],
                flag(state.c.stage == Stage.terminated.value).label("terminated"),
                flag(foreign).label("foreign_n"),
-               usd(col(Project.contracted_fdi_amount)).label("contracted"), usd(utilised.c.utilised).label("utilised"))
+               usd(col(Project.contracted_fdi_amount)).label("contracted"), usd(utilised.c.utilised).label("utilised"),
+               func.sum(func.sum(arrived.c.arrived)).over(partition_by=key).label("arrived"))
         .select_from(Project)
         .join(signed, signed.c.project_id == col(Project.id))
         .join(state, state.c.project_id == col(Project.id))
         .outerjoin(utilised, utilised.c.project_id == col(Project.id))
+        .outerjoin(arrived, arrived.c.project_id == col(Project.id))
         .where(col(Project.archived_at).is_(None))
         .group_by(key, currency))
     if by == CohortBy.signing_event:
@@ -108,11 +118,14 @@ def _cohort(by: CohortBy, value: Any, rows: list[Any], *, book: RateBook, name: 
         return CohortStage(count=count, share=share(count, signed_n), projects=_link(by, value, stage=stages))
 
     money = exchange_rates.money((r.currency, r.amount) for r in rows)
+    agreed = exchange_rates.convert(money, to=exchange_rates.BASE, book=book)
+    arrived = Decimal(first.arrived if first is not None and first.arrived is not None else 0).quantize(CENTS)
     return Cohort(
         key={by.value if by == CohortBy.signed_year else "signing_event_id": value}, name=name,
-        signed=Totals(count=signed_n, totals=money,
-                      total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
-                      projects=_link(by, value)),
+        signed=Totals(count=signed_n, totals=money, total_cny=agreed, projects=_link(by, value)),
+        funds=FundsInPlace(arrived=MoneyTotal(amount=arrived, currency=exchange_rates.BASE), agreed=agreed,
+                           share_arrived=(arrived / agreed.amount).quantize(fdi.SHARE_PLACES) if agreed.amount
+                           else None),
         **{goal: stage(goal, LATER[goal]) for goal in GOALS},
         terminated=stage("terminated", [Stage.terminated.value]),
         fdi=fdi.foreign_investment(first.foreign_n if first else 0, first.contracted if first else None,

@@ -24,7 +24,6 @@ from sqlalchemy.sql.expression import CTE
 from sqlmodel import col
 
 from app.config import Settings
-from app.dialect import a_date
 from app.models import AnnualPlan, ProgressReport, Project, ProjectDesignation
 from app.models.enums import DesignationStatus, InvestmentDimension, Stage, Zone
 from app.models.investment import (
@@ -39,6 +38,7 @@ from app.models.progress import FUNDS_COLUMNS
 from app.models.stats import MoneyTotal
 from app.models.types import Amount
 from app.services.common import links
+from app.services.progress.reports import counting_on
 from app.services.progress.rules import check_month, month_end
 from app.services.stats import target_progress
 from app.services.stats.pipeline import check_as_of
@@ -54,13 +54,6 @@ GroupKeyT = str | int | None
 def rules_of(settings: Settings) -> InvestmentRules:
     return InvestmentRules(amber_behind_points=settings.status_investment_behind_amber_points,
                            red_behind_points=settings.status_investment_behind_red_points)
-
-
-def counting_on(as_of: date) -> ColumnElement[bool]:
-    """The versions that were their month's figure on ``as_of``."""
-    r = ProgressReport
-    return and_(col(r.accepted_on) <= a_date(as_of),
-                or_(col(r.superseded_on).is_(None), col(r.superseded_on) > a_date(as_of)))
 
 
 def _zero() -> Any:

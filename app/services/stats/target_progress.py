@@ -17,7 +17,7 @@ written into the SQL), and every figure one ``GROUP BY`` with window functions o
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, not_, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,7 @@ from app.models.stats import (
     Counted,
     LeaderProgress,
     MoneyTotal,
+    StatusReason,
     TargetAmount,
     TargetProgress,
     TargetProject,
@@ -44,6 +45,9 @@ from app.services.projects.targets import get_target, to_read
 from app.services.promotion import fdi
 from app.services.stats.pipeline import check_as_of, share
 from app.services.stats.timeline import LATE_RULE, AnySelect, active, behind_plan, reached, stage_on
+
+if TYPE_CHECKING:
+    from app.services.stats import health
 
 
 def evaluated_on(year: int, as_of: date) -> date:
@@ -239,8 +243,11 @@ async def target_stats(session: AsyncSession, *, year: int, as_of: date, today: 
 
 async def list_target_projects(session: AsyncSession, target_id: int, *, as_of: date,
                                status: list[TargetProjectStatus], leader_id: list[int | None],
-                               cursor: str | None, limit: int, today: date) -> Page[TargetProject]:
-    """The projects behind a target's figures on ``as_of``, by id, with their standing."""
+                               cursor: str | None, limit: int, today: date, rules: "health.Rules"
+                               ) -> Page[TargetProject]:
+    """The projects behind a target's figures on ``as_of``, by id, with their standing and
+    the monthly-scheduling rules (``investment_behind``, ``report_missing``) that are not
+    green for them on the evaluation date."""
     check_as_of(as_of, today)
     target = await get_target(session, target_id)
     if target.archived_at is not None:
@@ -268,10 +275,30 @@ async def list_target_projects(session: AsyncSession, target_id: int, *, as_of: 
                             sort_label=label)
     rows = (await session.execute(stmt)).all()
     kept, next_cursor = pagination.page(rows, limit=limit, sort_label=label, key_of=lambda r: (r.id, r.id))
+    reasons = await _progress_reasons(session, [r.id for r in kept], on=on, rules=rules)
     return Page[TargetProject](items=[TargetProject(
         id=r.id, name=r.name, stage=Stage(r.stage) if r.stage else None, leader_id=r.leader_id, unit_id=r.unit_id,
         total_investment=MoneyTotal(amount=r.total_investment_amount, currency=r.total_investment_currency),
         planned_sign_on=r.planned_sign_on, planned_start_on=r.planned_start_on,
-        planned_production_on=r.planned_production_on, status=TargetProjectStatus(r.status))
-        for r in kept], next_cursor=next_cursor)
+        planned_production_on=r.planned_production_on, status=TargetProjectStatus(r.status),
+        reasons=reasons.get(r.id, [])) for r in kept], next_cursor=next_cursor)
+
+
+async def _progress_reasons(session: AsyncSession, project_ids: list[int], *, on: date,
+                            rules: "health.Rules") -> dict[int, list[StatusReason]]:
+    """Per project of a page: the monthly-scheduling rules above green on ``on``, as
+    ``/stats/project-status`` gives them (where they apply: active projects, with a plan for
+    ``investment_behind``, bound to report for ``report_missing``)."""
+    # Imported here: health reads /stats/investment, which reads the targets of this module.
+    from app.services.stats import health
+
+    if not project_ids:
+        return {}
+    statuses = health.measured(on, rules, where=[col(Project.id).in_(project_ids)])
+    out: dict[int, list[StatusReason]] = {}
+    for row in await session.execute(select(statuses)):
+        found = [r for r in health.to_read(row, on, rules).reasons if r.rule in health.UNIT]
+        if found:
+            out[row.id] = found
+    return out
 
