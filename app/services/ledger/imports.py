@@ -720,7 +720,7 @@ def _rejection(report: ImportReport, detail: str) -> InvalidInput:
                         extensions={"report": report.model_dump(mode="json")})
 
 
-def _clean_filename(filename: str | None) -> str | None:
+def clean_filename(filename: str | None) -> str | None:
     if not filename:
         return None
     name = "".join(ch for ch in filename.replace("\\", "/").rsplit("/", 1)[-1] if ch.isprintable())
@@ -733,7 +733,7 @@ async def import_projects(session: AsyncSession, actor: Principal, *, content: b
     """Validate a ledger file row by row; unless a dry run, write all of it, or (422) nothing."""
     if as_of is not None and as_of > today:
         raise InvalidInput.field("as_of", f"must not be in the future (today is {today})")
-    filename = _clean_filename(filename)
+    filename = clean_filename(filename)
     sha256 = hashlib.sha256(content).hexdigest()
     reader = await _open(content, filename, limits)
     if reader.header is None or reader.file_issues:
