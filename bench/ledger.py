@@ -27,6 +27,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -148,6 +149,8 @@ def phase(url: str, key: str, work: str, path: Path) -> dict[str, object]:
             started = time.perf_counter()
             if work == "import":
                 r = client.post("/api/v1/imports/projects", files={"file": (path.name, path.read_bytes())})
+                if r.status_code == 202:  # a large ledger is a job: the time is until it is finished
+                    r = finished(client, r.headers["Location"])
                 if r.status_code != 200:
                     raise RuntimeError(r.text[:2000])
                 body = r.json()
@@ -168,6 +171,20 @@ def phase(url: str, key: str, work: str, path: Path) -> dict[str, object]:
         raise RuntimeError(f"the server failed:\n{err_text[-3000:]}")
     memory = json.loads(out_text.strip().splitlines()[-1])
     return {"wall": wall, **memory, "detail": detail}
+
+
+def finished(client: Any, location: str) -> Any:
+    """Poll an import job until it ends: its report as a 200 answer, or its problem."""
+    import httpx
+
+    while True:
+        time.sleep(0.2)
+        r = client.get(location)
+        job = r.json()
+        if r.status_code != 200 or job["status"] == "finished":
+            return httpx.Response(r.status_code, json=job["report"] if r.status_code == 200 else job)
+        if job["status"] == "failed":
+            return httpx.Response(422, json=job)
 
 
 def reset(url: str) -> None:
