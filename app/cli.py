@@ -5,7 +5,8 @@
     pipeline seed-demo               load the demo data set into an empty database
     pipeline create-key              issue an API key; the key is the last line printed
     pipeline escalate                escalate overdue difficulties up the ladder (safe to run anywhere, any time)
-    pipeline worker                  deliver webhooks (until SIGINT or SIGTERM), without serving the API
+    pipeline worker                  deliver webhooks and run import jobs (until SIGINT or SIGTERM), without
+                                     serving the API
     pipeline import FILE             load a ledger (台账, .xlsx or .csv): all of it, or nothing
 """
 
@@ -265,8 +266,10 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     import logging
     import signal
+    from contextlib import suppress
 
-    from app.worker import Worker, make_http_client
+    from app.services.ledger import jobs
+    from app.worker import Worker, make_http_client, worker_name
 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -278,10 +281,16 @@ def _worker(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        sessionmaker = make_sessionmaker(engine)
+        importer = asyncio.create_task(jobs.periodic(sessionmaker, settings, worker=worker_name()))
         try:
-            # An attempt under way when the signal comes is finished and recorded first.
-            await Worker(make_sessionmaker(engine), client, settings).run(stop)
+            # An attempt under way when the signal comes is finished and recorded first; an
+            # import job under way is handed back, for this or another process to take up.
+            await Worker(sessionmaker, client, settings).run(stop)
         finally:
+            importer.cancel()
+            with suppress(asyncio.CancelledError):
+                await importer
             await client.aclose()
             await engine.dispose()
 
@@ -308,7 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     esc = sub.add_parser("escalate", help="escalate overdue difficulties up the ladder")
     esc.add_argument("--today", type=date.fromisoformat, default=None,
                      help="the business date to judge overdue by (YYYY-MM-DD); the city's today by default")
-    sub.add_parser("worker", help="deliver webhooks (until SIGINT or SIGTERM) without serving the API")
+    sub.add_parser("worker", help="deliver webhooks and run import jobs (until SIGINT or SIGTERM) without serving "
+                                  "the API")
     ledger = sub.add_parser("import", help="load a ledger (台账): every row, or (on any invalid row) nothing")
     ledger.add_argument("file", help="an .xlsx workbook or a .csv file")
     ledger.add_argument("--dry-run", action="store_true", help="check and report only; write nothing")

@@ -98,6 +98,15 @@ class Settings(BaseSettings):
     import_max_reported_errors: int = Field(default=1000, ge=1)
     # Created or updated rows listed in one import report.
     import_max_reported_changes: int = Field(default=10_000, ge=0)
+    # A ledger of at most this many rows is imported during its request (200 with the report);
+    # a larger one becomes an import job (202) that the job worker of any process runs.
+    import_sync_max_rows: int = Field(default=500, ge=0)
+    # The job worker in each process (``pipeline worker`` runs one too); a job's lease, renewed
+    # while it runs, after which another process takes it up again; the tries before it fails.
+    import_job_worker_enabled: bool = True
+    import_job_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    import_job_lease_seconds: float = Field(default=60.0, ge=3)
+    import_job_max_attempts: int = Field(default=3, ge=1, le=100)
     # Ledger exports read the database in keyset batches of this many projects.
     export_batch_size: int = Field(default=1000, ge=1, le=10_000)
 

@@ -135,6 +135,16 @@ async def lock_key(session: AsyncSession, namespace: str, key: str) -> None:
                               {"key": f"{namespace}:{key}"})
 
 
+async def lock_keys(session: AsyncSession, namespace: str, keys: list[str]) -> None:
+    """``lock_key`` for many keys in one statement, taken in their sorted order (as every
+    batch takes them, so that two batches never wait for each other in a circle)."""
+    if keys and session.get_bind().dialect.name == "postgresql":
+        # unnest yields the keys in the array's order, and each row is locked as it is produced.
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+                                   "FROM unnest(CAST(:keys AS text[])) AS t(k)"),
+                              {"keys": [f"{namespace}:{key}" for key in sorted(keys)]})
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

@@ -36,6 +36,7 @@ from app.routers import (
 )
 from app.services.access import idempotency, ratelimit
 from app.services.events import housekeeping
+from app.services.ledger import jobs
 from app.services.supervision import escalation
 
 log = logging.getLogger("app")
@@ -68,6 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sweeper = (asyncio.create_task(housekeeping.periodic(app.state.sessionmaker, interval=timedelta(hours=1)),
                                        name="housekeeping")
                    if settings.housekeeping_enabled else None)
+        importer = (asyncio.create_task(jobs.periodic(app.state.sessionmaker, settings, worker=worker.worker_name()),
+                                        name="import-jobs")
+                    if settings.import_job_worker_enabled else None)
         if settings.gc_freeze:
             # What exists now (modules, the app, its schemas) lives as long as the process:
             # out of the collector's sight, a full collection no longer walks it. Under load,
@@ -79,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with worker.background(app.state.sessionmaker, app.state.http, settings):
                 yield
         finally:
-            for task in (job, sweeper):
+            for task in (job, sweeper, importer):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

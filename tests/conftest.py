@@ -83,14 +83,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     # Background jobs are off: tests run escalation with a controlled clock and start a
-    # webhook worker where they need one.
+    # webhook worker (or run an import job) where they need one.
     # No rate limit: tests make many requests with one key (test_hygiene turns it on); no
     # throttle of failed authentication either: the suite sends thousands of refused keys from
     # 127.0.0.1 (tests/access/test_authentication_first.py turns it on).
     # Webhook receivers in the tests listen on 127.0.0.1, an internal host allowed on purpose.
     return Settings(database_url=database_url, key_last_used_resolution_seconds=0, escalation_job_enabled=False,
                     webhook_worker_enabled=False, rate_limit_per_minute=0, housekeeping_enabled=False,
-                    gc_freeze=False, webhook_allowed_hosts=["127.0.0.1"], auth_failures_per_minute=0)
+                    gc_freeze=False, webhook_allowed_hosts=["127.0.0.1"], auth_failures_per_minute=0,
+                    import_job_worker_enabled=False)
 
 
 @pytest.fixture(scope="session")

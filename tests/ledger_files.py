@@ -68,6 +68,21 @@ async def upload(api: Api, content: bytes, filename: str = "台账.csv", *, head
                                  files={"file": (filename, content, "application/octet-stream")})
 
 
+async def job_done(api: Api, filed: httpx.Response, *, headers: Headers | None = None) -> dict[str, Any]:
+    """Run the job a POST filed (202) as a worker would, then read it back through its Location."""
+    from app.services.ledger import jobs
+
+    assert filed.status_code == 202, filed.text
+    assert filed.headers["Location"] == f"/api/v1/imports/{filed.json()['id']}"
+    while await jobs.run_once(api.app.state.sessionmaker, api.app.state.settings, worker="test worker"):
+        pass
+    r = await api.client.get(filed.headers["Location"], headers=headers or api.admin)
+    assert r.status_code == 200, r.text
+    job: dict[str, Any] = r.json()
+    assert job["status"] in ("finished", "failed"), job
+    return job
+
+
 async def export(api: Api, fmt: str = "xlsx", *, headers: Headers | None = None, **params: Any) -> httpx.Response:
     return await api.client.get("/api/v1/exports/projects", headers=headers or api.admin,
                                 params={"format": fmt, **params})

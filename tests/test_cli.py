@@ -62,7 +62,9 @@ def test_serve_finishes_a_request_in_flight_when_told_to_stop(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PIPELINE_DATABASE_URL": db, "PIPELINE_WEBHOOK_WORKER_ENABLED": "false",
-           "PIPELINE_ESCALATION_JOB_ENABLED": "false", "PIPELINE_LOG_LEVEL": "WARNING"}
+           "PIPELINE_ESCALATION_JOB_ENABLED": "false", "PIPELINE_LOG_LEVEL": "WARNING",
+           # A request that takes a while: the ledger is imported during it, not as a job.
+           "PIPELINE_IMPORT_SYNC_MAX_ROWS": "100000", "PIPELINE_IMPORT_JOB_WORKER_ENABLED": "false"}
     server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -5,6 +5,7 @@ from app.models.approval import ApprovalEvent, ApprovalItem, ApprovalKind, Integ
 from app.models.base import utcnow
 from app.models.difficulty import Difficulty, DifficultyEvent
 from app.models.exchange_rate import ExchangeRate
+from app.models.jobs import ImportJob
 from app.models.progress import AnnualPlan, ProgressReport
 from app.models.project import Project, ProjectCodeRecord, ProjectDesignation, StageTransition
 from app.models.promotion import FdiReceipt, FollowUp, FollowUpLeader, Investor, SigningEvent
@@ -29,6 +30,7 @@ __all__ = [
     "FollowUp",
     "FollowUpLeader",
     "IdempotencyRecord",
+    "ImportJob",
     "IndustryEntry",
     "IntegrationSecret",
     "Investor",

@@ -328,6 +328,22 @@ class ImportAction(StrEnum):
     unchanged = "unchanged"
 
 
+class ImportKind(StrEnum):
+    """Which ledger an import job reads."""
+
+    projects = "projects"
+    progress_reports = "progress_reports"
+
+
+class ImportJobStatus(StrEnum):
+    """Where an import job is: waiting, being run by a process, or done (``finished``, ``failed``)."""
+
+    queued = "queued"
+    running = "running"
+    finished = "finished"
+    failed = "failed"
+
+
 LABELS: dict[str, dict[str, str]] = {
     "stage": {
         "negotiating": "在谈",
@@ -469,6 +485,8 @@ LABELS: dict[str, dict[str, str]] = {
     "delivery_error": {"timeout": "超时", "connection_failed": "连接失败", "tls_error": "TLS错误",
                        "http_status": "非2xx应答", "destination_refused": "目标地址不允许"},
     "import_action": {"create": "新增", "update": "更新", "unchanged": "无变化"},
+    "import_kind": {"projects": "项目台账", "progress_reports": "月报台账"},
+    "import_job_status": {"queued": "排队中", "running": "导入中", "finished": "已完成", "failed": "失败"},
 }
 
 ENUMS: dict[str, type[StrEnum]] = {
@@ -503,4 +521,6 @@ ENUMS: dict[str, type[StrEnum]] = {
     "attempt_outcome": AttemptOutcome,
     "delivery_error": DeliveryError,
     "import_action": ImportAction,
+    "import_kind": ImportKind,
+    "import_job_status": ImportJobStatus,
 }

@@ -1,22 +1,22 @@
 """``/imports/projects`` and ``/exports/projects``: the bureau's ledger (台账) in and out."""
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.clock import today
 from app.config import Settings
-from app.deps import Allowed, AppRoute, Session, settings_of
+from app.deps import Allowed, AppRoute, Session, current_principal, settings_of
+from app.models.enums import ImportKind
 from app.models.ledger import ImportReport
-from app.routers.common import FieldError, Problem, problems
+from app.routers.common import FieldError, Id, Problem, problems
 from app.routers.projects import project_filters
 from app.services.access.permissions import Action, Principal
-from app.services.ledger import columns, exports, imports, spreadsheets
+from app.services.ledger import columns, exports, jobs, spreadsheets
 from app.services.ledger import reports as reports_ledger
-from app.services.progress import rules as report_rules
 from app.services.projects.projects import ProjectFilters
 
 # Room for the multipart envelope around the file itself.
@@ -49,6 +49,11 @@ With `dry_run=true` nothing is written: the report says, row by row, what is wro
 would be created or updated. A real run writes every row or, if any row is invalid, nothing
 (422 `ledger_invalid`, with the same report under `report`).
 
+A file of at most `IMPORT_SYNC_MAX_ROWS` rows (500 by default) is imported during the request:
+200 with the report. A larger one is filed as an import job: 202 with the job and
+`Location: /api/v1/imports/{id}`; poll it until `status` is `finished` (its `report` is the
+one a synchronous import answers) or `failed` (its `problem` says why; nothing was written).
+
 {_column_table()}
 """
 
@@ -66,6 +71,20 @@ class LedgerProblem(Problem):
     report: ImportReport | None = None
 
 
+def _accepted(description: str) -> dict[int | str, dict[str, Any]]:
+    return {202: {"model": jobs.ImportJobRead, "description": description,
+                  "headers": {"Location": {"description": "The job: `/api/v1/imports/{id}`.",
+                                           "schema": {"type": "string"}}}}}
+
+
+def _answer(result: jobs.Report | jobs.ImportJobRead) -> Any:
+    """A report as it is (200); a job filed as 202, pointing at it."""
+    if isinstance(result, jobs.ImportJobRead):
+        return JSONResponse(result.model_dump(mode="json"), status_code=202,
+                            headers={"Location": f"{imports_router.prefix}/{result.id}"})
+    return result
+
+
 IMPORT_RESPONSES = {**problems(413), 422: {
     "model": LedgerProblem,
     "description": "Invalid input, an unreadable file (`unsupported_file`, `ledger_header`, `too_many_rows`), "
@@ -73,8 +92,8 @@ IMPORT_RESPONSES = {**problems(413), 422: {
     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/LedgerProblem"}}}}}
 
 
-@imports_router.post("/projects", response_model=ImportReport, responses=IMPORT_RESPONSES,
-                     description=IMPORT_DESCRIPTION)
+@imports_router.post("/projects", response_model=ImportReport, description=IMPORT_DESCRIPTION,
+                     responses={**IMPORT_RESPONSES, **_accepted("A large ledger, filed as an import job.")})
 async def import_projects(
     file: Annotated[UploadFile, File(description="The ledger: .xlsx or .csv.")],
     session: Session,
@@ -84,14 +103,22 @@ async def import_projects(
     as_of: Annotated[date | None, Query(
         description="The ledger's date: stage moves of rows without 进入阶段日期 are dated on it; today if omitted.",
     )] = None,
-) -> ImportReport:
-    """Import projects from a ledger file, all or nothing."""
-    content = await file.read()
-    return await imports.import_projects(session, principal, content=content, filename=file.filename,
-                                         dry_run=dry_run, today=today(), as_of=as_of,
-                                         limits=spreadsheets.Limits.of(settings),
-                                         max_errors=settings.import_max_reported_errors,
-                                         max_changes=settings.import_max_reported_changes)
+) -> Any:
+    """Import projects from a ledger file, all or nothing: at once, or as a job for a large file."""
+    work = jobs.Work(kind=ImportKind.projects, actor=principal, content=await file.read(), filename=file.filename,
+                     dry_run=dry_run, as_of=as_of)
+    return _answer(await jobs.submit(session, work, settings, today=today()))
+
+
+@imports_router.get("/{job_id}", response_model=jobs.ImportJobRead, responses=problems(404))
+async def get_import_job(
+    job_id: Id,
+    session: Session,
+    principal: Annotated[Principal, Depends(current_principal, scope="function")],
+) -> jobs.ImportJobRead:
+    """An import job: its status, its progress (`rows_done` of `rows_total`) and, once finished, its
+    report. The key that filed it, and admin and bureau keys, may read it; to others it is 404."""
+    return await jobs.get_job(session, principal, job_id)
 
 
 @exports_router.get(
@@ -118,22 +145,21 @@ async def export_projects(
 
 
 @imports_router.post("/progress-reports", response_model=reports_ledger.ReportImportReport,
-                     responses=IMPORT_RESPONSES)
+                     responses={**IMPORT_RESPONSES, **_accepted("A large ledger, filed as an import job.")})
 async def import_progress_reports(
     file: Annotated[UploadFile, File(description="The ledger of monthly reports: .xlsx or .csv.")],
     session: Session,
     settings: Annotated[Settings, Depends(settings_of)],
     principal: Principal = Allowed(Action.report_import),
     dry_run: Annotated[bool, Query(description="Check and report only; write nothing.")] = False,
-) -> reports_ledger.ReportImportReport:
+) -> Any:
     """File monthly reports (月报) from a ledger, all or nothing, as the importing key: 项目代码 (or
     项目名称), 年度, 月份, 本月完成投资(万元), 本月到位资金(万元), 实际使用外资(万美元), 形象进度,
-    存在问题, 下月计划 (`docs/PROGRESS.md`). Each row becomes a submitted version, reviewed as any other."""
-    content = await file.read()
-    return await reports_ledger.import_reports(session, principal, content=content, filename=file.filename,
-                                               dry_run=dry_run, rules=report_rules.rules_of(settings),
-                                               today=today(), limits=spreadsheets.Limits.of(settings),
-                                               max_errors=settings.import_max_reported_errors)
+    存在问题, 下月计划 (`docs/PROGRESS.md`). Each row becomes a submitted version, reviewed as any other.
+    A file of more than `IMPORT_SYNC_MAX_ROWS` rows is filed as an import job (202)."""
+    work = jobs.Work(kind=ImportKind.progress_reports, actor=principal, content=await file.read(),
+                     filename=file.filename, dry_run=dry_run, as_of=None)
+    return _answer(await jobs.submit(session, work, settings, today=today()))
 
 
 @exports_router.get(

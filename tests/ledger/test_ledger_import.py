@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.ledger_files import all_projects, csv_bytes, ledger_row, table, upload, xlsx_bytes
+from tests.ledger_files import all_projects, csv_bytes, job_done, ledger_row, table, upload, xlsx_bytes
 
 
 async def changes_written(api):
@@ -123,9 +123,11 @@ async def test_a_dry_run_reports_what_it_would_do_and_writes_nothing(api):
 async def test_one_bad_row_among_a_thousand_writes_nothing_and_is_named(api):
     rows = [ledger_row(n) for n in range(1, 1001)]
     rows[736]["总投资(万元)"] = "约五千"  # spreadsheet row 738: the header is row 1
-    r = await upload(api, xlsx_bytes(table(rows)), "台账.xlsx")
-    assert r.status_code == 422, r.text
-    problem = r.json()
+    # More rows than are imported during the request: a job, which fails as the request would have.
+    job = await job_done(api, await upload(api, xlsx_bytes(table(rows)), "台账.xlsx"))
+    assert job["status"] == "failed"
+    problem = {**job["problem"], "report": job["report"]}
+    assert problem["status"] == 422
     assert problem["code"] == "ledger_invalid"
     assert problem["errors"] == [{"field": "total_investment", "message": "is not a number", "row": 738,
                                   "column": "总投资(万元)", "value": "约五千"}]
@@ -447,3 +449,49 @@ async def test_a_report_lists_at_most_the_configured_errors_and_changes_but_coun
     report = (await upload(api, csv_bytes(table(rows)), dry_run=True)).json()
     assert (report["created"], len(report["changes"]), report["changes_truncated"]) == (7, 3, True)
     assert (report["invalid"], len(report["errors"]), report["errors_truncated"]) == (4, 2, True)
+
+
+async def test_new_projects_written_together_apply_the_approval_events_waiting_for_their_codes(api):
+    from tests.factories import event_body
+
+    code = "2020-370214-04-01-654321"
+    system = await api.integration()
+    r = await system.post(event_body(event_id="w-1", project_code=code, status="submitted",
+                                     submitted_on="2022-07-01"))
+    assert (r.status_code, r.json()["outcome"]) == (202, "unmatched")
+    rows = [ledger_row(1), ledger_row(2, 项目代码=code), ledger_row(3)]
+    r = await upload(api, csv_bytes(table(rows)))
+    assert (r.status_code, r.json()["created"]) == (200, 3)
+    by_name = {p["name"]: p for p in await all_projects(api)}
+    [item] = await api.approvals(by_name["台账项目 00002"]["id"])
+    assert (item["status"], item["submitted_on"]) == ("submitted", "2022-07-01")
+    assert await api.approvals(by_name["台账项目 00001"]["id"]) == []
+    history = await api.client.get(f"/api/v1/projects/{by_name['台账项目 00002']['id']}/codes", headers=api.admin)
+    assert [(c["code"], c["reason"]) for c in history.json()["items"]] == [(code, "assigned")]
+
+
+async def test_a_code_another_project_took_meanwhile_refuses_its_row_and_writes_nothing(api, monkeypatch):
+    from app.services.ledger import imports
+
+    code = "2020-370214-04-01-777777"
+    plan_chunk = imports._plan_chunk
+    calls = []
+
+    async def plan_then_take_the_code(session, ctx, rows):
+        plans = await plan_chunk(session, ctx, rows)
+        calls.append(1)
+        if len(calls) == 2:  # between checking the rows and writing them, another project takes the code
+            from sqlalchemy import update
+
+            from app.models import Project
+            await session.execute(update(Project).where(Project.name == "已有项目").values(code=code))
+        return plans
+
+    await api.project(name="已有项目")
+    monkeypatch.setattr(imports, "_plan_chunk", plan_then_take_the_code)
+    rows = [ledger_row(1), ledger_row(2, 项目代码=code), ledger_row(3)]
+    r = await upload(api, csv_bytes(table(rows)))
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["code"] == "ledger_invalid" and "Row 3 was refused" in problem["detail"], problem
+    assert [p["name"] for p in await all_projects(api)] == ["已有项目"]

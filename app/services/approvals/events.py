@@ -16,6 +16,7 @@ reference — the newest item of the kind; failing all, a new item.
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -164,6 +165,17 @@ async def _apply(session: AsyncSession, event: ApprovalEvent, project: Project, 
     await versioning.flush(session)
     await items.announce(session, actor, item, project, before=before, today=today)
     event.outcome, event.approval_item_id = ApprovalEventOutcome.applied, item.id
+
+
+async def waiting_for(session: AsyncSession, projects: Sequence[Project]) -> list[Project]:
+    """Those of the projects whose code unmatched events name (``apply_waiting`` applies them)."""
+    by_code = {p.code: p for p in projects if p.code is not None}
+    if not by_code:
+        return []
+    named = (await session.execute(
+        select(col(ApprovalEvent.project_code)).distinct()
+        .where(col(ApprovalEvent.project_code).in_(by_code), col(ApprovalEvent.project_id).is_(None)))).scalars()
+    return [by_code[code] for code in sorted(c for c in named if c is not None)]
 
 
 async def apply_waiting(session: AsyncSession, *, project: Project) -> int:

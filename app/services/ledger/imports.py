@@ -720,7 +720,7 @@ def _rejection(report: ImportReport, detail: str) -> InvalidInput:
                         extensions={"report": report.model_dump(mode="json")})
 
 
-def _clean_filename(filename: str | None) -> str | None:
+def clean_filename(filename: str | None) -> str | None:
     if not filename:
         return None
     name = "".join(ch for ch in filename.replace("\\", "/").rsplit("/", 1)[-1] if ch.isprintable())
@@ -733,7 +733,7 @@ async def import_projects(session: AsyncSession, actor: Principal, *, content: b
     """Validate a ledger file row by row; unless a dry run, write all of it, or (422) nothing."""
     if as_of is not None and as_of > today:
         raise InvalidInput.field("as_of", f"must not be in the future (today is {today})")
-    filename = _clean_filename(filename)
+    filename = clean_filename(filename)
     sha256 = hashlib.sha256(content).hexdigest()
     reader = await _open(content, filename, limits)
     if reader.header is None or reader.file_issues:
@@ -773,11 +773,11 @@ async def import_projects(session: AsyncSession, actor: Principal, *, content: b
     done, to_write, index = 0, sum(writing.values()), 0
     while writing and (rows := await _next_chunk(reader)):
         if index in writing:
-            for plan in await _plan_chunk(session, ctx, rows):
-                await _apply_planned(session, ctx, plan, reader, filename=filename, sha256=sha256)
-                done += 1
-                if progress:
-                    progress("importing", done, to_write)
+            plans = await _plan_chunk(session, ctx, rows)
+            await _apply_chunk(session, ctx, plans, reader, filename=filename, sha256=sha256)
+            done += len(plans)
+            if progress:
+                progress("importing", done, to_write)
         index += 1
     await audit.record(session, actor, action="import", resource_type="ledger", resource_id=sha256,
                        after={"file_name": filename, "format": report.format, "rows": report.rows,
@@ -787,20 +787,49 @@ async def import_projects(session: AsyncSession, actor: Principal, *, content: b
     return report
 
 
-async def _apply_planned(session: AsyncSession, ctx: Context, plan: Plan, reader: LedgerReader, *,
-                         filename: str | None, sha256: str) -> None:
-    """Write one row planned again; a row that became invalid, or that a service refuses, stops the import."""
-    def rejected(detail: str) -> InvalidInput:
+async def _apply_chunk(session: AsyncSession, ctx: Context, plans: Sequence[Plan], reader: LedgerReader, *,
+                       filename: str | None, sha256: str) -> None:
+    """Write a chunk's rows planned again, in file order, each run of new projects at once; a
+    row that became invalid, or that a service refuses, stops the import."""
+    def rejected(plan: Plan, detail: str) -> InvalidInput:
         return _rejection(_report(reader, _single(plan), dry_run=False, filename=filename, sha256=sha256,
                                   max_errors=100), detail)
 
-    if plan.errors:  # the registry changed since the rows were checked
-        raise rejected(f"Row {plan.row} became invalid while importing; nothing was imported.")
-    try:
-        await _apply(session, ctx, plan)
-    except AppError as exc:
+    def refused(plan: Plan, exc: AppError) -> InvalidInput:
         plan.errors.append(LedgerIssue(row=plan.row, message=exc.detail))
-        raise rejected(f"Row {plan.row} was refused: {exc.detail} Nothing was imported.") from exc
+        return rejected(plan, f"Row {plan.row} was refused: {exc.detail} Nothing was imported.")
+
+    for plan in plans:
+        if plan.errors:  # the registry changed since the rows were checked
+            raise rejected(plan, f"Row {plan.row} became invalid while importing; nothing was imported.")
+    creating: list[Plan] = []
+
+    async def create() -> None:
+        if not creating:
+            return
+        items = [p.create for p in creating if p.create is not None]
+        try:
+            created = await projects.create_projects(session, items=items, actor=ctx.actor, today=ctx.today)
+        except projects.ItemRefused as exc:
+            raise refused(creating[exc.index], exc.error) from exc
+        for plan, read in zip(creating, created, strict=True):
+            try:
+                await _apply_investor(session, ctx, plan, read.investor_id)
+            except AppError as exc:
+                raise refused(plan, exc) from exc
+        creating.clear()
+
+    for plan in plans:
+        if plan.create is not None:
+            creating.append(plan)
+            continue
+        await create()
+        try:
+            await _apply(session, ctx, plan)
+        except AppError as exc:
+            raise refused(plan, exc) from exc
+    if creating:
+        await create()
 
 
 def _single(plan: Plan) -> Tally:

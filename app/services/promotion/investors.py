@@ -9,6 +9,7 @@ that name and country (the oldest, if there are several), which is created if th
 none: the older clients and the ledger keep working.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -158,6 +159,30 @@ async def match_or_create(session: AsyncSession, *, name: str, country: str, act
     if found is not None:
         return found
     return await _add(session, InvestorCreate(name=name, country=country), actor)
+
+
+async def match_or_create_many(session: AsyncSession, pairs: Sequence[tuple[str | None, str | None]], *,
+                               actor: Principal) -> dict[tuple[str, str], Investor]:
+    """``match_or_create`` for each (name, country), in a few statements for them all."""
+    wanted = dict.fromkeys((name, country) for name, country in pairs if name is not None and country is not None)
+    found: dict[tuple[str, str], Investor] = {}
+    names = sorted({name for name, _ in wanted})
+    for start in range(0, len(names), 500):
+        stmt = (select(Investor).where(col(Investor.name).in_(names[start:start + 500]),
+                                       col(Investor.archived_at).is_(None)).order_by(col(Investor.id)))
+        for investor in (await session.execute(stmt)).scalars():
+            if (investor.name, investor.country) in wanted:
+                found.setdefault((investor.name, investor.country), investor)
+    new = [Investor(**InvestorCreate(name=name, country=country).model_dump())
+           for name, country in wanted if (name, country) not in found]  # in the order they are named
+    if new:
+        session.add_all(new)
+        await _flush(session)
+        for investor in new:
+            await audit.record(session, actor, action="investor.create", resource_type="investor",
+                               resource_id=investor.id or 0, after=_snapshot(investor))
+            found[(investor.name, investor.country)] = investor
+    return found
 
 
 async def resolve(session: AsyncSession, *, investor_id: int | None, name: str | None, country: str | None,
