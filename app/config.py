@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # day is amber; this many due months unfiled in a row, red.
     status_report_missing_amber_months: int | None = Field(default=1, ge=1, le=12)
     status_report_missing_red_months: int | None = Field(default=2, ge=1, le=12)
+    # The forecast of the year's end (/stats/forecast): a project, group or target whose
+    # expected figure falls more than this many percent below its plan is expected to miss.
+    forecast_miss_tolerance_percent: int = Field(default=10, ge=0, le=100)
     # How many red and amber projects a leader's dashboard lists (the rest are a link away).
     dashboard_attention_limit: int = Field(default=50, ge=0, le=200)
 

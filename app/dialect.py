@@ -108,3 +108,36 @@ def in_values(column: Any, values: Sequence[Any], dialect_name: str) -> ColumnEl
     if dialect_name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))  # type: ignore[no-any-return]
     return column.in_(list(values))  # type: ignore[no-any-return]
+
+
+class json_quarter_amount(FunctionElement[Any]):
+    """The amount of one quarter in a JSON list ``[{"quarter": n, "amount": {"amount": "…"}}]``
+    (a monthly report's ``expected_investment``), in ``Amount``'s stored form (numeric on
+    PostgreSQL, hundredths on SQLite); NULL when the quarter is absent or the value no list."""
+
+    inherit_cache = True
+    name = "json_quarter_amount"
+
+    def __init__(self, document: Any, quarter: int) -> None:
+        self.quarter = int(quarter)  # written into the SQL: an int only
+        super().__init__(document)
+
+
+@compiles(json_quarter_amount)
+def _json_quarter_amount_postgresql(element: json_quarter_amount, compiler: SQLCompiler, **kw: Any) -> str:
+    (document,) = list(element.clauses)
+    doc = compiler.process(document, **kw)
+    return (f"(SELECT SUM((e.value -> 'amount' ->> 'amount')::numeric) FROM jsonb_array_elements("
+            f"CASE WHEN jsonb_typeof({doc}) = 'array' THEN {doc} ELSE '[]'::jsonb END) AS e "
+            f"WHERE (e.value ->> 'quarter')::int = {element.quarter})")
+
+
+@compiles(json_quarter_amount, "sqlite")
+def _json_quarter_amount_sqlite(element: json_quarter_amount, compiler: SQLCompiler, **kw: Any) -> str:
+    # Amounts are decimal strings of at most two places: times 100 and rounded, the double is
+    # the exact count of hundredths for any amount below 9 × 10^13 (2^53 hundredths).
+    (document,) = list(element.clauses)
+    doc = compiler.process(document, **kw)
+    return (f"(SELECT SUM(CAST(ROUND(json_extract(e.value, '$.amount.amount') * 100) AS INTEGER)) FROM json_each("
+            f"CASE WHEN json_type({doc}) = 'array' THEN {doc} ELSE '[]' END) AS e "
+            f"WHERE json_extract(e.value, '$.quarter') = {element.quarter})")

@@ -13,6 +13,7 @@ from app.deps import Allowed, ReadSession, settings_of
 from app.errors import InvalidInput
 from app.models.enums import FundingSource, InvestmentDimension, PipelineDimension, ProjectStatus, Stage
 from app.models.fields import BusinessDate, CountryCode
+from app.models.forecast import ForecastStats
 from app.models.investment import InvestmentStats
 from app.models.reference import ReferenceKey
 from app.models.stats import (
@@ -27,6 +28,7 @@ from app.routers.common import Cursor, Id, Limit, make_router, problems
 from app.services.access.permissions import Action, Principal
 from app.services.common.pagination import Page
 from app.services.stats import dashboards, health, target_progress
+from app.services.stats import forecast as forecast_stats
 from app.services.stats import investment as investment_stats
 from app.services.stats import pipeline as pipeline_stats
 
@@ -177,6 +179,32 @@ async def investment(
     return await investment_stats.investment(session, year=year, month=month, as_of=as_of or today(),
                                              group_by=group_by, rules=investment_stats.rules_of(settings),
                                              today=today())
+
+
+@router.get("/forecast", response_model=ForecastStats)
+async def forecast(
+    session: ReadSession,
+    settings: AppSettings,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    principal: Principal = Allowed(Action.stats_read),
+    group_by: Annotated[InvestmentDimension | None, Query(description="One dimension to group by, as "
+                                                                      "`/stats/investment`.")] = None,
+    as_of: Annotated[BusinessDate | None, Query(description=(
+        "Forecast from what was known and accepted by this date; today when omitted. Some month of `year` "
+        "must have been due by then."))] = None,
+    projects: Annotated[forecast_stats.ProjectsShown, Query(description=(
+        "Which projects to list: those expected to miss (default), all with a plan, or none."))
+    ] = "expected_to_miss",
+) -> ForecastStats:
+    """Will the year be made? Per project with an annual plan, per group and city-wide: the
+    investment expected by the year's end (the larger of the reports' expected quarters and the
+    run rate), against the plan; per target: the members expected to reach the goal by the
+    year's end (by their planned dates and the median days each remaining stage has taken).
+    Each figure names its method and inputs."""
+    return await forecast_stats.forecast(session, year=year, as_of=as_of or today(), group_by=group_by,
+                                         tolerance=settings.forecast_miss_tolerance_percent,
+                                         due_day=settings.progress_report_due_day, projects=projects,
+                                         today=today())
 
 
 @leaders.get("/{leader_id}/dashboard", response_model=LeaderDashboard, responses=problems(404))

@@ -120,6 +120,7 @@ ROLE_TABLES_ELSEWHERE: dict[str, tuple[str, ...]] = {
         "GET /targets/{id}/projects", "GET /exchange-rates", "POST /exchange-rates", "GET /exchange-rates/{id}",
         "PATCH /exchange-rates/{id}", "GET /stats/pipeline", "GET /stats/pipeline/projects", "GET /stats/targets",
         "GET /stats/leaders", "GET /stats/project-status", "GET /leaders/{id}/dashboard"),
+    "tests/stats/test_forecast.py": ("GET /stats/forecast",),
     "tests/ledger/test_ledger_import.py": ("POST /imports/projects",),
     "tests/ledger/test_ledger_export.py": ("GET /exports/projects",),
     "tests/promotion/test_promotion_permissions.py": (

@@ -98,7 +98,7 @@ def colour(pp: CTE, month: int, rules: InvestmentRules) -> ColumnElement[str]:
     return case(*whens, else_="green")
 
 
-async def _keyed(session: AsyncSession, dimension: InvestmentDimension | None, year: int, on: date,
+async def keyed(session: AsyncSession, dimension: InvestmentDimension | None, year: int, on: date,
                  pp: CTE) -> tuple[Any, Any]:
     """The group key column and the FROM clause joining the per-project rows to it."""
     base = pp.join(Project, col(Project.id) == pp.c.project_id)
@@ -195,7 +195,7 @@ async def investment(session: AsyncSession, *, year: int, month: int, as_of: dat
     check_as_of(as_of, today)
     on = min(month_end(year, month), as_of)
     pp = per_project(year, month, as_of)
-    key, joined = await _keyed(session, group_by, year, on, pp)
+    key, joined = await keyed(session, group_by, year, on, pp)
     live = col(Project.archived_at).is_(None)
     grouped = (select(key.label("k"), literal(0, Integer).label("is_total"), *_sums(pp, month, rules))
                .select_from(joined).where(live))
