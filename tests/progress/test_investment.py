@@ -104,3 +104,11 @@ async def test_bad_questions_are_refused_naming_the_parameter(api):
     r = await api.client.get(STATS, headers=await api.key("unit", unit_id=unit["id"]),
                              params={"year": 2022, "month": 6})
     assert r.status_code == 403
+
+
+async def test_by_target_with_no_project_and_no_target_there_is_no_group(api):
+    # Found by the property test: ungrouped, the aggregate answered a group of none over nothing.
+    r = await api.client.get("/api/v1/stats/investment", headers=api.admin,
+                             params={"year": 2022, "month": 6, "group_by": "target"})
+    assert r.status_code == 200, r.text
+    assert r.json()["groups"] == []

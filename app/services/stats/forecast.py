@@ -59,6 +59,7 @@ from app.models.forecast import (
 from app.models.stats import MoneyTotal
 from app.models.types import Amount
 from app.services.progress import rules as report_rules
+from app.services.progress.reports import counting_on
 from app.services.stats import investment, target_progress
 from app.services.stats.health import last_due_month
 from app.services.stats.pipeline import check_as_of, median_by, share
@@ -117,7 +118,7 @@ def per_project(year: int, month: int, as_of: date, tolerance: int) -> CTE:
     pp = investment.per_project(year, month, as_of)
     quarter = month // 3 + 1  # the quarter the next month falls in (5 once the year is over)
     quarter_start = 3 * (quarter - 1) + 1
-    counted = and_(col(r.year) == year, col(r.month) <= month, investment.counting_on(as_of))
+    counted = and_(col(r.year) == year, col(r.month) <= month, counting_on(as_of))
     reported = (select(col(r.project_id).label("project_id"), func.max(col(r.month)).label("last_month"),
                        func.sum(case((col(r.month) >= quarter_start, col(r.investment_amount)),
                                      else_=_zero())).label("done_in_quarter"))

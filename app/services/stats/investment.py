@@ -200,8 +200,9 @@ async def investment(session: AsyncSession, *, year: int, month: int, as_of: dat
     grouped = (select(key.label("k"), literal(0, Integer).label("is_total"), *_sums(pp, month, rules))
                .select_from(joined).where(live))
     # With no target in the year every project is in the group of none: a constant, which
-    # PostgreSQL does not group by.
-    grouped = grouped if isinstance(key, Null) else grouped.group_by(key)
+    # PostgreSQL does not group by. Ungrouped, an aggregate answers one row even over no
+    # project: the group of none exists only when it holds one.
+    grouped = grouped.having(func.count() > 0) if isinstance(key, Null) else grouped.group_by(key)
     total = (select(null().label("k"), literal(1, Integer).label("is_total"), *_sums(pp, month, rules))
              .select_from(pp.join(Project, col(Project.id) == pp.c.project_id)).where(live))
     rows = (await session.execute(union_all(grouped, total) if group_by is not None else total)).all()
