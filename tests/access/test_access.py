@@ -108,6 +108,7 @@ ROLE_TABLES_ELSEWHERE: dict[str, tuple[str, ...]] = {
         "GET /webhooks/{id}", "PATCH /webhooks/{id}", "DELETE /webhooks/{id}", "GET /webhooks/{id}/deliveries",
         "GET /webhooks/{id}/deliveries/{id}", "POST /webhooks/{id}/deliveries/{id}/redeliver"),
     "tests/approvals/test_approval_events.py": ("POST /integrations/approval-events",),
+    "tests/ledger/test_ledger_jobs.py": ("GET /imports/{id}",),
     "tests/progress/test_progress_permissions.py": (
         "POST /projects/{id}/annual-plans", "GET /projects/{id}/annual-plans", "GET /annual-plans",
         "GET /annual-plans/{id}", "PATCH /annual-plans/{id}", "POST /projects/{id}/progress-reports",
