@@ -39,14 +39,15 @@ async def get_read_session(request: Request, session: Session) -> AsyncIterator[
 ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
-async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection | plainsql.Pooled]:
+async def get_plain_connection(request: Request) -> AsyncIterator[AsyncConnection | plainsql.Pooled]:
     """For a read made of plain statements only: a bare connection (``plainsql.connect``) on
-    the read replica, or on the primary when no replica is configured. No session."""
-    async with plainsql.connect(request.app.state.read_engine or request.app.state.engine) as connection:
+    the primary, as a read whose ETag a change must match needs (a replica may lag). No
+    session."""
+    async with plainsql.connect(request.app.state.engine) as connection:
         yield connection
 
 
-ReadConnection = Annotated[AsyncConnection | plainsql.Pooled, Depends(get_read_connection, scope="function")]
+PlainConnection = Annotated[AsyncConnection | plainsql.Pooled, Depends(get_plain_connection, scope="function")]
 
 
 async def get_read_core_connection(request: Request) -> AsyncIterator[AsyncConnection]:
@@ -292,5 +293,5 @@ async def settings_of(request: Request) -> Settings:
     return settings
 
 
-__all__ = ["Allowed", "AppRoute", "IfMatch", "ReadConnection", "ReadCoreConnection", "ReadSession", "Session",
+__all__ = ["Allowed", "AppRoute", "IfMatch", "PlainConnection", "ReadCoreConnection", "ReadSession", "Session",
            "current_principal", "permit", "principal_of", "settings_of"]

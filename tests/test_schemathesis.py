@@ -29,10 +29,11 @@ EXAMPLES = 25  # per operation and generation mode
 # schema-valid data: besides the defaults, 412/428 (a change needs the current ETag,
 # which no generator can know) and 422 (rules JSON Schema cannot state: planned dates
 # in order, a referenced leader that exists, a move not dated before the previous one,
-# a cursor this service issued). Format-level rules are all in the schema (enums,
+# a cursor this service issued), and 410 (a retired operation, kept in the document as
+# deprecated, answers every request so). Format-level rules are all in the schema (enums,
 # patterns, lengths), so the check still catches a validator stricter than its schema.
 CONFIG = schemathesis.Config.from_dict({"checks": {"positive_data_acceptance": {
-    "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "428", "429"]}}})
+    "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "410", "412", "422", "428", "429"]}}})
 
 
 def _free_port() -> int:

@@ -6,7 +6,7 @@ from fastapi import Depends, Path, Query, Response, status
 from pydantic import Field
 
 from app.clock import today
-from app.deps import Allowed, IfMatch, ReadConnection, ReadCoreConnection, Session
+from app.deps import Allowed, IfMatch, PlainConnection, ReadCoreConnection, Session
 from app.models.enums import Designation, DesignationStatus, FundingSource, Stage
 from app.models.fields import ProjectCodeLookup
 from app.models.project import (
@@ -102,7 +102,7 @@ async def get_project_by_code(code: Annotated[ProjectCodeLookup, Path()], respon
 async def get_project(project_id: Id,
                       # The principal first: its connection goes back to the pool before the read takes one.
                       principal: Annotated[Principal, Allowed(Action.project_read)],
-                      connection: ReadConnection) -> Response:
+                      connection: PlainConnection) -> Response:
     """One project; its ETag is what a change must send as If-Match."""
     project = await projects.read_project(connection, principal, project_id)
     return json_response(project, version=project["version"])
