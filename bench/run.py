@@ -65,7 +65,8 @@ def server(app: str, url: str, workers: int, *, factory: bool) -> Iterator[tuple
     # A handful of keys drive the whole load: their rate limit is set out of reach, but
     # still counted, so each request pays for its count as in production.
     env = {**os.environ, "PIPELINE_DATABASE_URL": url, "PIPELINE_ESCALATION_JOB_ENABLED": "false",
-           "PIPELINE_WEBHOOK_WORKER_ENABLED": "false", "PIPELINE_LOG_LEVEL": "WARNING",
+           "PIPELINE_WEBHOOK_WORKER_ENABLED": "false", "PIPELINE_IMPORT_JOB_WORKER_ENABLED": "false",
+           "PIPELINE_LOG_LEVEL": "WARNING",
            "PIPELINE_RATE_LIMIT_PER_MINUTE": str(10**9), "PIPELINE_HOUSEKEEPING_ENABLED": "false",
            # A connection per concurrent request, in the service and the baseline alike.
            "PIPELINE_POOL_SIZE": str(CONCURRENCY),
