@@ -2,6 +2,9 @@
 
     python bench/ledger.py --database-url postgresql+asyncpg://USER@HOST/DB --reset [--rows 20000]
 
+The last phase imports the same projects a month on (``generate(changed=True)``): every
+row an update of an existing project, most with a stage move.
+
 Each phase is one HTTP request to the service run by uvicorn in a fresh process on the
 loopback interface, so the figures are the server's own: the request's wall time (as the
 client sees it) and the server process's peak resident memory (VmHWM), beside its
@@ -52,8 +55,14 @@ def rss_mib(field: str = "VmHWM") -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 1024 * 1024)
 
 
-def generate(path: Path, rows: int) -> None:
-    """A ledger of ``rows`` projects, as a bureau would keep it, written with openpyxl's streaming writer."""
+def generate(path: Path, rows: int, *, changed: bool = False) -> None:
+    """A ledger of ``rows`` projects, as a bureau would keep it, written with openpyxl's streaming writer.
+
+    ``changed``: the same projects (the same codes, names and investors) a month on: every
+    row has another leader, unit and total investment, later planned dates, and the
+    projects not yet in production one stage further on (a month after they entered
+    theirs), so that importing it over the first updates every project and moves most.
+    """
     from openpyxl import Workbook
 
     from app.services.ledger.columns import export_headers
@@ -68,12 +77,17 @@ def generate(path: Path, rows: int) -> None:
         foreign = rng.random() < 0.3
         entered = date(2019, 1, 2) + timedelta(days=rng.randrange(1400))
         sign = entered + timedelta(days=rng.randrange(30, 400))
+        stage, leader, unit = rng.choice(STAGES), rng.choice(LEADERS), rng.choice(UNITS)
+        amount = round(rng.uniform(500, 500_000), 2)
+        if changed:
+            if stage != STAGES[-1]:
+                stage, entered = STAGES[STAGES.index(stage) + 1], entered + timedelta(days=30)
+            leader, unit = LEADERS[(LEADERS.index(leader) + 1) % len(LEADERS)], UNITS[(UNITS.index(unit) + 1) % 30]
+            amount, sign = round(amount + 100, 2), sign + timedelta(days=30)
         sheet.append([
             n, f"2020-370214-04-01-{n:06d}" if n % 3 == 0 else None, f"招商项目{n:06d}", f"投资方{n:06d}有限公司",
             "JP" if foreign else "中国", None, None, "外资" if foreign else "内资", rng.choice(industries),
-            rng.choice(zones),
-            round(rng.uniform(500, 500_000), 2), "USD" if foreign else "CNY", rng.choice(STAGES), entered,
-            rng.choice(LEADERS), rng.choice(UNITS), sign, sign + timedelta(days=180), sign + timedelta(days=720),
+            rng.choice(zones), amount, "USD" if foreign else "CNY", stage, entered, leader, unit, sign, sign + timedelta(days=180), sign + timedelta(days=720),
             "已申报" if n % 7 == 0 else None, None, "否"])
     book.save(path)
 
@@ -209,6 +223,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("PIPELINE_DATABASE_URL"))
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--reset", action="store_true", help="empty the database first")
+    parser.add_argument("--skip-exports", action="store_true",
+                        help="time only the imports (all new, then the changed ledger over them)")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.database_url:
@@ -226,18 +242,24 @@ def main() -> None:
     backend = args.database_url.split(":", 1)[0]
     print(f"ledger benchmark: {args.rows:,} rows on {backend}, python {sys.version.split()[0]}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
-    print(f"{'phase':<38} {'wall s':>7} {'server peak RSS MiB':>20} {'at start':>9}  detail")
+    print(f"{'phase':<42} {'wall s':>7} {'server peak RSS MiB':>20} {'at start':>9}  detail")
     with tempfile.TemporaryDirectory() as tmp:
         ledger, xlsx, csv = Path(tmp, "台账.xlsx"), Path(tmp, "export.xlsx"), Path(tmp, "export.csv")
+        later = Path(tmp, "台账-changed.xlsx")
         started = time.perf_counter()
         generate(ledger, args.rows)
-        print(f"{'generate the ledger (.xlsx)':<38} {time.perf_counter() - started:>7.1f} {'-':>20} {'-':>9}  "
-              f"{ledger.stat().st_size / 1024 / 1024:.1f} MiB file", flush=True)
-        for label, work, path in [("import the ledger (.xlsx, all new)", "import", ledger),
-                                  ("export (.xlsx)", "xlsx", xlsx), ("export (.csv)", "csv", csv),
-                                  ("import the export (.xlsx, no change)", "import", xlsx)]:
+        generate(later, args.rows, changed=True)
+        print(f"{'generate the ledgers (.xlsx)':<42} {time.perf_counter() - started:>7.1f} {'-':>20} {'-':>9}  "
+              f"{ledger.stat().st_size / 1024 / 1024:.1f} MiB file each", flush=True)
+        phases = [("import the ledger (.xlsx, all new)", "import", ledger),
+                  ("export (.xlsx)", "xlsx", xlsx), ("export (.csv)", "csv", csv),
+                  ("import the export (.xlsx, no change)", "import", xlsx),
+                  ("import a changed ledger (.xlsx, updates)", "import", later)]
+        if args.skip_exports:
+            phases = [phases[0], phases[-1]]
+        for label, work, path in phases:
             r = phase(args.database_url, key, work, path)
-            print(f"{label:<38} {r['wall']:>7.1f} {r['rss_peak']:>20.0f} {r['rss_before']:>9.0f}  {r['detail']}",
+            print(f"{label:<42} {r['wall']:>7.1f} {r['rss_peak']:>20.0f} {r['rss_before']:>9.0f}  {r['detail']}",
                   flush=True)
 
 

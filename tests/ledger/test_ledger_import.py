@@ -3,6 +3,7 @@
 import io
 import struct
 import zipfile
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -495,3 +496,84 @@ async def test_a_code_another_project_took_meanwhile_refuses_its_row_and_writes_
     problem = r.json()
     assert problem["code"] == "ledger_invalid" and "Row 3 was refused" in problem["detail"], problem
     assert [p["name"] for p in await all_projects(api)] == ["已有项目"]
+
+
+async def test_a_ledgers_changes_write_what_the_same_changes_through_the_api_write(api):
+    """The import writes its updates and moves set-based: the same versions, history, audit
+    events and outbox events as PATCH and POST /transitions make, one by one."""
+    from sqlalchemy import select
+
+    from app.models import OutboxEvent, StageTransition
+
+    first, second = await api.leader("旧领导"), await api.leader("新领导")
+    old_unit, new_unit = await api.unit("旧单位"), await api.unit("新单位")
+    common = {"leader_id": first["id"], "unit_id": old_unit["id"], "stage_entered_on": "2022-01-10",
+              "planned_sign_on": "2022-06-01"}
+    by_api = await api.project(name="接口项目", investor="接口公司", **common)
+    by_ledger = await api.project(name="台账项目", investor="台账公司", **common)
+    note = "台账导入: 台账.csv"
+
+    r = await api.client.patch(f"/api/v1/projects/{by_api['id']}", headers={**api.admin, "If-Match": '"1"'},
+                               json={"leader_id": second["id"], "unit_id": new_unit["id"],
+                                     "total_investment": {"amount": "60000000.00", "currency": "CNY"},
+                                     "planned_sign_on": "2022-07-01"})
+    assert r.status_code == 200, r.text
+    moved = r.json()
+    for stage in ("signed", "registered"):
+        r = await api.move(moved, stage, "2022-05-01", note=note)
+        assert r.status_code == 201, r.text
+        moved = await api.get_project(by_api["id"])
+    rows = [ledger_row(1, 项目名称="台账项目", 投资方="台账公司", 包项目市领导="新领导", 责任单位="新单位",
+                       所处阶段="注册/落地", 进入阶段日期="2022-05-01", 计划签约日期="2022-07-01",
+                       **{"总投资(万元)": "6000"})]
+    r = await upload(api, csv_bytes(table(rows)), "台账.csv")
+    assert r.status_code == 200, r.text
+    assert (r.json()["updated"], r.json()["changes"][0]["stage_moves"]) == (1, ["signed", "registered"])
+
+    own = {"id", "name", "investor", "investor_id", "created_at", "updated_at"}
+
+    def project(p):
+        return {k: v for k, v in p.items() if k not in own}
+
+    assert project(await api.get_project(by_ledger["id"])) == project(await api.get_project(by_api["id"]))
+    assert (await api.get_project(by_ledger["id"]))["version"] == 4
+
+    async def history(p):
+        r = await api.client.get(f"/api/v1/projects/{p['id']}/transitions", headers=api.admin)
+        return [{k: v for k, v in e.items() if k not in ("id", "project_id", "recorded_at")}
+                for e in r.json()["items"]]
+
+    assert await history(by_ledger) == await history(by_api)
+
+    events = await api.audit()
+
+    def audited(p):
+        return [(e["action"], e["before"], e["after"]) for e in reversed(events)
+                if e["resource_type"] == "project" and e["resource_id"] == str(p["id"])]
+
+    assert audited(by_ledger)[1:] == audited(by_api)[1:]  # after their creation, which names each
+    assert [a for a, _, _ in audited(by_ledger)] == ["project.create", "project.update", "project.transition",
+                                                     "project.transition"]
+
+    async with api.app.state.sessionmaker() as session:
+        outbox = (await session.execute(select(OutboxEvent).order_by(OutboxEvent.id))).scalars().all()
+        left = {p["id"]: (await session.execute(select(StageTransition.left_on).where(
+            StageTransition.project_id == p["id"]).order_by(StageTransition.id))).scalars().all()
+            for p in (by_api, by_ledger)}
+    assert left[by_ledger["id"]] == left[by_api["id"]] == [date(2022, 5, 1), date(2022, 5, 1), None]
+
+    def emitted(p):
+        out = []
+        for e in outbox:
+            if e.payload["project"]["id"] != p["id"]:
+                continue
+            payload = {**e.payload, "project": project(e.payload["project"])}
+            if "transition" in payload:
+                payload["transition"] = {k: v for k, v in payload["transition"].items()
+                                         if k not in ("id", "project_id", "recorded_at")}
+            out.append((e.type, payload))
+        return out
+
+    assert emitted(by_ledger) == emitted(by_api)
+    assert [t for t, _ in emitted(by_ledger)] == ["project.created", "project.updated", "project.stage_changed",
+                                                  "project.stage_changed"]

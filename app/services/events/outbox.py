@@ -8,6 +8,7 @@ Any module may emit, with its own ``<family>.<name>`` type::
 """
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -61,3 +62,21 @@ async def emit(session: AsyncSession, event_type: str, payload: dict[str, Any]) 
         session.add_all(WebhookDelivery(subscription_id=i, outbox_event_id=event.id, next_attempt_at=now,
                                         created_at=now) for i in wanting)
     return event
+
+
+async def emit_many(session: AsyncSession, events: Sequence[tuple[str, dict[str, Any]]]) -> list[OutboxEvent]:
+    """``emit`` for each (type, payload), in order, with one flush for them all (a batch of changes)."""
+    made = []
+    for event_type, payload in events:
+        check_event_type(event_type)
+        made.append(OutboxEvent(event_id=str(uuid.uuid4()), type=event_type, occurred_at=utcnow(),
+                                payload=to_jsonable_python(payload), request_id=context.request_id.get()))
+    session.add_all(made)
+    subscriptions = await _subscriptions(session)
+    wanting = [(event, [i for i, patterns in subscriptions if wants(patterns, event.type)]) for event in made]
+    if any(ids for _, ids in wanting):
+        await session.flush()  # the events' ids, for their deliveries
+        session.add_all(WebhookDelivery(subscription_id=i, outbox_event_id=event.id,
+                                        next_attempt_at=event.occurred_at, created_at=event.occurred_at)
+                        for event, ids in wanting for i in ids if event.id)
+    return made

@@ -130,6 +130,7 @@ class Plan:
     errors: list[LedgerIssue] = field(default_factory=list)
     warnings: list[LedgerIssue] = field(default_factory=list)
     project: Project | None = None
+    designations: list[ProjectDesignation] = field(default_factory=list)  # the project's current ones
     create: ProjectCreate | None = None
     update: ProjectUpdate | None = None
     changed: list[str] = field(default_factory=list)
@@ -614,7 +615,8 @@ async def _plan_chunk(session: AsyncSession, ctx: Context, rows: Sequence[Row]) 
         else:
             assert project.id is not None
             plan.project, plan.name, plan.code = project, row.values.get("name") or project.name, project.code
-            _plan_update(ctx, row, plan, project, designations.get(project.id, []))
+            plan.designations = designations.get(project.id, [])
+            _plan_update(ctx, row, plan, project, plan.designations)
             if not plan.errors:
                 update = plan.update
                 _plan_investor(ctx, row, plan, (update.investor if update and update.investor else project.investor),
@@ -803,6 +805,18 @@ async def _apply_chunk(session: AsyncSession, ctx: Context, plans: Sequence[Plan
         if plan.errors:  # the registry changed since the rows were checked
             raise rejected(plan, f"Row {plan.row} became invalid while importing; nothing was imported.")
     creating: list[Plan] = []
+    changing: list[Plan] = []
+
+    async def change() -> None:
+        if not changing:
+            return
+        items = [projects.ProjectChange(project=p.project, designations=p.designations, update=p.update,
+                                        moves=p.moves) for p in changing if p.project is not None]
+        try:
+            await projects.change_projects(session, ctx.actor, items=items, today=ctx.today)
+        except projects.ItemRefused as exc:
+            raise refused(changing[exc.index], exc.error) from exc
+        changing.clear()
 
     async def create() -> None:
         if not creating:
@@ -819,17 +833,26 @@ async def _apply_chunk(session: AsyncSession, ctx: Context, plans: Sequence[Plan
                 raise refused(plan, exc) from exc
         creating.clear()
 
+    # Runs of new projects, and runs of changes the project service makes set-based, are each
+    # written at once; the file's order holds between runs.
     for plan in plans:
         if plan.create is not None:
+            await change()
             creating.append(plan)
             continue
         await create()
+        if plan.action == ImportAction.unchanged:
+            continue
+        if not plan.investor and projects.batchable(plan.update, plan.moves):
+            changing.append(plan)
+            continue
+        await change()
         try:
             await _apply(session, ctx, plan)
         except AppError as exc:
             raise refused(plan, exc) from exc
-    if creating:
-        await create()
+    await create()
+    await change()
 
 
 def _single(plan: Plan) -> Tally:

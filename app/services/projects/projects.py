@@ -11,13 +11,14 @@ from typing import Any
 from sqlalchemy import Integer, Select, bindparam, cast, extract, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from app import plainsql
 from app.db import lock_key, lock_keys
 from app.dialect import in_values, json_rows
-from app.errors import AppError, Conflict, InvalidInput, NotFound
-from app.models import Investor, Leader, Project, ProjectCodeRecord, ProjectDesignation, StageTransition, Unit
+from app.errors import AppError, Conflict, InvalidInput, NotFound, PreconditionFailed
+from app.models import Investor, Leader, Project, ProjectCodeRecord, ProjectDesignation, StageTransition, Unit, utcnow
 from app.models.enums import CodeReason, Designation, DesignationStatus, FundingSource, Stage
 from app.models.project import (
     PLANNED_DATES,
@@ -581,3 +582,165 @@ async def list_transitions(session: AsyncSession, principal: Principal, project_
 async def designations_of(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, list[ProjectDesignation]]:
     """The designations of each of these projects (for ledger imports and exports)."""
     return await _designations(session, project_ids)
+
+
+# What ``change_projects`` writes set-based: the plain fields of a project's own row. A
+# change of code, investor, designations, FDI or capital, or a move naming a signing
+# event, takes ``update_project`` / ``move_project`` (``batchable`` says which).
+BATCH_FIELDS = frozenset({"name", "funding_source", "industry", "zone", "total_investment", "leader_id", "unit_id",
+                          *PLANNED_DATES, "on_hold"})
+_WRITTEN = ("name", "funding_source", "industry", "zone", "total_investment_amount", "total_investment_currency",
+            "leader_id", "unit_id", *PLANNED_DATES, "on_hold", "stage", "stage_entered_on", "version", "updated_at")
+
+
+@dataclass(slots=True)
+class ProjectChange:
+    """One project's update (or none) and its stage moves, as ``update_project`` then
+    ``move_project`` would make them; ``designations`` are its current ones."""
+
+    project: Project
+    designations: Sequence[ProjectDesignation]
+    update: ProjectUpdate | None = None
+    moves: Sequence[TransitionCreate] = ()
+
+
+def batchable(update: ProjectUpdate | None, moves: Sequence[TransitionCreate]) -> bool:
+    """Whether ``change_projects`` can make this change."""
+    return ((update is None or update.model_fields_set <= BATCH_FIELDS)
+            and all(move.signing_event_id is None for move in moves))
+
+
+async def change_projects(session: AsyncSession, principal: Principal, *, items: Sequence[ProjectChange],
+                          today: date) -> list[ProjectRead]:
+    """Make each change as ``update_project`` and ``move_project`` make it — the same checks in
+    the same order, a version per update and per move, the history entries, one audit event
+    and one outbox event each — in a few statements for them all (a ledger import); each
+    project must be at the version it was read at. ``ItemRefused`` names the first refused."""
+    assert all(batchable(item.update, item.moves) for item in items)
+    ids = [item.project.id for item in items if item.project.id is not None]
+    # Locked until the commit, at the versions read: nothing changes them between the checks and the writes.
+    locked: dict[int, tuple[int, Any]] = {}
+    for start in range(0, len(ids), 500):
+        stmt = (select(col(Project.id), col(Project.version), col(Project.archived_at))
+                .where(col(Project.id).in_(ids[start:start + 500])).with_for_update())
+        for pid, version, archived_at in (await session.execute(stmt)).all():
+            if pid is not None:
+                locked[pid] = (version, archived_at)
+    current: dict[int, StageTransition] = {}
+    for start in range(0, len(ids), 500):
+        latest = (select(func.max(col(StageTransition.id))).where(col(StageTransition.project_id)
+                                                                  .in_(ids[start:start + 500]))
+                  .group_by(col(StageTransition.project_id)))
+        for entry in (await session.execute(select(StageTransition)
+                                            .where(col(StageTransition.id).in_(latest)))).scalars():
+            current[entry.project_id] = entry
+    checked: set[tuple[str, Any]] = set()
+
+    async def once(key: tuple[str, Any], check: Any) -> None:
+        if key not in checked:
+            await check()
+            checked.add(key)
+
+    states: list[dict[str, Any]] = []
+    # Per item, its steps: ("update" or "move", the columns before, the columns after, the move and its entry).
+    written: list[tuple[int, list[tuple[str, dict[str, Any], dict[str, Any], Any]]]] = []
+    entries: list[StageTransition] = []
+    for i, item in enumerate(items):
+        project, data = item.project, item.update
+        assert project.id is not None
+        state = {c.name: getattr(project, c.name) for c in PROJECT_COLUMNS}
+        steps: list[tuple[str, dict[str, Any], dict[str, Any], Any]] = []
+        try:
+            if project.id not in locked or not can_see_project(principal, project):
+                raise NotFound(f"No project with id {project.id}.")
+            version, archived_at = locked[project.id]
+            if version != project.version:
+                raise PreconditionFailed("The resource was changed by another request; read it again and retry.")
+            if data is not None:
+                if archived_at is not None:
+                    raise Conflict("An archived project cannot be changed.", code="project_archived")
+                changes = data.model_dump(exclude_unset=True, exclude={"total_investment"})
+                if (changes.get("funding_source", project.funding_source) != FundingSource.foreign
+                        and project.contracted_fdi_amount is not None):
+                    raise InvalidInput.field("contracted_fdi",
+                                             "only a foreign-funded project has contracted foreign investment")
+                for model, name in ((Leader, "leader_id"), (Unit, "unit_id")):
+                    if changes.get(name) is not None:
+                        await once((name, changes[name]), lambda m=model, n=name, v=changes[name]: (
+                            guards.check_current(session, m, v, field=n)))
+                for name in ("zone", "industry"):
+                    if changes.get(name) not in (None, getattr(project, name)):
+                        await once((name, changes[name]),
+                                   lambda n=name, v=changes[name]: reference.check_usable(session, **{n: v}))
+                wrong = planned_dates_out_of_order({name: changes.get(name, state[name]) for name in PLANNED_DATES})
+                if wrong is not None:
+                    raise InvalidInput.field(wrong[0], f"must not be before {wrong[1]} ({wrong[2]})")
+                if data.total_investment is not None:
+                    changes["total_investment_amount"] = data.total_investment.amount
+                    changes["total_investment_currency"] = data.total_investment.currency
+                before = dict(state)
+                state.update(changes, updated_at=utcnow(), version=state["version"] + 1)
+                steps.append(("update", before, dict(state), None))
+            previous = current.get(project.id)
+            for move in item.moves:
+                if archived_at is not None:
+                    raise Conflict("An archived project cannot change stage.", code="project_archived")
+                kind = stages.classify(Stage(state["stage"]), move.to)
+                stages.check(principal, kind, reason=move.reason, occurred_on=move.occurred_on,
+                             previous_on=previous.occurred_on if previous else None, today=today)
+                if previous is not None:
+                    previous.left_on = move.occurred_on
+                entry = StageTransition(project_id=project.id, kind=kind, from_stage=state["stage"], to_stage=move.to,
+                                        occurred_on=move.occurred_on, note=move.note, reason=move.reason,
+                                        actor_key_id=principal.key_id, actor_name=principal.name)
+                entries.append(entry)
+                before = dict(state)
+                state.update(stage=move.to, stage_entered_on=move.occurred_on, updated_at=utcnow(),
+                             version=state["version"] + 1)
+                steps.append(("move", before, dict(state), (move, entry)))
+                previous = entry
+        except AppError as exc:
+            raise ItemRefused(i, exc) from exc
+        states.append(state)
+        written.append((i, steps))
+    session.add_all(entries)
+    await _flush(session)  # the history: the new entries' ids, the previous entries' left_on
+
+    rows = [{"b_id": state["id"], **{f"b_{name}": state[name] for name in _WRITTEN}}
+            for state, (_, steps) in zip(states, written, strict=True) if steps]
+    if rows:
+        table = Project.__table__  # type: ignore[attr-defined]
+        await session.execute(table.update().where(table.c.id == bindparam("b_id"))
+                              .values({name: bindparam(f"b_{name}") for name in _WRITTEN}), rows)
+    reads: list[ProjectRead] = []
+    emitted: list[tuple[str, dict[str, Any]]] = []
+    for state, (i, steps) in zip(states, written, strict=True):
+        item = items[i]
+        designations = [{name: getattr(d, name) for name in DESIGNATION_FIELDS} for d in item.designations]
+        after: ProjectRead | None = None
+        for step, before, columns, detail in steps:
+            after = ProjectRead.model_validate(_project(columns, designations))
+            if step == "update":
+                before_read = ProjectRead.model_validate(_project(before, designations))
+                old, new = audit.diff(snapshot(before_read), snapshot(after))
+                await audit.record(session, principal, action="project.update", resource_type="project",
+                                   resource_id=state["id"], before=old, after=new)
+                emitted.append(("project.updated", {"project": after.model_dump(mode="json"),
+                                                    "changes": {"before": old, "after": new}}))
+                continue
+            move, entry = detail
+            await audit.record(session, principal, action="project.transition", resource_type="project",
+                               resource_id=state["id"],
+                               before={"stage": before["stage"], "stage_entered_on": str(before["stage_entered_on"])},
+                               after={"stage": after.stage, "stage_entered_on": str(after.stage_entered_on),
+                                      "kind": entry.kind, "reason": move.reason, "note": move.note})
+            transition = TransitionRead.model_validate(entry, from_attributes=True)
+            emitted.append(("project.stage_changed", {
+                "project": after.model_dump(mode="json"), "previous_stage": before["stage"], "stage": after.stage,
+                "transition": transition.model_dump(mode="json")}))
+        for name in _WRITTEN:  # the session's instance as the row now is (not a change to flush)
+            set_committed_value(item.project, name, state[name])
+        reads.append(after or ProjectRead.model_validate(_project(state, designations)))
+    await outbox.emit_many(session, emitted)
+    return reads
+
