@@ -124,25 +124,35 @@ def claim_rows(stmt: AnySelect, *of: Any) -> AnySelect:
     return stmt.with_for_update(skip_locked=True, of=list(of) or None)
 
 
+# A key's lock is one of LOCK_BUCKETS per namespace (two keys may share one: they then wait
+# for each other, which is safe), so that a transaction locking many keys — a ledger of
+# 10^5 new projects with codes — holds at most this many locks: PostgreSQL's lock table
+# has room for max_locks_per_transaction × max_connections in all, shared by every session.
+LOCK_BUCKETS = 1024  # a power of two: the bucket is the key's hash masked
+_BUCKET_OF = f"CAST(hashtextextended({{key}}, 0) & {LOCK_BUCKETS - 1} AS integer)"
+
+
 async def lock_key(session: AsyncSession, namespace: str, key: str) -> None:
     """Hold a lock on ``namespace:key`` until the transaction ends, for rows not yet written.
 
-    PostgreSQL: a transaction-scoped advisory lock. SQLite: nothing to do, since
-    ``BEGIN IMMEDIATE`` already runs writing transactions one at a time.
+    PostgreSQL: a transaction-scoped advisory lock on the key's bucket. SQLite: nothing to
+    do, since ``BEGIN IMMEDIATE`` already runs writing transactions one at a time.
     """
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                              {"key": f"{namespace}:{key}"})
+        bucket = _BUCKET_OF.format(key=":key")
+        await session.execute(text(f"SELECT pg_advisory_xact_lock(hashtext(:namespace), {bucket})"),
+                              {"namespace": namespace, "key": key})
 
 
 async def lock_keys(session: AsyncSession, namespace: str, keys: list[str]) -> None:
-    """``lock_key`` for many keys in one statement, taken in their sorted order (as every
-    batch takes them, so that two batches never wait for each other in a circle)."""
+    """``lock_key`` for many keys in one statement, their buckets taken in ascending order (as
+    every batch takes them, so that two batches never wait for each other in a circle)."""
     if keys and session.get_bind().dialect.name == "postgresql":
-        # unnest yields the keys in the array's order, and each row is locked as it is produced.
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
-                                   "FROM unnest(CAST(:keys AS text[])) AS t(k)"),
-                              {"keys": [f"{namespace}:{key}" for key in sorted(keys)]})
+        # Each bucket is locked as the sorted subquery produces it.
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:namespace), b) FROM "
+                                   f"(SELECT DISTINCT {_BUCKET_OF.format(key='k')} AS b "
+                                   "FROM unnest(CAST(:keys AS text[])) AS t(k) ORDER BY b) AS d"),
+                              {"namespace": namespace, "keys": list(keys)})
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

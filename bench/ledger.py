@@ -87,7 +87,8 @@ def generate(path: Path, rows: int, *, changed: bool = False) -> None:
         sheet.append([
             n, f"2020-370214-04-01-{n:06d}" if n % 3 == 0 else None, f"招商项目{n:06d}", f"投资方{n:06d}有限公司",
             "JP" if foreign else "中国", None, None, "外资" if foreign else "内资", rng.choice(industries),
-            rng.choice(zones), amount, "USD" if foreign else "CNY", stage, entered, leader, unit, sign, sign + timedelta(days=180), sign + timedelta(days=720),
+            rng.choice(zones), amount, "USD" if foreign else "CNY", stage, entered, leader, unit, sign,
+            sign + timedelta(days=180), sign + timedelta(days=720),
             "已申报" if n % 7 == 0 else None, None, "否"])
     book.save(path)
 

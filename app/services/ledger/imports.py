@@ -9,10 +9,12 @@ The file is read in a worker thread (``spreadsheets``), its cells by the column 
    stage moves through ``stages.classify`` and ``stages.check``);
 2. a dry run stops there and reports; a real run with any invalid row answers 422
    ``ledger_invalid`` with the same report, having written nothing;
-3. *apply*: the file is read again, its rows planned again and written through
-   ``create_project``, ``update_project`` and ``move_project``, so every rule holds and
-   every project change has its own audit event. Anything refused there (a concurrent
-   change) rolls the whole import back. One ``import`` audit event records the file, who
+3. *apply*: the file is read again, its rows planned again and written through the
+   project services — runs of new projects by ``create_projects``, runs of plain updates
+   and stage moves by ``change_projects`` (each a few statements a chunk), the rest by
+   ``update_project`` and ``move_project`` — so every rule holds and every project change
+   has its own audit event. Anything refused there (a concurrent change) rolls the whole
+   import back. One ``import`` audit event records the file, who
    imported it and the counts.
 
 A project whose ledger stage is ahead of its current one moves forward one stage at a

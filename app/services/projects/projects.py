@@ -713,6 +713,7 @@ async def change_projects(session: AsyncSession, principal: Principal, *, items:
         await session.execute(table.update().where(table.c.id == bindparam("b_id"))
                               .values({name: bindparam(f"b_{name}") for name in _WRITTEN}), rows)
     reads: list[ProjectRead] = []
+    audited: list[dict[str, Any]] = []
     emitted: list[tuple[str, dict[str, Any]]] = []
     for state, (i, steps) in zip(states, written, strict=True):
         item = items[i]
@@ -723,17 +724,17 @@ async def change_projects(session: AsyncSession, principal: Principal, *, items:
             if step == "update":
                 before_read = ProjectRead.model_validate(_project(before, designations))
                 old, new = audit.diff(snapshot(before_read), snapshot(after))
-                await audit.record(session, principal, action="project.update", resource_type="project",
-                                   resource_id=state["id"], before=old, after=new)
+                audited.append({"action": "project.update", "resource_type": "project", "resource_id": state["id"],
+                                "before": old, "after": new})
                 emitted.append(("project.updated", {"project": after.model_dump(mode="json"),
                                                     "changes": {"before": old, "after": new}}))
                 continue
             move, entry = detail
-            await audit.record(session, principal, action="project.transition", resource_type="project",
-                               resource_id=state["id"],
-                               before={"stage": before["stage"], "stage_entered_on": str(before["stage_entered_on"])},
-                               after={"stage": after.stage, "stage_entered_on": str(after.stage_entered_on),
-                                      "kind": entry.kind, "reason": move.reason, "note": move.note})
+            audited.append({"action": "project.transition", "resource_type": "project", "resource_id": state["id"],
+                            "before": {"stage": before["stage"],
+                                       "stage_entered_on": str(before["stage_entered_on"])},
+                            "after": {"stage": after.stage, "stage_entered_on": str(after.stage_entered_on),
+                                      "kind": entry.kind, "reason": move.reason, "note": move.note}})
             transition = TransitionRead.model_validate(entry, from_attributes=True)
             emitted.append(("project.stage_changed", {
                 "project": after.model_dump(mode="json"), "previous_stage": before["stage"], "stage": after.stage,
@@ -741,6 +742,7 @@ async def change_projects(session: AsyncSession, principal: Principal, *, items:
         for name in _WRITTEN:  # the session's instance as the row now is (not a change to flush)
             set_committed_value(item.project, name, state[name])
         reads.append(after or ProjectRead.model_validate(_project(state, designations)))
+    await audit.record_many(session, principal, audited)
     await outbox.emit_many(session, emitted)
     return reads
 
