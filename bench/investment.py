@@ -109,6 +109,8 @@ async def main_async(args: argparse.Namespace) -> None:
     if not args.skip_load:
         await load(args.database_url, projects=args.projects, history=args.history)
         await reports(args.database_url)
+    if args.load_only:
+        return
     n_projects, n_reports = await counts_of(args.database_url)
     settings = Settings(database_url=args.database_url, escalation_job_enabled=False, webhook_worker_enabled=False,
                         housekeeping_enabled=False, rate_limit_per_minute=0, gc_freeze=False,
@@ -144,6 +146,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--explain", action="store_true", help="print the plans of the /stats/investment statements")
     parser.add_argument("--skip-load", action="store_true", help="time the database as it is loaded already")
+    parser.add_argument("--load-only", action="store_true", help="load the data set, time nothing")
     asyncio.run(main_async(parser.parse_args()))
 
 
