@@ -122,6 +122,7 @@ ROLE_TABLES_ELSEWHERE: dict[str, tuple[str, ...]] = {
         "PATCH /exchange-rates/{id}", "GET /stats/pipeline", "GET /stats/pipeline/projects", "GET /stats/targets",
         "GET /stats/leaders", "GET /stats/project-status", "GET /leaders/{id}/dashboard"),
     "tests/stats/test_forecast.py": ("GET /stats/forecast",),
+    "tests/stats/test_bulletin.py": ("GET /reports/monthly",),
     "tests/ledger/test_ledger_import.py": ("POST /imports/projects",),
     "tests/ledger/test_ledger_export.py": ("GET /exports/projects",),
     "tests/promotion/test_promotion_permissions.py": (
