@@ -208,3 +208,18 @@ async def test_the_bulletin_is_read_by_the_roles_that_read_statistics(api):
         r = await api.client.get("/api/v1/reports/monthly", headers=headers, params={"year": 2022, "month": 1})
         got[role] = r.status_code
     assert got == expected
+
+
+def test_pipeline_report_monthly_writes_the_workbook_with_progress_on_stderr(tmp_path):
+    from tests.test_cli import pipeline
+
+    db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    assert pipeline("migrate", db=db).returncode == 0
+    year, month = today().year, today().month
+    out = tmp_path / "通报.xlsx"
+    done = pipeline("report", "monthly", "--year", str(year), "--month", str(month), "-o", str(out), db=db)
+    assert done.returncode == 0, done.stderr
+    assert "reading" in done.stderr and "writing" in done.stderr
+    assert str(out) in done.stdout
+    assert load_workbook(out).sheetnames == SHEETS
+
