@@ -4,7 +4,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.models.enums import ESCALATION_ORDER, Designation, EscalationLevel, Stage
@@ -20,8 +20,14 @@ class EscalationRung(BaseModel):
     after_days: int = Field(ge=1, le=3650)
 
 
+def _health_env(setting: str) -> AliasChoices:
+    """The environment names of a health threshold: ``PIPELINE_HEALTH_…``, and the name it had
+    before the red/amber/green status was called health (``PIPELINE_STATUS_…``, deprecated)."""
+    return AliasChoices(f"PIPELINE_HEALTH_{setting.upper()}", f"PIPELINE_STATUS_{setting.upper()}")
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PIPELINE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PIPELINE_", env_file=".env", extra="ignore", populate_by_name=True)
 
     # The SQLite default lets a newcomer run the service with nothing installed;
     # production uses postgresql+asyncpg://user:pass@host/db.
@@ -55,16 +61,24 @@ class Settings(BaseSettings):
     escalation_interval_seconds: float = Field(default=900.0, ge=0.01)
     escalation_batch_size: int = Field(default=200, ge=1, le=10_000)
 
-    # A project's red/amber/green status (app/services/status.py): for each rule, the days past
+    # A project's red/amber/green health (app/services/stats/health.py): for each rule, the days past
     # its measure from which the project is amber, and red; None switches that level off.
-    status_sign_overdue_amber_days: int | None = Field(default=1, ge=1)
-    status_sign_overdue_red_days: int | None = Field(default=None, ge=1)
-    status_start_overdue_amber_days: int | None = Field(default=1, ge=1)
-    status_start_overdue_red_days: int | None = Field(default=90, ge=1)  # three months late: red
-    status_production_overdue_amber_days: int | None = Field(default=None, ge=1)
-    status_production_overdue_red_days: int | None = Field(default=1, ge=1)
-    status_stalled_amber_days: int | None = Field(default=180, ge=1)
-    status_stalled_red_days: int | None = Field(default=None, ge=1)
+    health_sign_overdue_amber_days: int | None = Field(
+        default=1, ge=1, validation_alias=_health_env("sign_overdue_amber_days"))
+    health_sign_overdue_red_days: int | None = Field(
+        default=None, ge=1, validation_alias=_health_env("sign_overdue_red_days"))
+    health_start_overdue_amber_days: int | None = Field(
+        default=1, ge=1, validation_alias=_health_env("start_overdue_amber_days"))
+    health_start_overdue_red_days: int | None = Field(
+        default=90, ge=1, validation_alias=_health_env("start_overdue_red_days"))  # three months late: red
+    health_production_overdue_amber_days: int | None = Field(
+        default=None, ge=1, validation_alias=_health_env("production_overdue_amber_days"))
+    health_production_overdue_red_days: int | None = Field(
+        default=1, ge=1, validation_alias=_health_env("production_overdue_red_days"))
+    health_stalled_amber_days: int | None = Field(
+        default=180, ge=1, validation_alias=_health_env("stalled_amber_days"))
+    health_stalled_red_days: int | None = Field(
+        default=None, ge=1, validation_alias=_health_env("stalled_red_days"))
     # no_follow_up: days a negotiating or signed project may go without a follow-up (amber
     # past them, red past twice them), per stage; e.g. '{"negotiating": 14, "signed": 30}'.
     follow_up_max_days: dict[FollowUpStage, Annotated[int, Field(ge=1, le=3650)]] = Field(
@@ -79,12 +93,16 @@ class Settings(BaseSettings):
         default_factory=lambda: [Designation.city_key, Designation.key_preliminary])
     # Investment behind time progress (时间进度): a project whose completion rate is this many
     # percentage points or more behind the share of the year elapsed is amber, then red.
-    status_investment_behind_amber_points: int | None = Field(default=10, ge=1, le=100)
-    status_investment_behind_red_points: int | None = Field(default=30, ge=1, le=100)
+    health_investment_behind_amber_points: int | None = Field(
+        default=10, ge=1, le=100, validation_alias=_health_env("investment_behind_amber_points"))
+    health_investment_behind_red_points: int | None = Field(
+        default=30, ge=1, le=100, validation_alias=_health_env("investment_behind_red_points"))
     # A project that must report and has not filed the last due month's report by its due
     # day is amber; this many due months unfiled in a row, red.
-    status_report_missing_amber_months: int | None = Field(default=1, ge=1, le=12)
-    status_report_missing_red_months: int | None = Field(default=2, ge=1, le=12)
+    health_report_missing_amber_months: int | None = Field(
+        default=1, ge=1, le=12, validation_alias=_health_env("report_missing_amber_months"))
+    health_report_missing_red_months: int | None = Field(
+        default=2, ge=1, le=12, validation_alias=_health_env("report_missing_red_months"))
     # The forecast of the year's end (/stats/forecast): a project, group or target whose
     # expected figure falls more than this many percent below its plan is expected to miss.
     forecast_miss_tolerance_percent: int = Field(default=10, ge=0, le=100)

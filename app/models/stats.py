@@ -1,4 +1,4 @@
-"""The shapes of the aggregates: pipeline, targets, leaders' dashboards, statuses.
+"""The shapes of the aggregates: pipeline, targets, leaders' dashboards, health.
 
 Every number that counts projects comes with ``projects``: the path of a list of exactly
 those projects, so any figure can be traced to the projects behind it.
@@ -14,10 +14,10 @@ from app.models.enums import (
     CohortBy,
     Designation,
     FundingSource,
+    HealthRule,
     PipelineDimension,
-    ProjectStatus,
+    ProjectHealth,
     Stage,
-    StatusRule,
     TargetProjectStatus,
 )
 from app.models.promotion import SigningEventRead
@@ -188,17 +188,17 @@ class TargetProject(BaseModel):
     planned_start_on: date | None
     planned_production_on: date | None
     status: TargetProjectStatus
-    reasons: list["StatusReason"] = Field(
+    reasons: list["HealthReason"] = Field(
         default_factory=list, description="The monthly-scheduling rules (`investment_behind`, `report_missing`) "
-        "that are not green for the project on `evaluated_on`, as `/stats/project-status` gives them; empty where "
+        "that are not green for the project on `evaluated_on`, as `/stats/project-health` gives them; empty where "
         "they do not apply (no plan, no duty to report, not active). They do not make a project `late`.")
 
 
-# --- statuses, dashboards ---------------------------------------------------------------------
+# --- health, dashboards -----------------------------------------------------------------------
 
 
-class StatusRuleRead(BaseModel):
-    rule: StatusRule
+class HealthRuleRead(BaseModel):
+    rule: HealthRule
     measures: str
     unit: Literal["days", "points", "months"] = Field(
         default="days", description="What the thresholds count: days, percentage points behind time progress "
@@ -209,9 +209,9 @@ class StatusRuleRead(BaseModel):
         default=None, description="no_follow_up: the days allowed per stage (amber past them, red past twice).")
 
 
-class StatusReason(BaseModel):
-    rule: StatusRule
-    status: ProjectStatus
+class HealthReason(BaseModel):
+    rule: HealthRule
+    health: ProjectHealth = Field(description="The level this rule alone gives the project.")
     days: int | None = Field(description="The rule's measure on `as_of`, in days (null for the rules not "
                              "measured in days).")
     points: Decimal | None = Field(default=None, description="investment_behind: points behind time progress.")
@@ -219,21 +219,21 @@ class StatusReason(BaseModel):
     inputs: dict[str, str | int | None]
 
 
-class ProjectStatusRead(BaseModel):
+class ProjectHealthRead(BaseModel):
     id: int
     name: str
     stage: Stage
     stage_entered_on: date
     leader_id: int | None
     unit_id: int | None
-    status: ProjectStatus
-    reasons: list[StatusReason] = Field(description="Every rule that is not green, and why.")
+    health: ProjectHealth = Field(description="Its worst rule's level.")
+    reasons: list[HealthReason] = Field(description="Every rule that is not green, and why.")
 
 
-class ProjectStatusPage(BaseModel):
+class ProjectHealthPage(BaseModel):
     as_of: date
-    rules: list[StatusRuleRead]
-    items: list[ProjectStatusRead]
+    rules: list[HealthRuleRead]
+    items: list[ProjectHealthRead]
     next_cursor: str | None
 
 
@@ -241,11 +241,11 @@ class StageSummary(Totals):
     stage: Stage
 
 
-class StatusCounts(BaseModel):
+class HealthCounts(BaseModel):
     green: int
     amber: int
     red: int
-    projects: str = Field(description="Lists the projects with their statuses and reasons.")
+    projects: str = Field(description="Lists the projects with their health and reasons.")
 
 
 class TargetShare(BaseModel):
@@ -297,9 +297,9 @@ class LeaderDashboard(BaseModel):
     by_stage: list[StageSummary]
     late: Counted
     late_means: str
-    status: StatusCounts
-    attention: list[ProjectStatusRead] = Field(description="Red, then amber projects (at most `attention_limit`).")
-    rules: list[StatusRuleRead]
+    health: HealthCounts
+    attention: list[ProjectHealthRead] = Field(description="Red, then amber projects (at most `attention_limit`).")
+    rules: list[HealthRuleRead]
     targets: list[TargetShare] = Field(description="The year's targets the leader's projects count toward.")
     open_difficulties: DashboardSection | None = Field(
         default=None, description="Null until the difficulties feature is installed.")
@@ -320,7 +320,7 @@ class LeaderSummary(BaseModel):
     projects: Totals
     by_stage: dict[Stage, int]
     late: Counted
-    status: StatusCounts
+    health: HealthCounts
     targets: list[TargetShare] = Field(description="The year's targets the leader's projects count toward.")
     dashboard: str | None
     investment: LeaderInvestment | None = None
@@ -329,7 +329,7 @@ class LeaderSummary(BaseModel):
 
 class LeaderStats(BaseModel):
     as_of: date
-    rules: list[StatusRuleRead]
+    rules: list[HealthRuleRead]
     late_means: str
     items: list[LeaderSummary]
 

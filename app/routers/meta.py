@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from app.deps import Allowed, Session
 from app.errors import problem
-from app.models.enums import ENUMS, LABELS
+from app.models.enums import ENUMS
 from app.routers.common import make_router
 from app.services.access.permissions import Action, Principal
 from app.services.projects import reference
@@ -28,7 +28,7 @@ async def enums(session: Session, principal: Principal = Allowed(Action.meta_rea
     """Every enumeration's values, each with its Chinese (``zh-CN``) display label; ``zone``
     and ``industry`` list the keys of ``/zones`` and ``/industries`` (archived ones too,
     since old projects keep them) with their names."""
-    out = {name: [EnumValue(value=v.value, labels={"zh-CN": LABELS[name][v.value], "en": v.value.replace("_", " ")})
+    out = {name: [EnumValue(value=v.value, labels={"zh-CN": v.label, "en": v.value.replace("_", " ")})
                   for v in enum]
            for name, enum in ENUMS.items()}
     for name, entries in (await reference.vocabularies(session)).items():

@@ -12,7 +12,7 @@ from app.clock import today
 from app.config import Settings
 from app.deps import Allowed, ReadSession, settings_of
 from app.errors import InvalidInput
-from app.models.enums import FundingSource, InvestmentDimension, PipelineDimension, ProjectStatus, Stage
+from app.models.enums import FundingSource, InvestmentDimension, PipelineDimension, ProjectHealth, Stage
 from app.models.fields import BusinessDate, CountryCode
 from app.models.forecast import ForecastStats
 from app.models.investment import InvestmentStats
@@ -22,7 +22,7 @@ from app.models.stats import (
     LeaderStats,
     PipelineProject,
     PipelineStats,
-    ProjectStatusPage,
+    ProjectHealthPage,
     TargetStats,
 )
 from app.routers.common import Cursor, Id, Limit, make_router, problems
@@ -139,28 +139,40 @@ async def leader_stats(session: ReadSession, settings: AppSettings, principal: P
                                         today=today())
 
 
-@router.get("/project-status", response_model=ProjectStatusPage)
-async def project_status(
+HEALTH_DESCRIPTION = "Each project's red/amber/green health on `as_of`, with the rules and inputs behind it."
+
+
+async def project_health(
     session: ReadSession,
     settings: AppSettings,
     principal: Principal = Allowed(Action.stats_read),
     as_of: AsOf = None,
     leader_id: LeaderIds = [],  # noqa: B006
     unit_id: Annotated[list[int], Query(max_length=50)] = [],  # noqa: B006
-    status_: Annotated[list[ProjectStatus], Query(alias="status", max_length=3)] = [],  # noqa: B006
-    late: Annotated[bool | None, Query(description="Only projects behind plan (true) or not (false).")] = None,
+    health_: Annotated[list[ProjectHealth], Query(alias="health", max_length=3)] = [],  # noqa: B006
+    status_: Annotated[list[ProjectHealth], Query(alias="status", max_length=3, deprecated=True,
+                                                  description="The former name of `health`.")] = [],  # noqa: B006
+    late: Annotated[bool | None, Query(description="Only late projects (true) or not (false).")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> ProjectStatusPage:
-    """Each project's red/amber/green status on `as_of`, with the rules and inputs behind it."""
+) -> ProjectHealthPage:
     for u in unit_id:
         if not 1 <= u <= 2**31 - 1:
             raise InvalidInput.field("unit_id", "must be an id")
     check = as_of or today()
     pipeline_stats.check_as_of(check, today())
-    return await health.list_statuses(session, as_of=check, rules=health.rules_of(settings),
-                                      leader_id=ids_or_none(leader_id), unit_id=unit_id, status=status_, late=late,
-                                      cursor=cursor, limit=limit)
+    return await health.list_health(session, as_of=check, rules=health.rules_of(settings),
+                                    leader_id=ids_or_none(leader_id), unit_id=unit_id, health=health_ + status_,
+                                    late=late, cursor=cursor, limit=limit)
+
+
+router.add_api_route("/project-health", project_health, methods=["GET"], response_model=ProjectHealthPage,
+                     description=HEALTH_DESCRIPTION)
+# The path before red/amber/green was called health: kept one release for the front ends
+# built against it, then removed.
+router.add_api_route("/project-status", project_health, methods=["GET"], response_model=ProjectHealthPage,
+                     description=HEALTH_DESCRIPTION + " Deprecated: use `/stats/project-health`.",
+                     deprecated=True)
 
 
 @router.get("/investment", response_model=InvestmentStats)

@@ -3,13 +3,11 @@ October 2022 (some late, returned and corrected, awaiting review, missing), a be
 
 from decimal import Decimal
 
-from app.clock import today
-from app.demo import DEMO_LAST_DATE, seed_demo
+from app.demo import DEMO_LAST_DATE
 
 
-async def test_the_demo_year_has_plans_reports_and_a_believable_completion_rate(api):
-    async with api.app.state.sessionmaker() as session, session.begin():
-        summary = await seed_demo(session, today=today())
+async def test_the_demo_year_has_plans_reports_and_a_believable_completion_rate(demo):
+    api, summary = demo.api, demo.summary
     assert summary.annual_plans == 478 and summary.progress_reports > 478 * 6
 
     r = await api.client.get("/api/v1/annual-plans", headers=api.admin, params={"year": 2022, "limit": 200})

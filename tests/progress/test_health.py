@@ -6,7 +6,7 @@ from datetime import date
 from app.clock import today
 from tests.progress.helpers import accepted, building, file, plan
 
-STATUS = "/api/v1/stats/project-status"
+STATUS = "/api/v1/stats/project-health"
 
 
 def last_due_month(on: date) -> tuple[int, int]:
@@ -29,8 +29,8 @@ async def statuses(api) -> dict[int, dict[str, dict]]:
 
 async def test_investment_behind_and_missing_reports_colour_a_project_with_their_inputs(api, settings, monkeypatch):
     # Thresholds low enough that the rule bites in any month of the year this runs in.
-    monkeypatch.setattr(settings, "status_investment_behind_amber_points", 5)
-    monkeypatch.setattr(settings, "status_investment_behind_red_points", 7)
+    monkeypatch.setattr(settings, "health_investment_behind_amber_points", 5)
+    monkeypatch.setattr(settings, "health_investment_behind_red_points", 7)
     year, month = last_due_month(today())
     leader = await api.leader()
     behind = await building(api, leader_id=leader["id"])
@@ -45,17 +45,17 @@ async def test_investment_behind_and_missing_reports_colour_a_project_with_their
 
     got = await statuses(api)
     reason = got[behind["id"]]["investment_behind"]
-    assert reason["status"] == "amber" and reason["points"] == "6.0" and reason["days"] is None
+    assert reason["health"] == "amber" and reason["points"] == "6.0" and reason["days"] is None
     assert reason["inputs"] | {"as_of": None} == {
         "as_of": None, "stage": "under_construction", "month": f"{year}-{month:02d}", "planned": "120000.00",
         "completed_ytd": f"{10000 * month - 7200}.00", "time_progress": f"{month}/12", "amber_behind_points": 5,
         "red_behind_points": 7}
     assert "report_missing" not in got[behind["id"]]
     # Nothing completed: at least 8.3 points behind, red; and two due months unfiled, red.
-    assert got[idle["id"]]["investment_behind"]["status"] == "red"
-    assert got[idle["id"]]["report_missing"]["status"] == "red" and got[idle["id"]]["report_missing"]["months"] == 2
+    assert got[idle["id"]]["investment_behind"]["health"] == "red"
+    assert got[idle["id"]]["report_missing"]["health"] == "red" and got[idle["id"]]["report_missing"]["months"] == 2
     # The last due month unfiled, the one before filed: amber. No plan: no investment rule.
-    assert got[once["id"]]["report_missing"]["status"] == "amber"
+    assert got[once["id"]]["report_missing"]["health"] == "amber"
     assert got[once["id"]]["report_missing"]["inputs"]["month"] == f"{year}-{month:02d}"
     assert set(got[once["id"]]) == {"report_missing"}
     assert got[waiting["id"]] == {}
@@ -106,8 +106,8 @@ async def test_only_a_designated_preliminary_project_misses_reports(api):
 
 async def test_a_targets_late_list_shows_the_monthly_rules_where_they_apply(api, settings, monkeypatch):
     # Thresholds low enough that the rule bites in any month of the year this runs in.
-    monkeypatch.setattr(settings, "status_investment_behind_amber_points", 5)
-    monkeypatch.setattr(settings, "status_investment_behind_red_points", 7)
+    monkeypatch.setattr(settings, "health_investment_behind_amber_points", 5)
+    monkeypatch.setattr(settings, "health_investment_behind_red_points", 7)
     year, month = last_due_month(today())
     behind = await building(api, planned_production_on="2020-06-30")
     quiet = await building(api, planned_production_on="2020-06-30")
@@ -131,7 +131,7 @@ async def test_a_targets_late_list_shows_the_monthly_rules_where_they_apply(api,
             rule: reason for rule, reason in expected[item["id"]].items()
             if rule in ("investment_behind", "report_missing")}
     assert [reason["rule"] for reason in items[behind["id"]]["reasons"]] == ["investment_behind"]
-    assert items[behind["id"]]["reasons"][0]["status"] == "red"
+    assert items[behind["id"]]["reasons"][0]["health"] == "red"
     assert [(reason["rule"], reason["months"]) for reason in items[quiet["id"]]["reasons"]] == [
         ("report_missing", 2)]
     assert items[talks["id"]]["reasons"] == []

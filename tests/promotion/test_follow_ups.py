@@ -176,7 +176,7 @@ async def test_units_write_on_their_projects_and_leaders_read_theirs(api):
 
 
 async def statuses(api, as_of, **params):
-    r = await api.client.get(f"{API}/stats/project-status", headers=api.admin, params={"as_of": as_of, **params})
+    r = await api.client.get(f"{API}/stats/project-health", headers=api.admin, params={"as_of": as_of, **params})
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -192,7 +192,7 @@ async def test_no_follow_up_turns_amber_past_the_stage_allowance_and_red_past_tw
     for as_of, expected in cases.items():
         [item] = (await statuses(api, as_of))["items"]
         found = reason(item, "no_follow_up")
-        assert (found and found["status"]) == expected, (as_of, item)
+        assert (found and found["health"]) == expected, (as_of, item)
     [item] = (await statuses(api, "2022-04-03"))["items"]
     found = reason(item, "no_follow_up")
     assert found["days"] == 61
@@ -207,13 +207,13 @@ async def test_a_newer_entry_or_a_stage_move_restarts_the_clock_and_construction
     p = await api.project(stage_entered_on="2022-01-01")
     await entry(api, p, occurred_on="2022-01-02")
     [item] = (await statuses(api, "2022-02-15"))["items"]
-    assert reason(item, "no_follow_up")["status"] == "amber"
+    assert reason(item, "no_follow_up")["health"] == "amber"
     await entry(api, p, occurred_on="2022-02-10", kind="call")
     [item] = (await statuses(api, "2022-02-15"))["items"]
     assert reason(item, "no_follow_up") is None
     # Dated before the new entry, the answer for that day is still amber: the history is kept.
     [item] = (await statuses(api, "2022-02-09"))["items"]
-    assert reason(item, "no_follow_up")["status"] == "amber"
+    assert reason(item, "no_follow_up")["health"] == "amber"
     p = await api.get_project(p["id"])
     assert (await api.move(p, "signed", "2022-03-20")).status_code == 201
     [item] = (await statuses(api, "2022-03-25"))["items"]

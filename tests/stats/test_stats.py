@@ -78,7 +78,7 @@ async def test_archived_projects_count_nowhere(api):
 
 async def test_as_of_cannot_be_in_the_future(api):
     tomorrow = str(today() + timedelta(days=1))
-    for path in ("/api/v1/stats/pipeline", "/api/v1/stats/leaders", "/api/v1/stats/project-status"):
+    for path in ("/api/v1/stats/pipeline", "/api/v1/stats/leaders", "/api/v1/stats/project-health"):
         r = await api.client.get(path, headers=api.admin, params={"as_of": tomorrow})
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "as_of", path
 
@@ -207,7 +207,7 @@ async def test_a_designation_goal_is_met_when_granted_for_the_year(api):
 
 
 async def status_page(api, **params):
-    r = await api.client.get("/api/v1/stats/project-status", headers=api.admin, params=params)
+    r = await api.client.get("/api/v1/stats/project-health", headers=api.admin, params=params)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -217,8 +217,8 @@ async def test_a_projects_status_names_the_rule_and_the_inputs_behind_it(api):
     p = await lived(api, [("preliminary", "2022-01-01")], leader_id=lead["id"], planned_start_on="2022-03-01")
     page = await status_page(api, as_of="2022-03-02")
     [item] = page["items"]
-    assert item["status"] == "amber"
-    assert item["reasons"] == [{"rule": "start_overdue", "status": "amber", "days": 1, "points": None,
+    assert item["health"] == "amber"
+    assert item["reasons"] == [{"rule": "start_overdue", "health": "amber", "days": 1, "points": None,
                                 "months": None, "inputs": {
         "as_of": "2022-03-02", "stage": "preliminary", "planned_start_on": "2022-03-01",
         "amber_after_days": 1, "red_after_days": 90}}]
@@ -228,11 +228,11 @@ async def test_a_projects_status_names_the_rule_and_the_inputs_behind_it(api):
         "investment_behind": (10, 30), "report_missing": (1, 2)}
     # Three months late: red. And six months without a move: stalled too.
     [item] = (await status_page(api, as_of="2022-07-01"))["items"]
-    assert item["status"] == "red"
-    assert [(r["rule"], r["status"], r["days"]) for r in item["reasons"]] == [
+    assert item["health"] == "red"
+    assert [(r["rule"], r["health"], r["days"]) for r in item["reasons"]] == [
         ("start_overdue", "red", 122), ("stalled", "amber", 181)]
-    assert (await status_page(api, as_of="2022-02-28"))["items"][0]["status"] == "green"
-    assert (await status_page(api, as_of="2022-07-01", status="green"))["items"] == []
+    assert (await status_page(api, as_of="2022-02-28"))["items"][0]["health"] == "green"
+    assert (await status_page(api, as_of="2022-07-01", health="green"))["items"] == []
     assert [i["id"] for i in (await status_page(api, as_of="2022-07-01", leader_id=lead["id"],
                                                  late="true"))["items"]] == [p["id"]]
 
@@ -240,20 +240,49 @@ async def test_a_projects_status_names_the_rule_and_the_inputs_behind_it(api):
 async def test_a_planned_production_date_passed_is_red_at_once(api):
     await lived(api, [("under_construction", "2022-01-01")], planned_production_on="2022-05-31")
     [item] = (await status_page(api, as_of="2022-06-01"))["items"]
-    assert item["status"] == "red" and item["reasons"][0]["rule"] == "production_overdue"
+    assert item["health"] == "red" and item["reasons"][0]["rule"] == "production_overdue"
 
 
 async def test_status_thresholds_come_from_the_settings(api, settings):
     await lived(api, [("preliminary", "2022-01-01")], planned_start_on="2022-03-01")
-    strict = create_app(Settings(database_url=settings.database_url, status_start_overdue_red_days=10,
-                                 status_stalled_amber_days=None))
+    strict = create_app(Settings(database_url=settings.database_url, health_start_overdue_red_days=10,
+                                 health_stalled_amber_days=None))
     async with strict.router.lifespan_context(strict), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=strict), base_url="http://strict") as client:
-        r = await client.get("/api/v1/stats/project-status", headers=api.admin, params={"as_of": "2022-03-15"})
+        r = await client.get("/api/v1/stats/project-health", headers=api.admin, params={"as_of": "2022-03-15"})
     [item] = r.json()["items"]
-    assert item["status"] == "red" and [x["rule"] for x in item["reasons"]] == ["start_overdue"]
+    assert item["health"] == "red" and [x["rule"] for x in item["reasons"]] == ["start_overdue"]
     rules = {x["rule"]: x for x in r.json()["rules"]}
     assert rules["start_overdue"]["red_after_days"] == 10 and rules["stalled"]["amber_after_days"] is None
+
+
+def test_the_former_names_of_the_health_thresholds_are_still_read(monkeypatch):
+    monkeypatch.setenv("PIPELINE_STATUS_STALLED_AMBER_DAYS", "30")
+    monkeypatch.setenv("PIPELINE_HEALTH_START_OVERDUE_RED_DAYS", "12")
+    got = Settings()
+    assert (got.health_stalled_amber_days, got.health_start_overdue_red_days) == (30, 12)
+
+
+async def test_the_former_path_of_project_health_answers_the_same_and_is_deprecated(api):
+    await lived(api, [("preliminary", "2022-01-01")], planned_start_on="2022-03-01")
+    params = {"as_of": "2022-07-01"}
+    new = await api.client.get("/api/v1/stats/project-health", headers=api.admin, params={**params, "health": "red"})
+    old = await api.client.get("/api/v1/stats/project-status", headers=api.admin, params={**params, "status": "red"})
+    assert new.status_code == old.status_code == 200
+    assert new.json() == old.json() and new.json()["items"][0]["health"] == "red"
+    none = await api.client.get("/api/v1/stats/project-status", headers=api.admin, params={**params, "status": "green"})
+    assert none.json()["items"] == []
+    paths = (await api.client.get("/openapi.json")).json()["paths"]
+    assert paths["/api/v1/stats/project-status"]["get"]["deprecated"] is True
+    assert "deprecated" not in paths["/api/v1/stats/project-health"]["get"]
+
+
+async def test_health_and_late_have_labels_of_their_own(api):
+    enums = (await api.client.get("/api/v1/meta/enums", headers=api.admin)).json()
+    health = {v["value"]: v["labels"]["zh-CN"] for v in enums["project_health"]}
+    late = {v["value"]: v["labels"]["zh-CN"] for v in enums["target_project_status"]}["late"]
+    assert late not in health.values() and len(set(health.values())) == 3
+    assert [v["value"] for v in enums["project_health"]] == ["green", "amber", "red"]
 
 
 async def test_a_leaders_dashboard_shows_their_projects_late_statuses_and_targets(api):
@@ -276,7 +305,7 @@ async def test_a_leaders_dashboard_shows_their_projects_late_statuses_and_target
                                               "missing_rates": ["USD"]}
     assert {s["stage"]: s["count"] for s in board["by_stage"] if s["count"]} == {
         "negotiating": 1, "under_construction": 1}
-    assert (board["status"]["red"], board["status"]["amber"], board["status"]["green"]) == (1, 0, 1)
+    assert (board["health"]["red"], board["health"]["amber"], board["health"]["green"]) == (1, 0, 1)
     assert [p["id"] for p in board["attention"]] == [red["id"]]
     assert board["late"]["count"] == 1
     late = await api.client.get(board["late"]["projects"], headers=api.admin)
@@ -289,7 +318,7 @@ async def test_a_leaders_dashboard_shows_their_projects_late_statuses_and_target
     leaders = (await api.client.get("/api/v1/stats/leaders", headers=api.admin,
                                     params={"as_of": "2022-06-30"})).json()["items"]
     mine = next(item for item in leaders if item["leader_id"] == lead["id"])
-    assert (mine["projects"]["count"], mine["late"]["count"], mine["status"]["red"]) == (2, 1, 1)
+    assert (mine["projects"]["count"], mine["late"]["count"], mine["health"]["red"]) == (2, 1, 1)
     assert mine["by_stage"]["under_construction"] == 1 and mine["dashboard"].startswith(
         f"/api/v1/leaders/{lead['id']}/dashboard")
     assert [t["title"] for t in mine["targets"]] == ["投产"]

@@ -27,6 +27,7 @@ EXPECTED = {
     "GET /stats/pipeline/projects": READ,
     "GET /stats/targets?year=2022": READ,
     "GET /stats/leaders": READ,
+    "GET /stats/project-health": READ,
     "GET /stats/project-status": READ,
     "GET /leaders/{other_leader}/dashboard": READ,  # a leader reads any leader's dashboard
 }

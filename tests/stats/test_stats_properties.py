@@ -132,7 +132,7 @@ async def test_each_leaders_statuses_and_late_projects_are_the_brute_force_count
             continue
         got[item["leader_id"]] = {
             "count": item["projects"]["count"], "by_stage": {s: n for s, n in item["by_stage"].items() if n},
-            "green": item["status"]["green"], "amber": item["status"]["amber"], "red": item["status"]["red"],
+            "green": item["health"]["green"], "amber": item["health"]["amber"], "red": item["health"]["red"],
             "late": item["late"]["count"], "totals": money(item["projects"]["totals"])}
     assert got == {leader: {**view, "by_stage": dict(view["by_stage"]), "totals": dict(view["totals"])}
                    for leader, view in expected.items()}
@@ -143,6 +143,6 @@ async def test_each_leaders_statuses_and_late_projects_are_the_brute_force_count
     assert dashboard["projects"]["count"] == len(own)
     assert {s["stage"]: s["count"] for s in dashboard["by_stage"] if s["count"]} == \
         dict(expected.get(leader_id, {"by_stage": {}})["by_stage"])
-    assert {p["id"]: p["status"] for p in dashboard["attention"]} == {
+    assert {p["id"]: p["health"] for p in dashboard["attention"]} == {
         p.id: ref.status(p, on) for p in own if ref.status(p, on) in ("red", "amber")}
     assert await listed(api, dashboard["late"]["projects"]) == {p.id for p in own if ref.late(p, on)}

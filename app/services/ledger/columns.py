@@ -23,14 +23,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import StrEnum
 from functools import cache
 from typing import Any
 
 import pycountry
 
 from app.models import Project
-from app.models.enums import LABELS, Designation, DesignationStatus, FundingSource, Stage
+from app.models.enums import Designation, DesignationStatus, FundingSource, Labelled, Stage
 from app.models.fields import CENTS
 from app.models.ledger import LedgerIssue
 from app.services.promotion import credit_code
@@ -94,14 +93,14 @@ def read_code(raw: Any) -> str | None:
     return unicodedata.normalize("NFKC", text).strip() if text else None
 
 
-def _enum_reader(name: str, enum: type[StrEnum], aliases: dict[str, str] | None = None) -> Callable[[Any], Any]:
+def _enum_reader(enum: type[Labelled], aliases: dict[str, str] | None = None) -> Callable[[Any], Any]:
     lookup: dict[str, str] = {}
     for member in enum:
         lookup[comparable(member.value)] = member.value
-        lookup[comparable(LABELS[name][member.value])] = member.value
+        lookup[comparable(member.label)] = member.value
     for alias, value in (aliases or {}).items():
         lookup[comparable(alias)] = value
-    labels = "、".join(LABELS[name][m.value] for m in enum)
+    labels = "、".join(m.label for m in enum)
 
     def read(raw: Any) -> str | None:
         text = read_text(raw)
@@ -115,19 +114,19 @@ def _enum_reader(name: str, enum: type[StrEnum], aliases: dict[str, str] | None 
     return read
 
 
-read_stage = _enum_reader("stage", Stage, {
+read_stage = _enum_reader(Stage, {
     "洽谈": "negotiating", "洽谈中": "negotiating", "在谈项目": "negotiating", "已签约": "signed",
     "注册": "registered", "落地": "registered", "注册落地": "registered", "已注册": "registered",
     "已落地": "registered", "前期项目": "preliminary", "开工": "under_construction", "在建项目": "under_construction",
     "已开工": "under_construction", "建设": "under_construction", "已投产": "in_production",
     "已终止": "terminated", "in production": "in_production", "under construction": "under_construction"})
-read_funding_source = _enum_reader("funding_source", FundingSource, {
+read_funding_source = _enum_reader(FundingSource, {
     "外商投资": "foreign", "外资项目": "foreign", "内资项目": "domestic"})
 # Zones and industries are reference data: a cell is read as text here and resolved to a
 # key (by Chinese name, English name or key) when the import plans the row.
 read_industry = read_text
 read_zone = read_text
-read_designation_status = _enum_reader("designation_status", DesignationStatus, {
+read_designation_status = _enum_reader(DesignationStatus, {
     "是": "granted", "列入": "granted", "拟列入": "candidate", "申报": "applied"})
 
 _YES = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "暂缓", "on hold"})
@@ -307,8 +306,8 @@ def in_wan(amount: Decimal) -> Decimal:
     return Decimal(format(amount.scaleb(-4).normalize(), "f"))
 
 
-def _label(name: str) -> Callable[[str | None], str | None]:
-    return lambda value: LABELS[name][value] if value else None
+def _label(enum: type[Labelled]) -> Callable[[str | None], str | None]:
+    return lambda value: enum(value).label if value else None
 
 
 # --- the map -------------------------------------------------------------------------------
@@ -328,7 +327,7 @@ class Column:
 
 
 def _designation(designation: Designation) -> Callable[[Record], Any]:
-    return lambda r: _label("designation_status")(r.designations.get(designation))
+    return lambda r: _label(DesignationStatus)(r.designations.get(designation))
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -348,7 +347,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("fortune_global_500", "世界500强", ("是否世界500强", "500强", "fortune_global_500"), read=read_bool,
            write=lambda r: "是" if r.fortune_global_500 else "否", width=10, note="the investor's; 是 or 否"),
     Column("funding_source", "资金来源", ("内外资", "资金类型", "项目类型"), read=read_funding_source,
-           write=lambda r: _label("funding_source")(r.project.funding_source), width=10),
+           write=lambda r: _label(FundingSource)(r.project.funding_source), width=10),
     Column("industry", "产业类别", ("行业", "产业", "所属行业", "所属产业", "行业类别"), read=read_industry,
            write=lambda r: r.industry or r.project.industry, width=14,
            note="an industry's Chinese name, English name or key (/industries)"),
@@ -363,7 +362,7 @@ COLUMNS: tuple[Column, ...] = (
            write=lambda r: r.project.total_investment_currency, width=8,
            note="ISO code or Chinese name; if blank: the header's (万美元), else the project's, else CNY"),
     Column("stage", "所处阶段", ("阶段", "项目阶段", "推进阶段", "当前阶段", "项目进展"), read=read_stage,
-           write=lambda r: _label("stage")(r.project.stage), width=12,
+           write=lambda r: _label(Stage)(r.project.stage), width=12,
            note="a different stage moves the project forward, one stage at a time"),
     Column("stage_entered_on", "进入阶段日期", ("阶段日期", "stage_date"), read=read_date,
            write=lambda r: r.project.stage_entered_on, width=14,

@@ -34,7 +34,7 @@ from sqlmodel import col
 
 from app.errors import AppError, InvalidInput
 from app.models import ProgressReport, Project
-from app.models.enums import LABELS, FundingSource, ReportStatus
+from app.models.enums import FundingSource, ReportStatus
 from app.models.ledger import LedgerColumnRead, LedgerFormat, LedgerIssue
 from app.models.progress import FUNDS_COLUMNS, ProgressReportCreate
 from app.services.access.permissions import Principal, project_scope
@@ -318,7 +318,7 @@ async def export_reports(session: AsyncSession, principal: Principal, *, year: i
                   columns.in_wan(sum(funds, Decimal(0))) if funds else None,
                   columns.in_wan(report.fdi_utilised_amount) if report.fdi_utilised_amount is not None else None,
                   report.physical_progress, report.problems, report.next_month_plan,
-                  LABELS["report_status"][report.status], report.revision]
+                  ReportStatus(report.status).label, report.revision]
         cells.append([columns.escape(v) if isinstance(v, str) else v for v in values])
     headers = [c.header for c in EXPORTED]
     stem = f"月报台账-{year}" + (f"-{month:02d}" if month else "")

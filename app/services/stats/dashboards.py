@@ -2,7 +2,7 @@
 
 A leader's projects are those they are in charge of (``projects.leader_id``), as the
 pipeline stood on ``as_of``: by stage with totals, what is late, each project's
-red/amber/green status with its reasons, and the year's targets they count toward.
+red/amber/green health with its reasons, and the year's targets they count toward.
 
 Difficulties (困难问题) and overdue supervision tasks (督办任务) of the leader's projects
 join the dashboard as counts with a link to the list (``app.services.stats.accountability``).
@@ -17,17 +17,17 @@ from sqlmodel import col
 
 from app.errors import NotFound
 from app.models import Leader, Project
-from app.models.enums import STAGE_ORDER, InvestmentDimension, ProjectStatus, Stage, StatusRule
+from app.models.enums import STAGE_ORDER, HealthRule, InvestmentDimension, ProjectHealth, Stage
 from app.models.stats import (
     Counted,
     DashboardSection,
+    HealthCounts,
     LeaderBrief,
     LeaderDashboard,
     LeaderInvestment,
     LeaderStats,
     LeaderSummary,
     StageSummary,
-    StatusCounts,
     TargetProgress,
     TargetShare,
     Totals,
@@ -43,7 +43,7 @@ from app.services.stats.timeline import LATE_RULE, projects_on
 
 
 async def _sections(session: AsyncSession, leader_id: int, as_of: date) -> dict[str, DashboardSection | None]:
-    # Difficulty statuses are not historised: a past date is judged with today's statuses.
+    # Difficulty assessed are not historised: a past date is judged with today's assessed.
     workload = await accountability.leader_workload(session, leader_id=leader_id, today=as_of, limit=0)
     summary = links.link(f"/leaders/{leader_id}/difficulties-summary")
     overdue_follow_ups = await follow_ups.count_overdue(session, leader_id=leader_id, on=as_of)
@@ -75,21 +75,21 @@ async def _investment(session: AsyncSession, as_of: date, rules: health.Rules) -
         for g in stats.groups}
 
 
-async def _missing(session: AsyncSession, statuses: Any, as_of: date, rules: health.Rules) -> tuple[
+async def _missing(session: AsyncSession, assessed: Any, as_of: date, rules: health.Rules) -> tuple[
         dict[int | None, int], str]:
     """Per leader, their projects missing a due monthly report; and the list of the month's."""
     year, month = health.last_due_month(as_of, rules.reporting.due_day)
-    rows = await session.execute(select(statuses.c.leader_id, func.count())
-                                 .where(statuses.c[f"l_{StatusRule.report_missing.value}"] > 0)
-                                 .group_by(statuses.c.leader_id))
+    rows = await session.execute(select(assessed.c.leader_id, func.count())
+                                 .where(assessed.c[f"l_{HealthRule.report_missing.value}"] > 0)
+                                 .group_by(assessed.c.leader_id))
     link = links.link("/progress-reports/missing", {"year": str(year), "month": str(month)})
     return {leader_id: int(n) for leader_id, n in rows.all()}, link
 
 
 # --- links ----------------------------------------------------------------------------------
 
-def status_link(as_of: date, leader_id: int | None, **params: str) -> str:
-    return links.link("/stats/project-status", [("as_of", as_of.isoformat()),
+def health_link(as_of: date, leader_id: int | None, **params: str) -> str:
+    return links.link("/stats/project-health", [("as_of", as_of.isoformat()),
                                                 ("leader_id", "none" if leader_id is None else str(leader_id)),
                                                 *params.items()])
 
@@ -98,9 +98,9 @@ def dashboard_link(leader_id: int, as_of: date) -> str:
     return links.link(f"/leaders/{leader_id}/dashboard", {"as_of": as_of.isoformat()})
 
 
-def _status_counts(counts: dict[str, int], link: str) -> StatusCounts:
-    return StatusCounts(green=counts.get(ProjectStatus.green.value, 0), amber=counts.get(ProjectStatus.amber.value, 0),
-                        red=counts.get(ProjectStatus.red.value, 0), projects=link)
+def _health_counts(counts: dict[str, int], link: str) -> HealthCounts:
+    return HealthCounts(green=counts.get(ProjectHealth.green.value, 0), amber=counts.get(ProjectHealth.amber.value, 0),
+                        red=counts.get(ProjectHealth.red.value, 0), projects=link)
 
 
 def _shares(items: list[TargetProgress]) -> dict[int | None, list[TargetShare]]:
@@ -125,7 +125,7 @@ async def _year_progress(session: AsyncSession, as_of: date) -> list[TargetProgr
 
 async def leader_dashboard(session: AsyncSession, leader_id: int, *, as_of: date, rules: health.Rules,
                            attention_limit: int, today: date) -> LeaderDashboard:
-    """One leader's projects on ``as_of``: by stage, late, statuses, targets."""
+    """One leader's projects on ``as_of``: by stage, late, assessed, targets."""
     check_as_of(as_of, today)
     leader = await session.get(Leader, leader_id)
     if leader is None:
@@ -146,22 +146,22 @@ async def leader_dashboard(session: AsyncSession, leader_id: int, *, as_of: date
             total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
             projects=projects_link(as_of, filters.narrowed(stage=stage.value))))
 
-    statuses = health.measured(as_of, rules, where=[col(Project.leader_id) == leader_id])
-    counts = (await health.counts_by(session, statuses, statuses.c.leader_id)).get(leader_id, {})
+    assessed = health.measured(as_of, rules, where=[col(Project.leader_id) == leader_id])
+    counts = (await health.counts_by(session, assessed, assessed.c.leader_id)).get(leader_id, {})
     attention = (await session.execute(
-        select(statuses).where(statuses.c.status != ProjectStatus.green.value)
-        .order_by(health.severity(statuses), statuses.c.id).limit(attention_limit))).all()
+        select(assessed).where(assessed.c.health != ProjectHealth.green.value)
+        .order_by(health.severity(assessed), assessed.c.id).limit(attention_limit))).all()
     shares = _shares(await _year_progress(session, as_of)).get(leader_id, [])
     sections = await _sections(session, leader_id, as_of)
-    missing, missing_link = await _missing(session, statuses, as_of, rules)
+    missing, missing_link = await _missing(session, assessed, as_of, rules)
     progress = (await _investment(session, as_of, rules)).get(leader_id)
     assert leader.id is not None
     return LeaderDashboard(
         leader=LeaderBrief(id=leader.id, name=leader.name, title=leader.title), as_of=as_of,
         projects=summarise(rows, book=book, projects=projects_link(as_of, filters)), by_stage=by_stage,
-        late=Counted(count=counts.get("late", 0), projects=status_link(as_of, leader_id, late="true")),
+        late=Counted(count=counts.get("late", 0), projects=health_link(as_of, leader_id, late="true")),
         late_means=LATE_RULE,
-        status=_status_counts(counts, status_link(as_of, leader_id)),
+        health=_health_counts(counts, health_link(as_of, leader_id)),
         attention=[health.to_read(r, as_of, rules) for r in attention], rules=health.describe(rules),
         targets=shares, investment=progress,
         missing_reports=Counted(count=missing.get(leader_id, 0), projects=missing_link), **sections)
@@ -175,9 +175,9 @@ async def leader_stats(session: AsyncSession, *, as_of: date, rules: health.Rule
     check_as_of(as_of, today)
     base, state = projects_on(as_of)
     rows = await totals_by(session, base, [col(Project.leader_id), state.c.stage], outer=1)
-    statuses = health.measured(as_of, rules)
-    counts = await health.counts_by(session, statuses, statuses.c.leader_id)
-    missing, missing_link = await _missing(session, statuses, as_of, rules)
+    assessed = health.measured(as_of, rules)
+    counts = await health.counts_by(session, assessed, assessed.c.leader_id)
+    missing, missing_link = await _missing(session, assessed, as_of, rules)
     progress = await _investment(session, as_of, rules)
     shares = _shares(await _year_progress(session, as_of))
     book = await exchange_rates.rate_book(session, as_of)
@@ -205,8 +205,8 @@ async def leader_stats(session: AsyncSession, *, as_of: date, rules: health.Rule
             by_stage={stage: stage_counts.get(leader_id, {}).get(stage, 0)
                       for stage in (*STAGE_ORDER, Stage.terminated)},
             late=Counted(count=counts.get(leader_id, {}).get("late", 0),
-                         projects=status_link(as_of, leader_id, late="true")),
-            status=_status_counts(counts.get(leader_id, {}), status_link(as_of, leader_id)),
+                         projects=health_link(as_of, leader_id, late="true")),
+            health=_health_counts(counts.get(leader_id, {}), health_link(as_of, leader_id)),
             targets=shares.get(leader_id, []),
             dashboard=dashboard_link(leader_id, as_of) if leader_id is not None else None,
             investment=progress.get(leader_id),

@@ -52,8 +52,8 @@ GroupKeyT = str | int | None
 
 
 def rules_of(settings: Settings) -> InvestmentRules:
-    return InvestmentRules(amber_behind_points=settings.status_investment_behind_amber_points,
-                           red_behind_points=settings.status_investment_behind_red_points)
+    return InvestmentRules(amber_behind_points=settings.health_investment_behind_amber_points,
+                           red_behind_points=settings.health_investment_behind_red_points)
 
 
 def _zero() -> Any:

@@ -29,9 +29,9 @@ from app.models import Leader, Project, ProjectDesignation, Target, TargetMember
 from app.models.enums import DesignationStatus, FundingSource, Stage, TargetMembership, TargetProjectStatus
 from app.models.stats import (
     Counted,
+    HealthReason,
     LeaderProgress,
     MoneyTotal,
-    StatusReason,
     TargetAmount,
     TargetProgress,
     TargetProject,
@@ -44,7 +44,7 @@ from app.services.projects.exchange_rates import RateBook
 from app.services.projects.targets import get_target, to_read
 from app.services.promotion import fdi
 from app.services.stats.pipeline import check_as_of, share
-from app.services.stats.timeline import LATE_RULE, AnySelect, active, behind_plan, reached, stage_on
+from app.services.stats.timeline import LATE_RULE, AnySelect, active, is_late, reached, stage_on
 
 if TYPE_CHECKING:
     from app.services.stats import health
@@ -82,7 +82,7 @@ def members(target: Target, on: date, state: Any, eve_state: Any) -> AnySelect:
         col(Project.leader_id).label("leader_id"), col(Project.total_investment_currency).label("currency"),
         col(Project.total_investment_amount).label("amount"), stage.label("stage"),
         case((done, 1), else_=0).label("done"),
-        case((and_(not_(done), behind_plan(on, state)), 1), else_=0).label("late"),
+        case((and_(not_(done), is_late(on, state)), 1), else_=0).label("late"),
         case((stage == Stage.terminated.value, 1), else_=0).label("dropped"),
     )
     if target.membership == TargetMembership.list:
@@ -285,9 +285,9 @@ async def list_target_projects(session: AsyncSession, target_id: int, *, as_of: 
 
 
 async def _progress_reasons(session: AsyncSession, project_ids: list[int], *, on: date,
-                            rules: "health.Rules") -> dict[int, list[StatusReason]]:
+                            rules: "health.Rules") -> dict[int, list[HealthReason]]:
     """Per project of a page: the monthly-scheduling rules above green on ``on``, as
-    ``/stats/project-status`` gives them (where they apply: active projects, with a plan for
+    ``/stats/project-health`` gives them (where they apply: active projects, with a plan for
     ``investment_behind``, bound to report for ``report_missing``)."""
     # Imported here: health reads /stats/investment, which reads the targets of this module.
     from app.services.stats import health
@@ -295,7 +295,7 @@ async def _progress_reasons(session: AsyncSession, project_ids: list[int], *, on
     if not project_ids:
         return {}
     statuses = health.measured(on, rules, where=[col(Project.id).in_(project_ids)])
-    out: dict[int, list[StatusReason]] = {}
+    out: dict[int, list[HealthReason]] = {}
     for row in await session.execute(select(statuses)):
         found = [r for r in health.to_read(row, on, rules).reasons if r.rule in health.UNIT]
         if found:

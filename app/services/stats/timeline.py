@@ -24,16 +24,16 @@ from sqlmodel import col
 
 from app.dialect import a_date, days_between
 from app.models import Project, StageTransition
-from app.models.enums import STAGE_ORDER, Stage, StatusRule
+from app.models.enums import STAGE_ORDER, HealthRule, Stage
 
 RANK: dict[Stage, int] = {stage: i for i, stage in enumerate(STAGE_ORDER)}
 TERMINATED_RANK = -1
 
 # Which planned date plans which stage.
-PLANNED: dict[StatusRule, tuple[str, Stage]] = {
-    StatusRule.sign_overdue: ("planned_sign_on", Stage.signed),
-    StatusRule.start_overdue: ("planned_start_on", Stage.under_construction),
-    StatusRule.production_overdue: ("planned_production_on", Stage.in_production),
+PLANNED: dict[HealthRule, tuple[str, Stage]] = {
+    HealthRule.sign_overdue: ("planned_sign_on", Stage.signed),
+    HealthRule.start_overdue: ("planned_start_on", Stage.under_construction),
+    HealthRule.production_overdue: ("planned_production_on", Stage.in_production),
 }
 
 LATE_RULE = ("behind plan: a planned date (planned_sign_on, planned_start_on, planned_production_on) is before "
@@ -70,11 +70,11 @@ def active(stage: Any) -> ColumnElement[bool]:
     return and_(stage.is_not(None), stage != Stage.terminated.value)
 
 
-def overdue_days(on: date, state: State) -> dict[StatusRule, ColumnElement[int]]:
+def overdue_days(on: date, state: State) -> dict[HealthRule, ColumnElement[int]]:
     """Per rule, how many days the project is past its measure on ``on`` (negative: not yet);
     null where the rule does not apply (the stage is reached, no planned date, terminated)."""
     stage = state.c.stage
-    measures: dict[StatusRule, ColumnElement[int]] = {}
+    measures: dict[HealthRule, ColumnElement[int]] = {}
     for rule, (column, planned_stage) in PLANNED.items():
         planned = getattr(Project, column)
         measures[rule] = case(
@@ -82,14 +82,14 @@ def overdue_days(on: date, state: State) -> dict[StatusRule, ColumnElement[int]]
              days_between(a_date(on), planned)),
             else_=None)
     # Construction is measured by its planned production date, not by stage moves.
-    measures[StatusRule.stalled] = case(
+    measures[HealthRule.stalled] = case(
         (and_(active(stage), rank(stage) < RANK[Stage.under_construction]),
          days_between(a_date(on), state.c.entered_on)),
         else_=None)
     return measures
 
 
-def behind_plan(on: date, state: State) -> ColumnElement[bool]:
+def is_late(on: date, state: State) -> ColumnElement[bool]:
     """Some planned date is before ``on`` and its stage is not reached (see the module docstring)."""
     stage = state.c.stage
     conditions = [and_(getattr(Project, column).is_not(None), getattr(Project, column) < a_date(on),
