@@ -135,7 +135,7 @@ async def test_the_demo_bulletin_says_what_the_statistics_say(demo):
 
     statuses, cursor = [], None
     while True:
-        page = await get(api, "/stats/project-status", as_of=as_of, status=["red", "amber"], limit=200,
+        page = await get(api, "/stats/project-health", as_of=as_of, health=["red", "amber"], limit=200,
                          **({"cursor": cursor} if cursor else {}))
         statuses += page["items"]
         if not (cursor := page["next_cursor"]):

@@ -29,11 +29,11 @@ from sqlmodel import col
 from app.config import Settings
 from app.errors import InvalidInput
 from app.models import Leader, Unit, ZoneEntry
-from app.models.enums import InvestmentDimension, PipelineDimension, ProjectStatus, Stage
+from app.models.enums import InvestmentDimension, PipelineDimension, ProjectHealth, Stage
 from app.models.forecast import ForecastStats
 from app.models.investment import InvestmentStats
 from app.models.progress import MissingReports
-from app.models.stats import PipelineStats, ProjectStatusRead, TargetStats
+from app.models.stats import PipelineStats, ProjectHealthRead, TargetStats
 from app.services.access.permissions import Principal
 from app.services.progress import missing as missing_reports
 from app.services.progress import rules as report_rules
@@ -48,10 +48,6 @@ WAN = Decimal(10_000)
 YI = Decimal(100_000_000)
 PAGE = 200
 
-STAGE_NAMES = {Stage.negotiating: "洽谈", Stage.signed: "签约", Stage.registered: "注册落地",
-               Stage.preliminary: "前期", Stage.under_construction: "在建", Stage.in_production: "投产",
-               Stage.terminated: "终止"}
-STATUS_NAMES = {ProjectStatus.red: "红", ProjectStatus.amber: "黄", ProjectStatus.green: "绿"}
 RANKED = ((InvestmentDimension.unit, "单位排名", "责任单位"), (InvestmentDimension.zone, "区域排名", "区(市)"),
           (InvestmentDimension.leader, "领导排名", "包挂领导"))
 SHEETS = ("封面", *(name for _, name, _ in RANKED), "红黄项目", "月报缺报迟报", "逾期事项", "预计未完成",
@@ -96,7 +92,7 @@ class Figures:
     ranked: dict[InvestmentDimension, InvestmentStats]   # /stats/investment?group_by
     monthly: list[InvestmentStats]                       # /stats/investment?month=1..month
     pipeline: PipelineStats                              # /stats/pipeline?group_by=stage&funnel=false
-    statuses: list[ProjectStatusRead]                    # /stats/project-status?status=red&status=amber
+    statuses: list[ProjectHealthRead]                    # /stats/project-health?health=red&health=amber
     missing: MissingReports                              # /progress-reports/missing
     difficulties: list[Any]                              # /difficulties?overdue=true
     tasks: list[Any]                                     # /supervision-tasks?overdue=true
@@ -145,12 +141,12 @@ async def gather(session: AsyncSession, principal: Principal, *, year: int, mont
                                              filters=pipeline_stats.PipelineFilters(), with_funnel=False,
                                              today=today)
     step()
-    statuses: list[ProjectStatusRead] = []
+    statuses: list[ProjectHealthRead] = []
     cursor: str | None = None
     while True:
-        page = await health.list_statuses(session, as_of=as_of, rules=health.rules_of(settings), leader_id=[],
-                                          unit_id=[], status=[ProjectStatus.red, ProjectStatus.amber], late=None,
-                                          cursor=cursor, limit=PAGE)
+        page = await health.list_health(session, as_of=as_of, rules=health.rules_of(settings), leader_id=[],
+                                        unit_id=[], health=[ProjectHealth.red, ProjectHealth.amber], late=None,
+                                        cursor=cursor, limit=PAGE)
         statuses.extend(page.items)
         if not (cursor := page.next_cursor):
             break
@@ -292,11 +288,11 @@ def _statuses(book: Workbook, f: Figures) -> None:
     ws = _sheet(book, "红黄项目", f, ["项目ID", "项目名称", "颜色", "阶段", "包挂领导", "责任单位", "规则", "规则颜色",
                                    "天数", "百分点", "月数", "依据"], [8, 30, 6, 10, 10, 16, 20, 8, 6, 8, 6, 50])
     rows = []
-    for s in sorted(f.statuses, key=lambda s: (s.status != ProjectStatus.red, s.id)):
+    for s in sorted(f.statuses, key=lambda s: (s.health != ProjectHealth.red, s.id)):
         for reason in s.reasons:
-            rows.append([s.id, s.name, STATUS_NAMES[s.status], STAGE_NAMES[s.stage],
+            rows.append([s.id, s.name, s.health.label, s.stage.label,
                          f.names["leader"].get(s.leader_id), f.names["unit"].get(s.unit_id), reason.rule.value,
-                         STATUS_NAMES[reason.status], reason.days, reason.points, reason.months,
+                         reason.health.label, reason.days, reason.points, reason.months,
                          "; ".join(f"{k}={v}" for k, v in reason.inputs.items())])
     _rows(ws, rows)
 
@@ -344,7 +340,7 @@ def _expected_to_miss(book: Workbook, f: Figures) -> None:
 def _pipeline(book: Workbook, f: Figures) -> None:
     ws = _sheet(book, "项目阶段", f, ["阶段", "项目数", "总投资(亿元)"], [14, 10, 16])
     by_stage = {g.key.get("stage"): g for g in f.pipeline.groups}
-    rows = [[STAGE_NAMES[s], by_stage[s.value].count if s.value in by_stage else 0,
+    rows = [[s.label, by_stage[s.value].count if s.value in by_stage else 0,
              yi(by_stage[s.value].total_cny.amount or Decimal(0)) if s.value in by_stage else Decimal(0)]
             for s in Stage]
     _rows(ws, rows, {3: AMOUNT})
