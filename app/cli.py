@@ -8,6 +8,8 @@
     pipeline worker                  deliver webhooks and run import jobs (until SIGINT or SIGTERM), without
                                      serving the API
     pipeline import FILE             load a ledger (台账, .xlsx or .csv): all of it, or nothing
+    pipeline report monthly --year Y --month M -o FILE
+                                     write the monthly bulletin (通报) workbook
 """
 
 import argparse
@@ -250,6 +252,35 @@ def _import_reports(args: argparse.Namespace) -> int:
     return 0 if report.valid else 1
 
 
+def _report_monthly(args: argparse.Namespace) -> int:
+    from app.clock import today
+    from app.services.stats import bulletin
+
+    settings = get_settings()
+    progress = _ProgressLine()
+
+    async def work(session: AsyncSession) -> bulletin.Figures:
+        return await bulletin.gather(session, _operator("report"), year=args.year, month=args.month,
+                                     settings=settings, today=today(), progress=progress)
+
+    try:
+        figures = asyncio.run(_in_transaction(work))
+    except AppError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    progress("writing", 0, 1)
+    try:
+        with open(args.output, "wb") as out:
+            bulletin.save(figures, out)
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    progress("writing", 1, 1)
+    print(f"{args.output}: the bulletin of {args.year}-{args.month:02d} as of {figures.as_of} "
+          f"({len(bulletin.SHEETS)} sheets)")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -328,6 +359,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     monthly.add_argument("file", help="an .xlsx workbook or a .csv file")
     monthly.add_argument("--dry-run", action="store_true", help="check and report only; write nothing")
     monthly.add_argument("--json", action="store_true", help="print the full report as JSON")
+    report = sub.add_parser("report", help="write a report file")
+    kinds = report.add_subparsers(dest="report", required=True)
+    bulletin = kinds.add_parser("monthly", help="the monthly bulletin (通报) workbook")
+    bulletin.add_argument("--year", type=int, required=True)
+    bulletin.add_argument("--month", type=int, required=True, choices=range(1, 13), metavar="1-12")
+    bulletin.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
@@ -336,7 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "serve": _serve, "seed-demo": _seed_demo, "create-key": _create_key, "escalate": _escalate,
-        "worker": _worker, "import": _import, "import-reports": _import_reports}
+        "worker": _worker, "import": _import, "import-reports": _import_reports,
+        "report": _report_monthly}
     return handlers[args.command](args)
 
 

@@ -90,7 +90,13 @@ async def seed_progress(session: AsyncSession, *, actor_name: str, last_date: da
         for month in range(first, LAST_MONTH + 1):
             if month >= silent_from.get(row.id, 13) or month_end(YEAR, month) < row.stage_entered_on:
                 continue
-            reports += _versions(rng, row, month, planned / (13 - first), pace, foreign, actor_name, last_date)
+            # A third of the projects expect, in their last report, the fourth quarter the plan gives it,
+            # so that the forecast shows the reported quarters as well as the run rate.
+            expects = ([{"quarter": 4, "amount": {"amount": f"{_wan(planned * shares[3] / 100):.2f}",
+                                                  "currency": "CNY"}}]
+                       if month == LAST_MONTH and row.id % 3 == 0 else None)
+            reports += _versions(rng, row, month, planned / (13 - first), pace, foreign, actor_name, last_date,
+                                 expects)
     # Core inserts on the session's connection: the ORM's bulk path costs ten times more here.
     connection = await session.connection()
     # Reports filed through the service before (the foreign projects' FDI) have their audit events.
@@ -110,7 +116,7 @@ async def seed_progress(session: AsyncSession, *, actor_name: str, last_date: da
 
 
 def _versions(rng: Random, row: Any, month: int, monthly: Decimal, pace: Decimal, foreign: bool,
-              actor_name: str, last_date: date) -> list[dict[str, Any]]:
+              actor_name: str, last_date: date, expects: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """One month's filings: late sometimes, returned and corrected sometimes."""
     due = due_on(YEAR, month, DUE_DAY)
     wobble = Decimal(rng.randint(70, 130)) / 100
@@ -137,7 +143,7 @@ def _versions(rng: Random, row: Any, month: int, monthly: Decimal, pace: Decimal
             "funds_foreign_capital": _wan(value / 3) if foreign else None, "funds_other": None,
             "fdi_utilised_amount": (value / PLAN_RATES["USD"] * Decimal("0.5")).quantize(CENT) if foreign else None,
             "physical_progress": PROGRESS[min(month * len(PROGRESS) // 12, len(PROGRESS) - 1)],
-            "problems": rng.choice(PROBLEMS), "next_month_plan": "按计划推进", "expected_investment": None,
+            "problems": rng.choice(PROBLEMS), "next_month_plan": "按计划推进", "expected_investment": expects,
             "not_required": False, "filed_by_key_id": None, "filed_by": f"{row.name}填报员", "filed_at": _at(filed),
             "filed_on": filed, "due_on": due, "late": filed > due, "reviewed_by_key_id": None,
             "reviewed_by": None if waits else actor_name, "reviewed_at": None if waits else _at(reviewed),

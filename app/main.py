@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (approvals.items, approvals.across, approvals.kinds, approvals.stats, integrations.events,
                    integrations.secrets, webhooks.router):
         app.include_router(router)
-    for router in (targets.router, exchange_rates.router, stats.router, stats.leaders, progress.router):
+    for router in (targets.router, exchange_rates.router, stats.router, stats.leaders, stats.reports, progress.router):
         app.include_router(router)
     for router in (promotion.investors, promotion.project_follow_ups, promotion.follow_ups,
                    promotion.fdi_receipts, promotion.signing_events, promotion.promotion_stats):

@@ -31,6 +31,7 @@ class Version:
     status: str  # submitted, returned, accepted
     accepted_on: date | None = None
     superseded_on: date | None = None
+    expected: dict[int, Decimal] | None = None  # expected_investment by quarter
 
 
 @dataclass
@@ -111,6 +112,8 @@ async def load_versions(app: Any, projects: list[tuple[int, dict[tuple[int, int]
                         project_id=project_id, year=year, month=month, revision=revision, status=v.status,
                         investment_amount=v.amount, fdi_utilised_amount=v.fdi,
                         **{f"funds_{k}": a for k, a in v.funds.items()}, filed_by="test", filed_at=filed_at,
+                        expected_investment=[{"quarter": q, "amount": {"amount": f"{a:.2f}", "currency": "CNY"}}
+                                             for q, a in sorted(v.expected.items())] if v.expected else None,
                         filed_on=v.filed_on, due_on=due, late=v.filed_on > due, accepted_on=v.accepted_on,
                         accepted_at=filed_at if v.accepted_on else None, superseded_on=v.superseded_on))
 

@@ -2,9 +2,10 @@
 leader's dashboard at ``/leaders/{id}/dashboard``."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Query
+from fastapi.responses import StreamingResponse
 from pydantic import Field
 
 from app.clock import today
@@ -27,13 +28,15 @@ from app.models.stats import (
 from app.routers.common import Cursor, Id, Limit, make_router, problems
 from app.services.access.permissions import Action, Principal
 from app.services.common.pagination import Page
-from app.services.stats import dashboards, health, target_progress
+from app.services.ledger import spreadsheets
+from app.services.stats import bulletin, dashboards, health, target_progress
 from app.services.stats import forecast as forecast_stats
 from app.services.stats import investment as investment_stats
 from app.services.stats import pipeline as pipeline_stats
 
 router = make_router("/api/v1/stats", "stats")
 leaders = make_router("/api/v1/leaders", "stats")
+reports = make_router("/api/v1/reports", "stats")
 
 AppSettings = Annotated[Settings, Depends(settings_of)]
 AsOf = Annotated[BusinessDate | None, Query(description="The date to report on; today when omitted.")]
@@ -227,3 +230,26 @@ async def leader_dashboard(leader_id: Id, session: ReadSession, settings: AppSet
     return await dashboards.leader_dashboard(session, leader_id, as_of=as_of or today(),
                                             rules=health.rules_of(settings),
                                             attention_limit=settings.dashboard_attention_limit, today=today())
+
+
+@reports.get(
+    "/monthly", response_class=StreamingResponse,
+    responses={200: {"description": "The bulletin workbook.",
+                     "content": {spreadsheets.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
+async def monthly_bulletin(
+    session: ReadSession,
+    settings: AppSettings,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    month: Annotated[int, Query(ge=1, le=12, description="The bulletin's month; not after the current one.")],
+    principal: Principal = Allowed(Action.bulletin_read),
+    format: Annotated[Literal["xlsx"], Query(description="xlsx, the only format.")] = "xlsx",
+) -> StreamingResponse:
+    """The monthly bulletin (通报) as one print-ready workbook, as of the month's last day (or
+    today if earlier): the targets' headline, investment against plan and time progress, units,
+    zones and leaders ranked with their change of rank, red and amber projects with their rules,
+    reports missing or late, overdue difficulties and supervised tasks, the projects expected to
+    miss, the pipeline by stage and the investment by month, with native charts. Each number is
+    what the `/stats` endpoint it comes from answers for the same `as_of` (`docs/BULLETIN.md`)."""
+    figures = await bulletin.gather(session, principal, year=year, month=month, settings=settings, today=today())
+    return StreamingResponse(bulletin.stream(figures), media_type=spreadsheets.XLSX_MEDIA_TYPE,
+                             headers={"Content-Disposition": bulletin.content_disposition(year, month)})

@@ -123,6 +123,7 @@ ROLE_TABLES_ELSEWHERE: dict[str, tuple[str, ...]] = {
         "GET /stats/leaders", "GET /stats/project-health", "GET /stats/project-status",
         "GET /leaders/{id}/dashboard"),
     "tests/stats/test_forecast.py": ("GET /stats/forecast",),
+    "tests/stats/test_bulletin.py": ("GET /reports/monthly",),
     "tests/ledger/test_ledger_import.py": ("POST /imports/projects",),
     "tests/ledger/test_ledger_export.py": ("GET /exports/projects",),
     "tests/promotion/test_promotion_permissions.py": (

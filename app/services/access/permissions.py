@@ -52,6 +52,7 @@ class Action(StrEnum):
     exchange_rate_read = "exchange_rate.read"
     exchange_rate_write = "exchange_rate.write"
     stats_read = "stats.read"
+    bulletin_read = "bulletin.read"
     project_import = "project.import"
     project_export = "project.export"
     investor_read = "investor.read"
@@ -110,6 +111,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.exchange_rate_read:   frozenset({A, B, L, V}),
     Action.exchange_rate_write:  frozenset({A, B}),
     Action.stats_read:           frozenset({A, B, L, V}),     # incl. every leader's dashboard
+    Action.bulletin_read:        frozenset({A, B, L, V}),        # the monthly bulletin workbook
     Action.project_import:       frozenset({A, B}),              # ledger (台账) upload
     Action.project_export:       frozenset({A, B, L, U, V}),     # unit: only its own projects
     Action.investor_read:        frozenset({A, B, L, U, V}),

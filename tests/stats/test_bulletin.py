@@ -1,0 +1,225 @@
+"""``/reports/monthly``: the monthly bulletin workbook, read back with openpyxl and compared,
+number by number, with what the statistics endpoints answer for the same ``as_of``."""
+
+import io
+import re
+import zipfile
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from app.clock import today
+from tests.factories import Api, assert_invalid
+from tests.progress.helpers import accepted, building, plan
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHEETS = ["封面", "单位排名", "区域排名", "领导排名", "红黄项目", "月报缺报迟报", "逾期事项", "预计未完成", "项目阶段",
+          "累计投资"]
+WAN, YI = Decimal(10_000), Decimal(100_000_000)
+
+
+def number(value: Any) -> Decimal | None:
+    """A cell's number as openpyxl reads it back (a float or an int), as a Decimal."""
+    return None if value is None else Decimal(str(value))
+
+
+def rate(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def rows(ws: Worksheet) -> list[tuple[Any, ...]]:
+    """The data rows under the header row, up to the first empty row."""
+    out = []
+    for row in ws.iter_rows(min_row=3, values_only=True):
+        if row[0] is None:
+            break
+        out.append(row)
+    return out
+
+
+async def get(api: Api, path: str, **params: Any) -> Any:
+    r = await api.client.get(f"/api/v1{path}", headers=api.admin, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def bulletin(api: Api, year: int, month: int) -> bytes:
+    r = await api.client.get("/api/v1/reports/monthly", headers=api.admin,
+                             params={"year": year, "month": month, "format": "xlsx"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == XLSX
+    assert r.headers["content-disposition"].startswith(f'attachment; filename="bulletin-{year}-{month:02d}.xlsx"')
+    return r.content
+
+
+def assert_print_ready(content: bytes, as_of: str) -> Any:
+    book = load_workbook(io.BytesIO(content))
+    assert book.sheetnames == SHEETS
+    for ws in book.worksheets:
+        assert f"截至 {as_of}" in ws["A1"].value and ws.title in ws["A1"].value
+        assert ws.freeze_panes == "A3"
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+        assert ws.page_setup.fitToWidth == 1
+        assert ws.print_title_rows == "$1:$2"
+        assert all(cell.value for cell in ws[2] if cell.column <= 3), ws.title
+    return book
+
+
+def chart_sheets(content: bytes) -> dict[frozenset[str], set[str]]:
+    """For each chart of the workbook (openpyxl does not read charts back), the sheets its
+    series read, and its kinds of plot (barChart, lineChart)."""
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        charts = sorted(n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n))
+        xml = [z.read(n).decode() for n in charts]
+    return {frozenset(re.findall(r"<(?:c:)?f>'?([^'!<]+)'?!", x)): set(re.findall(r"<(?:c:)?(\w+Chart)>", x))
+            for x in xml}
+
+
+def by_label(ws: Worksheet) -> dict[str, Any]:
+    return {row[0]: row[1] for row in ws.iter_rows(min_row=3, values_only=True) if isinstance(row[0], str)}
+
+
+async def test_the_demo_bulletin_says_what_the_statistics_say(demo):
+    api = demo.api
+    as_of = "2022-11-30"
+    content = await bulletin(api, 2022, 11)
+    book = assert_print_ready(content, as_of)
+    charts = chart_sheets(content)
+    assert len(charts) == 5
+    for sheet in ("单位排名", "区域排名", "领导排名"):
+        assert charts[frozenset({sheet})] == {"barChart", "lineChart"}  # the rate as bars, time progress a line
+    assert charts[frozenset({"项目阶段"})] == {"barChart"}
+    assert charts[frozenset({"累计投资"})] == {"lineChart"}
+
+    targets = await get(api, "/stats/targets", year=2022, as_of=as_of)
+    before = await get(api, "/stats/targets", year=2022, as_of="2022-10-31")
+    forecast = await get(api, "/stats/forecast", year=2022, as_of=as_of)
+    expected_done = {t["target_id"]: t["expected_done"] for t in forecast["targets"]}
+    done_before = {t["target"]["id"]: t["done"]["count"] for t in before["items"]}
+    cover = book["封面"]
+    headline = rows(cover)
+    assert len(headline) == len(targets["items"]) == 4
+    for row, t in zip(headline, targets["items"], strict=True):
+        amount = t["target"]["target_amount"]
+        assert row[0] == t["target"]["title"] and row[1] == t["target"]["target_count"]
+        assert number(row[2]) == (Decimal(amount["amount"]) / YI if amount else None)
+        assert (row[3], row[4]) == (t["done"]["count"], t["late"]["count"])
+        assert row[5] == expected_done[t["target"]["id"]]
+        assert row[7] == t["done"]["count"] - done_before[t["target"]["id"]]
+    november = await get(api, "/stats/investment", year=2022, month=11, as_of=as_of)
+    october = await get(api, "/stats/investment", year=2022, month=10, as_of=as_of)
+    labels = by_label(cover)
+    assert number(labels["年度计划投资(亿元)"]) == Decimal(november["total"]["planned"]["amount"]) / YI
+    assert number(labels["本年累计完成投资(亿元)"]) == Decimal(november["total"]["completed_ytd"]["amount"]) / YI
+    assert number(labels["完成率"]) == rate(november["total"]["completion_rate"])
+    assert number(labels["时间进度"]) == rate(november["time_progress"])
+    assert number(labels["本月新增完成投资(亿元)"]) == (Decimal(november["total"]["completed_ytd"]["amount"])
+                                                   - Decimal(october["total"]["completed_ytd"]["amount"])) / YI
+    assert number(labels["预计全年完成投资(亿元)"]) == Decimal(forecast["total"]["expected_investment"]["amount"]) / YI
+
+    units = {u["id"]: u["name"] for u in (await get(api, "/units", limit=200))["items"]}
+    by_unit = await get(api, "/stats/investment", year=2022, month=11, as_of=as_of, group_by="unit")
+    sheet = {row[0]: row for row in rows(book["单位排名"])}
+    assert len(sheet) == len(by_unit["groups"])
+    for g in by_unit["groups"]:
+        row = sheet[units[g["key"]] if g["key"] is not None else "无"]
+        assert number(row[1]) == Decimal(g["planned"]["amount"]) / WAN
+        assert number(row[2]) == Decimal(g["completed_ytd"]["amount"]) / WAN
+        assert number(row[3]) == rate(g["completion_rate"]) and number(row[5]) == rate(g["gap_points"])
+        assert (row[6], row[7]) == (g["rank"], g["rank_change"])
+    zones = await get(api, "/stats/investment", year=2022, month=11, as_of=as_of, group_by="zone")
+    assert len(rows(book["区域排名"])) == len(zones["groups"])
+
+    statuses, cursor = [], None
+    while True:
+        page = await get(api, "/stats/project-health", as_of=as_of, health=["red", "amber"], limit=200,
+                         **({"cursor": cursor} if cursor else {}))
+        statuses += page["items"]
+        if not (cursor := page["next_cursor"]):
+            break
+    coloured = rows(book["红黄项目"])
+    assert len(coloured) == sum(len(s["reasons"]) for s in statuses) > 0
+    assert {r[0] for r in coloured} == {s["id"] for s in statuses}
+
+    misses = rows(book["预计未完成"])
+    assert [r[0] for r in misses] == [p["project_id"] for p in forecast["projects"]]
+    for row, p in zip(misses, forecast["projects"], strict=True):
+        assert number(row[6]) == Decimal(p["expected_investment"]["amount"]) / WAN
+
+    pipeline = await get(api, "/stats/pipeline", as_of=as_of, group_by="stage", funnel="false")
+    counts = {g["key"]["stage"]: g["count"] for g in pipeline["groups"]}
+    assert sum(r[1] for r in rows(book["项目阶段"])) == sum(counts.values()) == pipeline["total"]["count"]
+
+    monthly = rows(book["累计投资"])
+    assert len(monthly) == 11
+    for m in (1, 6, 11):
+        figures = await get(api, "/stats/investment", year=2022, month=m, as_of=as_of)
+        assert number(monthly[m - 1][1]) == Decimal(figures["total"]["completed_ytd"]["amount"]) / YI
+
+
+async def test_a_small_world_bulletin_ranks_its_units(api):
+    # Reports count from the day they are accepted (today): this month's bulletin, as of today, reads them.
+    year, month = today().year, today().month
+    ahead_unit, behind_unit = await api.unit("前进单位"), await api.unit("落后单位")
+    ahead = await building(api, unit_id=ahead_unit["id"])
+    behind = await building(api, unit_id=behind_unit["id"])
+    await plan(api, ahead, year, "1200000.00")
+    await plan(api, behind, year, "2400000.00")
+    for m in range(1, month + 1):
+        await accepted(api, ahead, year, m, "100000.00")
+    await accepted(api, behind, year, 1, "12345.67")
+    content = await bulletin(api, year, month)
+    book = assert_print_ready(content, today().isoformat())
+    sheet = {row[0]: row for row in rows(book["单位排名"])}
+    # The reference, by hand over the rows filed above.
+    completed = {"前进单位": Decimal("100000.00") * month, "落后单位": Decimal("12345.67")}
+    planned = {"前进单位": Decimal("1200000.00"), "落后单位": Decimal("2400000.00")}
+    for name in completed:
+        assert number(sheet[name][1]) == planned[name] / WAN
+        assert number(sheet[name][2]) == completed[name] / WAN
+        assert number(sheet[name][3]) == (completed[name] / planned[name]).quantize(Decimal("0.0001"))
+    assert (sheet["前进单位"][6], sheet["落后单位"][6]) == (1, 2)
+    stats = await get(api, "/stats/investment", year=year, month=month, as_of=today().isoformat(), group_by="unit")
+    groups = {g["key"]: g for g in stats["groups"]}
+    assert number(sheet["前进单位"][2]) == Decimal(groups[ahead_unit["id"]]["completed_ytd"]["amount"]) / WAN
+    cover = by_label(book["封面"])
+    assert number(cover["本年累计完成投资(亿元)"]) == sum(completed.values()) / YI
+
+
+async def test_the_bulletin_refuses_a_future_month_and_another_format(api):
+    r = await api.client.get("/api/v1/reports/monthly", headers=api.admin,
+                             params={"year": today().year + 1, "month": 1})
+    assert_invalid(r, "month")
+    r = await api.client.get("/api/v1/reports/monthly", headers=api.admin,
+                             params={"year": 2022, "month": 11, "format": "csv"})
+    assert_invalid(r, "format")
+
+
+async def test_the_bulletin_is_read_by_the_roles_that_read_statistics(api):
+    expected = {"admin": 200, "bureau": 200, "leader": 200, "unit": 403, "integration": 403, "viewer": 200}
+    leader, unit = await api.leader(), await api.unit()
+    got = {}
+    for role in expected:
+        headers = await api.key(role, leader_id=leader["id"] if role == "leader" else None,
+                                unit_id=unit["id"] if role == "unit" else None)
+        r = await api.client.get("/api/v1/reports/monthly", headers=headers, params={"year": 2022, "month": 1})
+        got[role] = r.status_code
+    assert got == expected
+
+
+def test_pipeline_report_monthly_writes_the_workbook_with_progress_on_stderr(tmp_path):
+    from tests.test_cli import pipeline
+
+    db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    assert pipeline("migrate", db=db).returncode == 0
+    year, month = today().year, today().month
+    out = tmp_path / "通报.xlsx"
+    done = pipeline("report", "monthly", "--year", str(year), "--month", str(month), "-o", str(out), db=db)
+    assert done.returncode == 0, done.stderr
+    assert "reading" in done.stderr and "writing" in done.stderr
+    assert str(out) in done.stdout
+    assert load_workbook(out).sheetnames == SHEETS
+
