@@ -120,18 +120,23 @@ async def test_the_demo_bulletin_says_what_the_statistics_say(demo):
                                                    - Decimal(october["total"]["completed_ytd"]["amount"])) / YI
     assert number(labels["预计全年完成投资(亿元)"]) == Decimal(forecast["total"]["expected_investment"]["amount"]) / YI
 
-    units = {u["id"]: u["name"] for u in (await get(api, "/units", limit=200))["items"]}
-    by_unit = await get(api, "/stats/investment", year=2022, month=11, as_of=as_of, group_by="unit")
-    sheet = {row[0]: row for row in rows(book["单位排名"])}
-    assert len(sheet) == len(by_unit["groups"])
-    for g in by_unit["groups"]:
-        row = sheet[units[g["key"]] if g["key"] is not None else "无"]
-        assert number(row[1]) == Decimal(g["planned"]["amount"]) / WAN
-        assert number(row[2]) == Decimal(g["completed_ytd"]["amount"]) / WAN
-        assert number(row[3]) == rate(g["completion_rate"]) and number(row[5]) == rate(g["gap_points"])
-        assert (row[6], row[7]) == (g["rank"], g["rank_change"])
-    zones = await get(api, "/stats/investment", year=2022, month=11, as_of=as_of, group_by="zone")
-    assert len(rows(book["区域排名"])) == len(zones["groups"])
+    names = {
+        "unit": {u["id"]: u["name"] for u in (await get(api, "/units", limit=200))["items"]},
+        "leader": {x["id"]: x["name"] for x in (await get(api, "/leaders", limit=200))["items"]},
+        "zone": {z["key"]: z["name"] for z in (await get(api, "/zones", limit=200))["items"]},
+    }
+    for dimension, title in (("unit", "单位排名"), ("zone", "区域排名"), ("leader", "领导排名")):
+        grouped = await get(api, "/stats/investment", year=2022, month=11, as_of=as_of, group_by=dimension)
+        sheet = {row[0]: row for row in rows(book[title])}
+        assert len(sheet) == len(grouped["groups"]) > 1, title
+        for g in grouped["groups"]:
+            row = sheet[names[dimension][g["key"]] if g["key"] is not None else "无"]
+            assert number(row[1]) == Decimal(g["planned"]["amount"]) / WAN
+            assert number(row[2]) == Decimal(g["completed_ytd"]["amount"]) / WAN
+            assert number(row[3]) == rate(g["completion_rate"]) and number(row[5]) == rate(g["gap_points"])
+            assert number(row[4]) == rate(grouped["time_progress"])
+            assert (row[6], row[7]) == (g["rank"], g["rank_change"])
+            assert (row[8], row[9], row[10]) == (g["health"]["red"], g["health"]["amber"], g["health"]["green"])
 
     statuses, cursor = [], None
     while True:
