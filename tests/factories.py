@@ -81,6 +81,17 @@ class Api:
         assert r.status_code == 201, r.text
         return {"Authorization": f"Bearer {r.json()['key']}"}
 
+    async def read_status_by_role(self, path: str, params: dict[str, Any]) -> dict[str, int]:
+        """The status a GET of ``path`` answers a key of each role (a leader key bound to a
+        leader, a unit key to a unit)."""
+        leader, unit = await self.leader(), await self.unit()
+        got = {}
+        for role in ("admin", "bureau", "leader", "unit", "integration", "viewer"):
+            headers = await self.key(role, leader_id=leader["id"] if role == "leader" else None,
+                                     unit_id=unit["id"] if role == "unit" else None)
+            got[role] = (await self.client.get(path, headers=headers, params=params)).status_code
+        return got
+
     async def leader(self, name: str | None = None, **kw: Any) -> dict[str, Any]:
         r = await self.client.post("/api/v1/leaders", headers=self.admin,
                                    json={"name": name or f"领导{next(_seq)}", "title": "副市长", **kw})

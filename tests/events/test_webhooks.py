@@ -124,14 +124,15 @@ async def test_stopping_the_worker_mid_run_and_starting_it_again_loses_nothing(a
         hook = await api.webhook(receiver.url)
         for _ in range(20):
             await api.project()
-        async with worker(api, settings) as task:
+        # A lease of seconds, not FAST's 20: an attempt the stop catches mid-claim waits it out.
+        short = {"webhook_connect_timeout_seconds": 2.0, "webhook_timeout_seconds": 3.0, "webhook_lease_seconds": 6.0}
+        async with worker(api, settings, **short) as task:
             await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 6))
             task.cancel()  # a hard stop, in the middle of a batch
             await asyncio.gather(task, return_exceptions=True)
         pending = [d for d in await api.deliveries(hook["id"]) if d["status"] == "pending"]
         assert pending, "the stop came too late to test anything"
-        async with worker(api, settings):
-            # An attempt the stop caught mid-claim waits out its lease (20 s).
+        async with worker(api, settings, **short):
             await eventually(lambda: all_delivered(api, hook, 20), within=60)
     assert set(receiver.delivered_ids()) == await event_ids(api, hook)
     outcomes = Counter()

@@ -4,6 +4,7 @@ number by number, with what the statistics endpoints answer for the same ``as_of
 import io
 import re
 import zipfile
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +46,15 @@ async def get(api: Api, path: str, **params: Any) -> Any:
     return r.json()
 
 
+async def all_pages(api: Api, path: str, **params: Any) -> list[Any]:
+    items, cursor = [], None
+    while True:
+        page = await get(api, path, limit=200, **params, **({"cursor": cursor} if cursor else {}))
+        items += page["items"]
+        if not (cursor := page["next_cursor"]):
+            return items
+
+
 async def bulletin(api: Api, year: int, month: int) -> bytes:
     r = await api.client.get("/api/v1/reports/monthly", headers=api.admin,
                              params={"year": year, "month": month, "format": "xlsx"})
@@ -58,7 +68,9 @@ def assert_print_ready(content: bytes, as_of: str) -> Any:
     book = load_workbook(io.BytesIO(content))
     assert book.sheetnames == SHEETS
     for ws in book.worksheets:
-        assert f"截至 {as_of}" in ws["A1"].value and ws.title in ws["A1"].value
+        # The lists of missing reports and overdue items exist only as of today.
+        on = today().isoformat() if ws.title in ("月报缺报迟报", "逾期事项") else as_of
+        assert f"截至 {on}" in ws["A1"].value and ws.title in ws["A1"].value
         assert ws.freeze_panes == "A3"
         assert ws.page_setup.orientation == "landscape"
         assert ws.sheet_properties.pageSetUpPr.fitToPage is True
@@ -158,6 +170,17 @@ async def test_the_demo_bulletin_says_what_the_statistics_say(demo):
     counts = {g["key"]["stage"]: g["count"] for g in pipeline["groups"]}
     assert sum(r[1] for r in rows(book["项目阶段"])) == sum(counts.values()) == pipeline["total"]["count"]
 
+    missing = await get(api, "/progress-reports/missing", year=2022, month=11)
+    listed = [(r[2], r[4]) for r in rows(book["月报缺报迟报"])]
+    assert listed, "the demo has missing or late reports"
+    assert sorted(listed) == sorted([(p["project_id"], "缺报") for u in missing["items"] for p in u["missing"]]
+                                    + [(p["project_id"], "迟报") for u in missing["items"] for p in u["late"]])
+    overdue = rows(book["逾期事项"])
+    difficulties = await all_pages(api, "/difficulties", overdue="true", sort="due_on")
+    tasks = await all_pages(api, "/supervision-tasks", overdue="true", sort="deadline")
+    assert [(r[0], r[1]) for r in overdue] == [("困难问题", d["id"]) for d in difficulties] + \
+        [("督办任务", t["id"]) for t in tasks]
+
     monthly = rows(book["累计投资"])
     assert len(monthly) == 11
     for m in (1, 6, 11):
@@ -176,8 +199,16 @@ async def test_a_small_world_bulletin_ranks_its_units(api):
     for m in range(1, month + 1):
         await accepted(api, ahead, year, m, "100000.00")
     await accepted(api, behind, year, 1, "12345.67")
+    yesterday = today() - timedelta(days=1)
+    late_difficulty = await api.difficulty(behind, raised_on=str(yesterday - timedelta(days=9)), due_on=str(yesterday))
+    await api.difficulty(ahead)  # not due: not listed
+    late_task = await api.task(await api.item(), behind_unit, yesterday)
     content = await bulletin(api, year, month)
     book = assert_print_ready(content, today().isoformat())
+    # openpyxl reads a date cell back as a datetime at midnight.
+    assert [(r[0], r[1], r[3], r[5].date()) for r in rows(book["逾期事项"])] == [
+        ("困难问题", late_difficulty["id"], "落后单位", yesterday),
+        ("督办任务", late_task["id"], "落后单位", yesterday)]
     sheet = {row[0]: row for row in rows(book["单位排名"])}
     # The reference, by hand over the rows filed above.
     completed = {"前进单位": Decimal("100000.00") * month, "落后单位": Decimal("12345.67")}
@@ -205,13 +236,7 @@ async def test_the_bulletin_refuses_a_future_month_and_another_format(api):
 
 async def test_the_bulletin_is_read_by_the_roles_that_read_statistics(api):
     expected = {"admin": 200, "bureau": 200, "leader": 200, "unit": 403, "integration": 403, "viewer": 200}
-    leader, unit = await api.leader(), await api.unit()
-    got = {}
-    for role in expected:
-        headers = await api.key(role, leader_id=leader["id"] if role == "leader" else None,
-                                unit_id=unit["id"] if role == "unit" else None)
-        r = await api.client.get("/api/v1/reports/monthly", headers=headers, params={"year": 2022, "month": 1})
-        got[role] = r.status_code
+    got = await api.read_status_by_role("/api/v1/reports/monthly", {"year": 2022, "month": 1})
     assert got == expected
 
 

@@ -85,6 +85,9 @@ class Figures:
     month: int
     as_of: date
     previous_as_of: date
+    # The lists of missing reports and of overdue items exist only as of today (their
+    # endpoints take no as_of): their sheets say so in their titles.
+    read_on: date
     targets: TargetStats                                 # /stats/targets?as_of
     previous_targets: TargetStats                        # /stats/targets?as_of=previous
     investment: InvestmentStats                          # /stats/investment?month
@@ -181,7 +184,7 @@ async def gather(session: AsyncSession, principal: Principal, *, year: int, mont
     step()
     names = await _names(session)
     step()
-    return Figures(year=year, month=month, as_of=as_of, previous_as_of=previous, targets=targets,
+    return Figures(year=year, month=month, as_of=as_of, previous_as_of=previous, read_on=today, targets=targets,
                    previous_targets=previous_targets, investment=monthly[-1],
                    previous_investment=monthly[-2] if month > 1 else None, ranked=ranked, monthly=monthly,
                    pipeline=pipeline, statuses=statuses, missing=missing, difficulties=overdue_difficulties,
@@ -196,10 +199,13 @@ PERCENT = "0.00%"
 AMOUNT = "#,##0.0000"
 
 
-def _sheet(book: Workbook, name: str, f: Figures, headers: list[str], widths: list[int] | None = None) -> Worksheet:
-    """A sheet with its title (naming as_of) on row 1, headers on row 2, set up for print."""
+def _sheet(book: Workbook, name: str, f: Figures, headers: list[str], widths: list[int] | None = None, *,
+           on: date | None = None) -> Worksheet:
+    """A sheet with its title (naming the date its figures are as of: ``as_of`` unless ``on``
+    says otherwise) on row 1, headers on row 2, set up for print."""
     ws: Worksheet = book.create_sheet(name)
-    ws.cell(1, 1, f"{f.year}年{f.month}月 重点项目推进通报 · {name}（截至 {f.as_of.isoformat()}）").font = TITLE_FONT
+    title = f"{f.year}年{f.month}月 重点项目推进通报 · {name}（截至 {(on or f.as_of).isoformat()}）"
+    ws.cell(1, 1, title).font = TITLE_FONT
     for i, header in enumerate(headers, start=1):
         cell = ws.cell(2, i, header)
         cell.font = HEADER_FONT
@@ -291,7 +297,7 @@ def _statuses(book: Workbook, f: Figures) -> None:
     for s in sorted(f.statuses, key=lambda s: (s.health != ProjectHealth.red, s.id)):
         for reason in s.reasons:
             rows.append([s.id, s.name, s.health.label, s.stage.label,
-                         f.names["leader"].get(s.leader_id), f.names["unit"].get(s.unit_id), reason.rule.value,
+                         f.names["leader"].get(s.leader_id), f.names["unit"].get(s.unit_id), reason.rule.label,
                          reason.health.label, reason.days, reason.points, reason.months,
                          "; ".join(f"{k}={v}" for k, v in reason.inputs.items())])
     _rows(ws, rows)
@@ -299,7 +305,7 @@ def _statuses(book: Workbook, f: Figures) -> None:
 
 def _missing(book: Workbook, f: Figures) -> None:
     ws = _sheet(book, "月报缺报迟报", f, ["责任单位", "应报项目数", "项目ID", "项目名称", "情况", "首次报送日期"],
-                [20, 12, 8, 30, 10, 14])
+                [20, 12, 8, 30, 10, 14], on=f.read_on)
     rows: list[list[Any]] = []
     for unit in f.missing.items:
         for p in unit.missing:
@@ -311,9 +317,9 @@ def _missing(book: Workbook, f: Figures) -> None:
 
 def _overdue(book: Workbook, f: Figures) -> None:
     ws = _sheet(book, "逾期事项", f, ["类别", "ID", "事项", "责任单位", "包挂领导", "期限", "状态/进度"],
-                [12, 8, 36, 18, 10, 12, 12])
+                [12, 8, 36, 18, 10, 12, 12], on=f.read_on)
     rows: list[list[Any]] = [["困难问题", d.id, d.title, f.names["unit"].get(d.unit_id),
-                              f.names["leader"].get(d.leader_id), d.due_on, d.status.value] for d in f.difficulties]
+                              f.names["leader"].get(d.leader_id), d.due_on, d.status.label] for d in f.difficulties]
     rows += [["督办任务", t.id, t.title, f.names["unit"].get(t.unit_id), None, t.deadline, f"{t.percent}%"]
              for t in f.tasks]
     _rows(ws, rows)
