@@ -2,7 +2,6 @@
 
 from datetime import date
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -180,4 +179,4 @@ async def export_progress_reports(
                                                  today=today())
     ascii_name = f"progress-reports-{year}" + (f"-{month:02d}" if month else "") + f".{format}"
     return StreamingResponse(export.body, media_type=export.media_type, headers={
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(export.filename)}"})
+        "Content-Disposition": spreadsheets.attachment(ascii_name, export.filename)})

@@ -7,7 +7,7 @@ page is the rows strictly after that pair in the sort order, ids breaking ties.
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -137,3 +137,15 @@ def _decode(cursor: str, sort_label: str, key: SortKey, id_max: int) -> tuple[An
         return key.decode(value), decode_id(id_max)(last_id)
     except (ValueError, TypeError, OverflowError, binascii.Error, InvalidOperation, UnicodeDecodeError) as exc:
         raise bad from exc
+
+
+async def every_item(fetch: Callable[[str | None], Awaitable[Any]]) -> list[Any]:
+    """Every item of a listing, page after page: ``fetch(cursor)`` answers a page with
+    ``items`` and ``next_cursor`` (for a report that needs all of them, such as the bulletin)."""
+    items: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page = await fetch(cursor)
+        items.extend(page.items)
+        if not (cursor := page.next_cursor):
+            return items

@@ -8,12 +8,10 @@ before the response starts, so an unreachable database is a 503, not a cut downl
 Rows are numbered (序号) in id order.
 """
 
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
-from urllib.parse import quote
 
 import anyio.to_thread
 from sqlalchemy import Select, select
@@ -28,8 +26,6 @@ from app.services.ledger.columns import Record
 from app.services.projects import projects
 from app.services.projects.projects import ProjectFilters
 
-CHUNK_BYTES = 64 * 1024
-
 
 @dataclass
 class Export:
@@ -42,7 +38,7 @@ class Export:
     @property
     def content_disposition(self) -> str:
         ascii_name = "projects-" + self.filename.split("-", 1)[1]
-        return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(self.filename)}"
+        return spreadsheets.attachment(ascii_name, self.filename)
 
 
 async def _fetch(session: AsyncSession, principal: Principal, *, filters: ProjectFilters, after: int,
@@ -100,11 +96,8 @@ async def _xlsx(first: list[Record], rest: AsyncIterator[list[Record]]) -> Async
             await anyio.to_thread.run_sync(book.append, rows)
             number += len(batch)
             batch = await anext(rest, None)
-        with tempfile.TemporaryFile() as out:
-            await anyio.to_thread.run_sync(book.save, out)
-            out.seek(0)
-            while chunk := await anyio.to_thread.run_sync(out.read, CHUNK_BYTES):
-                yield chunk
+        async for chunk in spreadsheets.saved_chunks(book.save):
+            yield chunk
     finally:
         book.discard()
 

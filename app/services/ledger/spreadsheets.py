@@ -20,13 +20,16 @@ import codecs
 import csv
 import io
 import re
+import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
+from urllib.parse import quote
 
+import anyio
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -38,6 +41,23 @@ from app.models.ledger import LedgerFormat
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+CHUNK_BYTES = 64 * 1024
+
+
+def attachment(ascii_name: str, filename: str) -> str:
+    """A download's Content-Disposition: ``filename`` (Chinese, RFC 5987) with an ASCII
+    fallback for clients that read only the plain parameter."""
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+async def saved_chunks(save: Callable[[IO[bytes]], None]) -> AsyncIterator[bytes]:
+    """What ``save`` writes to a file, written off the event loop, then read back in chunks
+    (a workbook is only whole once saved)."""
+    with tempfile.TemporaryFile() as out:
+        await anyio.to_thread.run_sync(save, out)
+        out.seek(0)
+        while chunk := await anyio.to_thread.run_sync(out.read, CHUNK_BYTES):
+            yield chunk
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, .et, .doc: the old binary Office formats
 HEADER_SEARCH_ROWS = 10

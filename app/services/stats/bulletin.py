@@ -7,15 +7,12 @@ say something ``/stats/*`` does not. Amounts are converted only for display, exa
 """
 
 import calendar
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
-import anyio.to_thread
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font
@@ -35,6 +32,8 @@ from app.models.investment import InvestmentStats
 from app.models.progress import MissingReports
 from app.models.stats import PipelineStats, ProjectHealthRead, TargetStats
 from app.services.access.permissions import Principal
+from app.services.common import pagination
+from app.services.ledger import spreadsheets
 from app.services.progress import missing as missing_reports
 from app.services.progress import rules as report_rules
 from app.services.stats import forecast as forecast_stats
@@ -43,7 +42,6 @@ from app.services.stats import investment as investment_stats
 from app.services.stats import pipeline as pipeline_stats
 from app.services.supervision import difficulties, items
 
-CHUNK_BYTES = 64 * 1024
 WAN = Decimal(10_000)
 YI = Decimal(100_000_000)
 PAGE = 200
@@ -144,36 +142,19 @@ async def gather(session: AsyncSession, principal: Principal, *, year: int, mont
                                              filters=pipeline_stats.PipelineFilters(), with_funnel=False,
                                              today=today)
     step()
-    statuses: list[ProjectHealthRead] = []
-    cursor: str | None = None
-    while True:
-        page = await health.list_health(session, as_of=as_of, rules=health.rules_of(settings), leader_id=[],
-                                        unit_id=[], health=[ProjectHealth.red, ProjectHealth.amber], late=None,
-                                        cursor=cursor, limit=PAGE)
-        statuses.extend(page.items)
-        if not (cursor := page.next_cursor):
-            break
+    statuses: list[ProjectHealthRead] = await pagination.every_item(lambda cursor: health.list_health(
+        session, as_of=as_of, rules=health.rules_of(settings), leader_id=[], unit_id=[],
+        health=[ProjectHealth.red, ProjectHealth.amber], late=None, cursor=cursor, limit=PAGE))
     step()
     missing = await missing_reports.missing(session, principal, year=year, month=month,
                                             rules=report_rules.rules_of(settings), today=today)
     step()
-    overdue_difficulties: list[Any] = []
-    cursor = None
-    while True:
-        dpage = await difficulties.list_difficulties(session, principal,
-                                                     filters=difficulties.DifficultyFilters(overdue=True),
-                                                     sort="due_on", cursor=cursor, limit=PAGE, today=today)
-        overdue_difficulties.extend(dpage.items)
-        if not (cursor := dpage.next_cursor):
-            break
-    overdue_tasks: list[Any] = []
-    cursor = None
-    while True:
-        tpage = await items.list_tasks(session, principal, filters=items.TaskFilters(overdue=True), sort="deadline",
-                                       cursor=cursor, limit=PAGE, today=today)
-        overdue_tasks.extend(tpage.items)
-        if not (cursor := tpage.next_cursor):
-            break
+    overdue_difficulties = await pagination.every_item(lambda cursor: difficulties.list_difficulties(
+        session, principal, filters=difficulties.DifficultyFilters(overdue=True), sort="due_on", cursor=cursor,
+        limit=PAGE, today=today))
+    overdue_tasks = await pagination.every_item(lambda cursor: items.list_tasks(
+        session, principal, filters=items.TaskFilters(overdue=True), sort="deadline", cursor=cursor, limit=PAGE,
+        today=today))
     step()
     try:
         forecast: ForecastStats | None = await forecast_stats.forecast(
@@ -395,8 +376,7 @@ def filename(year: int, month: int) -> str:
 
 
 def content_disposition(year: int, month: int) -> str:
-    return (f"attachment; filename=\"bulletin-{year}-{month:02d}.xlsx\"; "
-            f"filename*=UTF-8''{quote(filename(year, month))}")
+    return spreadsheets.attachment(f"bulletin-{year}-{month:02d}.xlsx", filename(year, month))
 
 
 def save(f: Figures, out: Any) -> None:
@@ -405,8 +385,5 @@ def save(f: Figures, out: Any) -> None:
 
 async def stream(f: Figures) -> AsyncIterator[bytes]:
     """The workbook's bytes, built off the event loop and sent in chunks."""
-    with tempfile.TemporaryFile() as out:
-        await anyio.to_thread.run_sync(save, f, out)
-        out.seek(0)
-        while chunk := await anyio.to_thread.run_sync(out.read, CHUNK_BYTES):
-            yield chunk
+    async for chunk in spreadsheets.saved_chunks(lambda out: save(f, out)):
+        yield chunk
