@@ -10,12 +10,12 @@ The file is read in a worker thread (``spreadsheets``), its cells by the column 
 2. a dry run stops there and reports; a real run with any invalid row answers 422
    ``ledger_invalid`` with the same report, having written nothing;
 3. *apply*: the file is read again, its rows planned again and written through the
-   project services — runs of new projects by ``create_projects``, runs of plain updates
-   and stage moves by ``change_projects`` (each a few statements a chunk), the rest by
-   ``update_project`` and ``move_project`` — so every rule holds and every project change
-   has its own audit event. Anything refused there (a concurrent change) rolls the whole
-   import back. One ``import`` audit event records the file, who
-   imported it and the counts.
+   project services — runs of new projects by ``create_projects``, runs of updates and
+   stage moves by ``change_projects`` (each a few statements a chunk), a row that also
+   changes its investor's details by ``update_project`` and ``move_project`` — so every
+   rule holds and every project change has its own audit event. Anything refused there (a
+   concurrent change) rolls the whole import back. One ``import`` audit event records the
+   file, who imported it and the counts.
 
 A project whose ledger stage is ahead of its current one moves forward one stage at a
 time, every move dated on the row's 进入阶段日期 (or the import's ``as_of`` date); a
@@ -845,7 +845,7 @@ async def _apply_chunk(session: AsyncSession, ctx: Context, plans: Sequence[Plan
         await create()
         if plan.action == ImportAction.unchanged:
             continue
-        if not plan.investor and projects.batchable(plan.update, plan.moves):
+        if not plan.investor:
             changing.append(plan)
             continue
         await change()

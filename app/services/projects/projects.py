@@ -1,9 +1,10 @@
 """The project registry: create, read, list, update, archive, and stage moves."""
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -462,68 +463,10 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
     """Change the fields present in ``data``, if ``if_match`` names the current version. A new
     code joins the project's code history."""
     project = await get_project(session, principal, project_id)
-    changes = data.model_dump(exclude_unset=True, exclude={"total_investment", "designations", "contracted_fdi",
-                                                           "registered_capital", "investor", "investor_country",
-                                                           "investor_id", "code_reason", "code_on"})
-    code_change: list[tuple[CodeReason, date]] = []
-
-    async def apply() -> None:
-        if {"investor", "investor_country", "investor_id"} & data.model_fields_set:
-            investor = await investors.resolve(
-                session, investor_id=data.investor_id, actor=principal,
-                name=data.investor if data.investor is not None or data.investor_id else project.investor,
-                country=(data.investor_country if data.investor_country is not None or data.investor_id
-                         else project.investor_country))
-            changes.update(investor=investor.name, investor_country=investor.country, investor_id=investor.id)
-        fdi = (data.contracted_fdi if "contracted_fdi" in data.model_fields_set
-               else (await _read(session, project)).contracted_fdi)
-        if fdi is not None and changes.get("funding_source", project.funding_source) != FundingSource.foreign:
-            raise InvalidInput.field("contracted_fdi",
-                                     "only a foreign-funded project has contracted foreign investment")
-        if "contracted_fdi" in data.model_fields_set:
-            changes["contracted_fdi_amount"] = data.contracted_fdi.amount if data.contracted_fdi else None
-        if "registered_capital" in data.model_fields_set:
-            capital = data.registered_capital
-            changes["registered_capital_amount"] = capital.amount if capital else None
-            changes["registered_capital_currency"] = capital.currency if capital else None
-        if "leader_id" in changes or "unit_id" in changes:
-            await _check_references(session, leader_id=changes.get("leader_id"), unit_id=changes.get("unit_id"))
-        # An archived zone or industry stays on the projects that had it; none may take it anew.
-        await reference.check_usable(session, **{name: changes[name] for name in ("zone", "industry")
-                                                 if changes.get(name) not in (None, getattr(project, name))})
-        found = await _code_change(session, project, data, today=today)
-        if found is not None:
-            code_change.append(found)
-        wrong = planned_dates_out_of_order({name: changes.get(name, getattr(project, name)) for name in PLANNED_DATES})
-        if wrong is not None:
-            raise InvalidInput.field(wrong[0], f"must not be before {wrong[1]} ({wrong[2]})")
-        if data.total_investment is not None:
-            project.total_investment_amount = data.total_investment.amount
-            project.total_investment_currency = data.total_investment.currency
-        if data.designations is not None:
-            current = (await _designations(session, [project_id]))[project_id]
-            await _set_designations(session, project_id, current, data.designations)
-
-    async def state() -> dict[str, Any]:
-        return snapshot(await _read(session, project))
-
-    async def flush(session: AsyncSession) -> None:
-        for reason, valid_from in code_change:  # the code as it now is joins the history
-            session.add(_code_record(project, reason=reason, valid_from=valid_from, actor=principal))
-        await _flush(session)
-
-    changed = await lifecycle.update(session, principal, project, if_match=if_match, resource_type="project",
-                                     resource_id=project_id, snapshot=state, fields=changes, apply=apply,
-                                     archived_code="project_archived", flush=flush)
-    if code_change:
-        reason, valid_from = code_change[0]
-        changed.event.after = {**changed.after, "code_reason": reason.value, "code_on": valid_from.isoformat()}
-    after = await _read(session, project)
-    await outbox.emit(session, "project.updated", {"project": after.model_dump(mode="json"),
-                                                   "changes": {"before": changed.before, "after": changed.after}})
-    if "code" in changed.after:
-        await events.apply_waiting(session, project=project)
-    return after
+    versioning.check(if_match, project.version)
+    designations = (await _designations(session, [project_id]))[project_id]
+    return (await _change_one(session, principal, ProjectChange(project, designations, update=data),
+                              today=today)).read
 
 
 async def archive_project(session: AsyncSession, principal: Principal, project_id: int, *,
@@ -542,26 +485,9 @@ async def move_project(session: AsyncSession, principal: Principal, project_id: 
     """Move a project to another stage; see ``app.services.projects.stages`` for the rules."""
     project = await get_project(session, principal, project_id)
     versioning.check(if_match, project.version)
-    if project.archived_at is not None:
-        raise Conflict("An archived project cannot change stage.", code="project_archived")
-    from_stage, from_entered_on = project.stage, project.stage_entered_on
-    await signing_events.check_for_move(session, signing_event_id=data.signing_event_id, to=data.to)
-    entry = await stages.transition(session, project, to=data.to, occurred_on=data.occurred_on, note=data.note,
-                                    reason=data.reason, actor=principal, today=today)
-    entry.signing_event_id = data.signing_event_id
-    await _flush(session)
-    read = await _read(session, project)
-    await audit.record(session, principal, action="project.transition", resource_type="project",
-                       resource_id=project_id,
-                       before={"stage": from_stage, "stage_entered_on": str(from_entered_on)},
-                       after={"stage": read.stage, "stage_entered_on": str(read.stage_entered_on),
-                              "kind": entry.kind, "reason": data.reason, "note": data.note,
-                              **({"signing_event_id": data.signing_event_id} if data.signing_event_id else {})})
-    transition = TransitionRead.model_validate(entry, from_attributes=True)
-    await outbox.emit(session, "project.stage_changed", {
-        "project": read.model_dump(mode="json"), "previous_stage": from_stage, "stage": read.stage,
-        "transition": transition.model_dump(mode="json")})
-    return read, transition
+    designations = (await _designations(session, [project_id]))[project_id]
+    changed = await _change_one(session, principal, ProjectChange(project, designations, moves=[data]), today=today)
+    return changed.read, changed.transitions[0]
 
 
 async def list_transitions(session: AsyncSession, principal: Principal, project_id: int, *, cursor: str | None,
@@ -584,19 +510,20 @@ async def designations_of(session: AsyncSession, project_ids: Sequence[int]) -> 
     return await _designations(session, project_ids)
 
 
-# What ``change_projects`` writes set-based: the plain fields of a project's own row. A
-# change of code, investor, designations, FDI or capital, or a move naming a signing
-# event, takes ``update_project`` / ``move_project`` (``batchable`` says which).
-BATCH_FIELDS = frozenset({"name", "funding_source", "industry", "zone", "total_investment", "leader_id", "unit_id",
-                          *PLANNED_DATES, "on_hold"})
-_WRITTEN = ("name", "funding_source", "industry", "zone", "total_investment_amount", "total_investment_currency",
-            "leader_id", "unit_id", *PLANNED_DATES, "on_hold", "stage", "stage_entered_on", "version", "updated_at")
+# The columns of a project's own row that a change writes (set-based, for every project changed).
+_WRITTEN = ("code", "name", "investor", "investor_country", "investor_id", "funding_source", "industry", "zone",
+            "total_investment_amount", "total_investment_currency", "contracted_fdi_amount",
+            "registered_capital_amount", "registered_capital_currency", "leader_id", "unit_id", *PLANNED_DATES,
+            "on_hold", "stage", "stage_entered_on", "version", "updated_at")
+# The fields of an update that are not a column of the same name.
+_DERIVED = frozenset({"total_investment", "designations", "contracted_fdi", "registered_capital", "investor",
+                      "investor_country", "investor_id", "code_reason", "code_on"})
+_INVESTOR = frozenset({"investor", "investor_country", "investor_id"})
 
 
 @dataclass(slots=True)
 class ProjectChange:
-    """One project's update (or none) and its stage moves, as ``update_project`` then
-    ``move_project`` would make them; ``designations`` are its current ones."""
+    """One project's update (or none), then its stage moves; ``designations`` are its current ones."""
 
     project: Project
     designations: Sequence[ProjectDesignation]
@@ -604,19 +531,86 @@ class ProjectChange:
     moves: Sequence[TransitionCreate] = ()
 
 
-def batchable(update: ProjectUpdate | None, moves: Sequence[TransitionCreate]) -> bool:
-    """Whether ``change_projects`` can make this change."""
-    return ((update is None or update.model_fields_set <= BATCH_FIELDS)
-            and all(move.signing_event_id is None for move in moves))
+@dataclass(frozen=True, slots=True)
+class ProjectChanged:
+    """The project as a change left it, and the stage moves it made."""
+
+    read: ProjectRead
+    transitions: list[TransitionRead]
+
+
+@dataclass(slots=True)
+class _Updated:
+    """What an update sets: the columns, and what is written beside the project's row."""
+
+    columns: dict[str, Any]
+    code_change: tuple[CodeReason, date] | None = None
+    designations: list[dict[str, Any]] | None = None
+
+
+class _Checked:
+    """Each check a batch repeats (a leader named by a thousand rows) made once."""
+
+    def __init__(self) -> None:
+        self.done: set[tuple[Any, ...]] = set()
+
+    async def once(self, key: tuple[Any, ...], check: Callable[[], Awaitable[None]]) -> None:
+        if key not in self.done:
+            await check()
+            self.done.add(key)
+
+
+async def _planned_update(session: AsyncSession, principal: Principal, project: Project, data: ProjectUpdate,
+                          state: Mapping[str, Any], checked: _Checked, *, today: date) -> _Updated:
+    """The update's checks, in the order the API promises, and the columns it sets; nothing written
+    but a new investor."""
+    columns = data.model_dump(exclude_unset=True, exclude=set(_DERIVED))
+    fields = data.model_fields_set
+    if _INVESTOR & fields:
+        investor = await investors.resolve(
+            session, investor_id=data.investor_id, actor=principal,
+            name=data.investor if data.investor is not None or data.investor_id else project.investor,
+            country=(data.investor_country if data.investor_country is not None or data.investor_id
+                     else project.investor_country))
+        columns.update(investor=investor.name, investor_country=investor.country, investor_id=investor.id)
+    fdi = (data.contracted_fdi.amount if data.contracted_fdi else None) if "contracted_fdi" in fields \
+        else project.contracted_fdi_amount
+    if fdi is not None and columns.get("funding_source", project.funding_source) != FundingSource.foreign:
+        raise InvalidInput.field("contracted_fdi", "only a foreign-funded project has contracted foreign investment")
+    if "contracted_fdi" in fields:
+        columns["contracted_fdi_amount"] = fdi
+    if "registered_capital" in fields:
+        capital = data.registered_capital
+        columns["registered_capital_amount"] = capital.amount if capital else None
+        columns["registered_capital_currency"] = capital.currency if capital else None
+    for model, name in ((Leader, "leader_id"), (Unit, "unit_id")):
+        if columns.get(name) is not None:
+            await checked.once((name, columns[name]),
+                               partial(guards.check_current, session, model, columns[name], field=name))
+    # An archived zone or industry stays on the projects that had it; none may take it anew.
+    for name in ("zone", "industry"):
+        if columns.get(name) not in (None, getattr(project, name)):
+            await checked.once((name, columns[name]),
+                               partial(reference.check_usable, session, **{name: columns[name]}))
+    updated = _Updated(columns, code_change=await _code_change(session, project, data, today=today))
+    wrong = planned_dates_out_of_order({name: columns.get(name, state[name]) for name in PLANNED_DATES})
+    if wrong is not None:
+        raise InvalidInput.field(wrong[0], f"must not be before {wrong[1]} ({wrong[2]})")
+    if data.total_investment is not None:
+        columns["total_investment_amount"] = data.total_investment.amount
+        columns["total_investment_currency"] = data.total_investment.currency
+    if data.designations is not None:
+        updated.designations = [{name: getattr(e, name) for name in DESIGNATION_FIELDS} for e in data.designations]
+    return updated
 
 
 async def change_projects(session: AsyncSession, principal: Principal, *, items: Sequence[ProjectChange],
-                          today: date) -> list[ProjectRead]:
-    """Make each change as ``update_project`` and ``move_project`` make it — the same checks in
-    the same order, a version per update and per move, the history entries, one audit event
-    and one outbox event each — in a few statements for them all (a ledger import); each
-    project must be at the version it was read at. ``ItemRefused`` names the first refused."""
-    assert all(batchable(item.update, item.moves) for item in items)
+                          today: date) -> list[ProjectChanged]:
+    """The one way a project changes (``update_project`` and ``move_project`` make a batch of
+    one; a ledger import, of a chunk): per update and per move, the checks, a version, the
+    history entries, one audit event and one outbox event; the projects' rows written in one
+    statement for them all. Each project must be at the version it was read at (412).
+    ``ItemRefused`` names the first refused."""
     ids = [item.project.id for item in items if item.project.id is not None]
     # Locked until the commit, at the versions read: nothing changes them between the checks and the writes.
     locked: dict[int, tuple[int, Any]] = {}
@@ -627,28 +621,28 @@ async def change_projects(session: AsyncSession, principal: Principal, *, items:
             if pid is not None:
                 locked[pid] = (version, archived_at)
     current: dict[int, StageTransition] = {}
-    for start in range(0, len(ids), 500):
+    moving = [item.project.id for item in items if item.moves and item.project.id is not None]
+    for start in range(0, len(moving), 500):
         latest = (select(func.max(col(StageTransition.id))).where(col(StageTransition.project_id)
-                                                                  .in_(ids[start:start + 500]))
+                                                                  .in_(moving[start:start + 500]))
                   .group_by(col(StageTransition.project_id)))
         for entry in (await session.execute(select(StageTransition)
                                             .where(col(StageTransition.id).in_(latest)))).scalars():
             current[entry.project_id] = entry
-    checked: set[tuple[str, Any]] = set()
-
-    async def once(key: tuple[str, Any], check: Any) -> None:
-        if key not in checked:
-            await check()
-            checked.add(key)
+    checked = _Checked()
 
     states: list[dict[str, Any]] = []
-    # Per item, its steps: ("update" or "move", the columns before, the columns after, the move and its entry).
+    # Per item, its steps: ("update" or "move", the columns before and after, the update or the move and its entry).
     written: list[tuple[int, list[tuple[str, dict[str, Any], dict[str, Any], Any]]]] = []
     entries: list[StageTransition] = []
+    codes: list[ProjectCodeRecord] = []
+    designations_before: list[list[dict[str, Any]]] = []
     for i, item in enumerate(items):
         project, data = item.project, item.update
         assert project.id is not None
         state = {c.name: getattr(project, c.name) for c in PROJECT_COLUMNS}
+        designations_before.append([{name: getattr(d, name) for name in DESIGNATION_FIELDS}
+                                    for d in item.designations])
         steps: list[tuple[str, dict[str, Any], dict[str, Any], Any]] = []
         try:
             if project.id not in locked or not can_see_project(principal, project):
@@ -659,32 +653,24 @@ async def change_projects(session: AsyncSession, principal: Principal, *, items:
             if data is not None:
                 if archived_at is not None:
                     raise Conflict("An archived project cannot be changed.", code="project_archived")
-                changes = data.model_dump(exclude_unset=True, exclude={"total_investment"})
-                if (changes.get("funding_source", project.funding_source) != FundingSource.foreign
-                        and project.contracted_fdi_amount is not None):
-                    raise InvalidInput.field("contracted_fdi",
-                                             "only a foreign-funded project has contracted foreign investment")
-                for model, name in ((Leader, "leader_id"), (Unit, "unit_id")):
-                    if changes.get(name) is not None:
-                        await once((name, changes[name]), lambda m=model, n=name, v=changes[name]: (
-                            guards.check_current(session, m, v, field=n)))
-                for name in ("zone", "industry"):
-                    if changes.get(name) not in (None, getattr(project, name)):
-                        await once((name, changes[name]),
-                                   lambda n=name, v=changes[name]: reference.check_usable(session, **{n: v}))
-                wrong = planned_dates_out_of_order({name: changes.get(name, state[name]) for name in PLANNED_DATES})
-                if wrong is not None:
-                    raise InvalidInput.field(wrong[0], f"must not be before {wrong[1]} ({wrong[2]})")
-                if data.total_investment is not None:
-                    changes["total_investment_amount"] = data.total_investment.amount
-                    changes["total_investment_currency"] = data.total_investment.currency
+                updated = await _planned_update(session, principal, project, data, state, checked, today=today)
+                if updated.designations is not None:
+                    await _set_designations(session, project.id, item.designations, data.designations or [])
+                if updated.code_change is not None:
+                    reason, valid_from = updated.code_change
+                    codes.append(ProjectCodeRecord(code=updated.columns["code"], project_id=project.id, reason=reason,
+                                                   valid_from=valid_from, actor_key_id=principal.key_id,
+                                                   actor_name=principal.name))
                 before = dict(state)
-                state.update(changes, updated_at=utcnow(), version=state["version"] + 1)
-                steps.append(("update", before, dict(state), None))
+                state.update(updated.columns, updated_at=utcnow(), version=state["version"] + 1)
+                steps.append(("update", before, dict(state), updated))
             previous = current.get(project.id)
             for move in item.moves:
                 if archived_at is not None:
                     raise Conflict("An archived project cannot change stage.", code="project_archived")
+                await checked.once(("signing_event", move.signing_event_id, move.to),
+                                   partial(signing_events.check_for_move, session,
+                                           signing_event_id=move.signing_event_id, to=move.to))
                 kind = stages.classify(Stage(state["stage"]), move.to)
                 stages.check(principal, kind, reason=move.reason, occurred_on=move.occurred_on,
                              previous_on=previous.occurred_on if previous else None, today=today)
@@ -692,7 +678,8 @@ async def change_projects(session: AsyncSession, principal: Principal, *, items:
                     previous.left_on = move.occurred_on
                 entry = StageTransition(project_id=project.id, kind=kind, from_stage=state["stage"], to_stage=move.to,
                                         occurred_on=move.occurred_on, note=move.note, reason=move.reason,
-                                        actor_key_id=principal.key_id, actor_name=principal.name)
+                                        signing_event_id=move.signing_event_id, actor_key_id=principal.key_id,
+                                        actor_name=principal.name)
                 entries.append(entry)
                 before = dict(state)
                 state.update(stage=move.to, stage_entered_on=move.occurred_on, updated_at=utcnow(),
@@ -704,45 +691,71 @@ async def change_projects(session: AsyncSession, principal: Principal, *, items:
         states.append(state)
         written.append((i, steps))
     session.add_all(entries)
-    await _flush(session)  # the history: the new entries' ids, the previous entries' left_on
+    await _flush(session)  # the history: the new entries' ids, the previous entries' left_on; the designations
 
     rows = [{"b_id": state["id"], **{f"b_{name}": state[name] for name in _WRITTEN}}
             for state, (_, steps) in zip(states, written, strict=True) if steps]
     if rows:
         table = Project.__table__  # type: ignore[attr-defined]
-        await session.execute(table.update().where(table.c.id == bindparam("b_id"))
-                              .values({name: bindparam(f"b_{name}") for name in _WRITTEN}), rows)
-    reads: list[ProjectRead] = []
+        try:
+            await session.execute(table.update().where(table.c.id == bindparam("b_id"))
+                                  .values({name: bindparam(f"b_{name}") for name in _WRITTEN}), rows)
+        except IntegrityError as exc:  # lost a race for a unique project code
+            raise Conflict("Another project already has this code.", code="code_taken") from exc
+    if codes:  # the code as it now is joins the history
+        session.add_all(codes)
+        await _flush(session)
+    changed: list[ProjectChanged] = []
     audited: list[dict[str, Any]] = []
     emitted: list[tuple[str, dict[str, Any]]] = []
-    for state, (i, steps) in zip(states, written, strict=True):
+    for state, designations, (i, steps) in zip(states, designations_before, written, strict=True):
         item = items[i]
-        designations = [{name: getattr(d, name) for name in DESIGNATION_FIELDS} for d in item.designations]
         after: ProjectRead | None = None
+        transitions: list[TransitionRead] = []
         for step, before, columns, detail in steps:
-            after = ProjectRead.model_validate(_project(columns, designations))
             if step == "update":
                 before_read = ProjectRead.model_validate(_project(before, designations))
+                designations = detail.designations if detail.designations is not None else designations
+                after = ProjectRead.model_validate(_project(columns, designations))
                 old, new = audit.diff(snapshot(before_read), snapshot(after))
+                recorded = new
+                if detail.code_change is not None:
+                    reason, valid_from = detail.code_change
+                    recorded = {**new, "code_reason": reason.value, "code_on": valid_from.isoformat()}
                 audited.append({"action": "project.update", "resource_type": "project", "resource_id": state["id"],
-                                "before": old, "after": new})
+                                "before": old, "after": recorded})
                 emitted.append(("project.updated", {"project": after.model_dump(mode="json"),
                                                     "changes": {"before": old, "after": new}}))
                 continue
+            after = ProjectRead.model_validate(_project(columns, designations))
             move, entry = detail
             audited.append({"action": "project.transition", "resource_type": "project", "resource_id": state["id"],
                             "before": {"stage": before["stage"],
                                        "stage_entered_on": str(before["stage_entered_on"])},
                             "after": {"stage": after.stage, "stage_entered_on": str(after.stage_entered_on),
-                                      "kind": entry.kind, "reason": move.reason, "note": move.note}})
+                                      "kind": entry.kind, "reason": move.reason, "note": move.note,
+                                      **({"signing_event_id": move.signing_event_id}
+                                         if move.signing_event_id else {})}})
             transition = TransitionRead.model_validate(entry, from_attributes=True)
+            transitions.append(transition)
             emitted.append(("project.stage_changed", {
                 "project": after.model_dump(mode="json"), "previous_stage": before["stage"], "stage": after.stage,
                 "transition": transition.model_dump(mode="json")}))
         for name in _WRITTEN:  # the session's instance as the row now is (not a change to flush)
             set_committed_value(item.project, name, state[name])
-        reads.append(after or ProjectRead.model_validate(_project(state, designations)))
+        changed.append(ProjectChanged(after or ProjectRead.model_validate(_project(state, designations)), transitions))
     await audit.record_many(session, principal, audited)
     await outbox.emit_many(session, emitted)
-    return reads
+    for item, (_, steps) in zip(items, written, strict=True):
+        if any(step == "update" and detail.code_change is not None for step, _, _, detail in steps):
+            await events.apply_waiting(session, project=item.project)
+    return changed
 
+
+async def _change_one(session: AsyncSession, principal: Principal, item: ProjectChange, *,
+                      today: date) -> ProjectChanged:
+    try:
+        [changed] = await change_projects(session, principal, items=[item], today=today)
+    except ItemRefused as refused:
+        raise refused.error from None
+    return changed

@@ -10,11 +10,8 @@ the future, not before the previous move), its principal and a note.
 
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.errors import Conflict, Forbidden, InvalidInput
-from app.models import Project, StageTransition, utcnow
+from app.models import Project, StageTransition
 from app.models.enums import STAGE_ORDER, Stage, TransitionKind
 from app.services.access.permissions import Action, Principal, allows
 
@@ -64,40 +61,9 @@ def check(principal: Principal, kind: TransitionKind, *, reason: str | None, occ
         raise InvalidInput.field("occurred_on", f"must not be before the previous move, on {previous_on}")
 
 
-async def current_entry(session: AsyncSession, project_id: int) -> StageTransition | None:
-    stmt = (select(StageTransition)
-            .where(StageTransition.project_id == project_id)  # type: ignore[arg-type]
-            .order_by(StageTransition.id.desc())  # type: ignore[union-attr]
-            .limit(1))
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
 def first_entry(project: Project, *, actor: Principal, note: str | None) -> StageTransition:
     """A project's creation is the first entry of its history."""
     assert project.id is not None
     return StageTransition(project_id=project.id, kind=TransitionKind.created, from_stage=None,
                            to_stage=project.stage, occurred_on=project.stage_entered_on, note=note,
                            actor_key_id=actor.key_id, actor_name=actor.name)
-
-
-async def transition(session: AsyncSession, project: Project, *, to: Stage, occurred_on: date,
-                     note: str | None, reason: str | None, actor: Principal, today: date) -> StageTransition:
-    """Move ``project`` to stage ``to`` and append the move to its history (not flushed)."""
-    assert project.id is not None
-    kind = classify(Stage(project.stage), to)
-    previous = await current_entry(session, project.id)
-    check(actor, kind, reason=reason, occurred_on=occurred_on,
-          previous_on=previous.occurred_on if previous else None, today=today)
-    if previous is not None:
-        previous.left_on = occurred_on
-    entry = StageTransition(project_id=project.id, kind=kind, from_stage=project.stage, to_stage=to,
-                            occurred_on=occurred_on, note=note, reason=reason, actor_key_id=actor.key_id,
-                            actor_name=actor.name)
-    session.add(entry)
-    project.stage = to
-    project.stage_entered_on = occurred_on
-    project.updated_at = utcnow()
-    return entry
-
-
-
