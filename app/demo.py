@@ -73,7 +73,14 @@ from app.services.progress import reports as progress_reports
 from app.services.progress import review as progress_review
 from app.services.progress import rules as report_rules
 from app.services.projects import codes, exchange_rates, reference, targets
-from app.services.projects.projects import ProjectFilters, create_project, move_project, update_project
+from app.services.projects.projects import (
+    ProjectChange,
+    ProjectFilters,
+    change_projects,
+    create_projects,
+    designations_of,
+    update_project,
+)
 from app.services.promotion import credit_code as credit_codes
 from app.services.promotion import investors, signing_events
 
@@ -832,14 +839,13 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
     promo = Random(DEMO_SEED + 18)  # its own stream: the projects stay as they were before investors
     investors = await _seed_investors(session, actor, specs, promo)
     events = await _seed_signing_events(session, actor)
-    made: list[tuple[_Spec, int]] = []
-    projects = moves = 0
+    items: list[ProjectCreate] = []
     for spec in specs:
         sign, start, production = spec.planned
         designations = ([DesignationEntry(designation=spec.designation, status=DesignationStatus.candidate,
                                           year=PLAN_YEAR)] if spec.designation else [])
         name, investor, country, industry, zone = spec.party
-        read = await create_project(session, actor=actor, today=today, data=ProjectCreate(
+        items.append(ProjectCreate(
             code=spec.code, code_on=spec.code_on, name=name, investor=investor, investor_country=country,
             funding_source=spec.funding, industry=industry, zone=zone,
             total_investment=Money(amount=spec.amount, currency=spec.currency),
@@ -849,24 +855,31 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
             note="演示数据：项目建档" if spec.path[0] == S.negotiating else "演示数据：台账导入",
             contracted_fdi=_contracted_fdi(promo, spec),
         ))
-        projects += 1
-        made.append((spec, read.id))
-        for to, occurred_on in zip(spec.path[1:], spec.dates[1:], strict=True):
-            terminate = to == S.terminated
-            read, _ = await move_project(
-                session, actor, read.id, if_match=f'"{read.version}"', today=today,
-                data=TransitionCreate(to=to, occurred_on=occurred_on,
-                                      note="项目终止" if terminate else MOVE_NOTES[to],
-                                      reason=spec.reason if terminate else None,
-                                      signing_event_id=_event_of(events, occurred_on) if to == S.signed else None))
-            moves += 1
+    # Through the registry's batch paths, as a ledger import writes: the same rules, history and
+    # audit as one request per project and per move, in a few statements for them all.
+    created = await create_projects(session, items=items, actor=actor, today=today)
+    made = [(spec, read.id) for spec, read in zip(specs, created, strict=True)]
+    designations_of_made = await designations_of(session, [read.id for read in created])
+    changes: list[ProjectChange] = []
+    for spec, read in zip(specs, created, strict=True):
+        moves = [TransitionCreate(to=to, occurred_on=occurred_on,
+                                  note="项目终止" if to == S.terminated else MOVE_NOTES[to],
+                                  reason=spec.reason if to == S.terminated else None,
+                                  signing_event_id=_event_of(events, occurred_on) if to == S.signed else None)
+                 for to, occurred_on in zip(spec.path[1:], spec.dates[1:], strict=True)]
+        if moves:
+            project = await session.get(Project, read.id)
+            assert project is not None
+            changes.append(ProjectChange(project, designations_of_made[read.id], moves=moves))
+    await change_projects(session, actor, items=changes, today=today)
+    projects, moves_made = len(created), sum(len(change.moves) for change in changes)
     follow_ups = await _seed_follow_ups(session, actor, made, leader_ids, promo)
     fdi_reports = await _seed_fdi_reports(session, actor, made, promo)
     await _re_approve_one(session, actor, today=today)
     rates = await _seed_rates(session, actor)
     plan_targets = await _seed_targets(session, actor)
     progress = await seed_progress(session, actor_name=DEMO_ACTOR, last_date=DEMO_LAST_DATE)
-    return DemoSummary(leaders=len(leader_ids), units=len(unit_ids), projects=projects, transitions=moves,
+    return DemoSummary(leaders=len(leader_ids), units=len(unit_ids), projects=projects, transitions=moves_made,
                        targets=plan_targets, exchange_rates=rates, investors=investors, follow_ups=follow_ups,
                        signing_events=len(events), fdi_reports=fdi_reports, annual_plans=progress.annual_plans,
                        progress_reports=progress.progress_reports)

@@ -260,31 +260,10 @@ def _new_project(data: ProjectCreate, investor: Investor, entered_on: date) -> P
 async def create_project(session: AsyncSession, *, data: ProjectCreate, actor: Principal,
                          today: date) -> ProjectRead:
     """Register a project in its starting stage; its creation opens its stage history."""
-    entered_on = data.stage_entered_on or today
-    if entered_on > today:
-        raise InvalidInput.field("stage_entered_on", f"must not be in the future (today is {today})")
-    if data.code_on is not None and data.code_on > today:
-        raise InvalidInput.field("code_on", f"must not be in the future (today is {today})")
-    await _check_references(session, leader_id=data.leader_id, unit_id=data.unit_id)
-    await reference.check_usable(session, zone=data.zone, industry=data.industry)
-    await _check_code_free(session, data.code)
-    investor = await investors.resolve(session, investor_id=data.investor_id, name=data.investor,
-                                       country=data.investor_country, actor=actor)
-    project = _new_project(data, investor, entered_on)
-    session.add(project)
-    await _flush(session)
-    assert project.id is not None
-    await _set_designations(session, project.id, [], data.designations)
-    session.add(stages.first_entry(project, actor=actor, note=data.note))
-    if project.code is not None:
-        session.add(_code_record(project, reason=CodeReason.assigned, valid_from=data.code_on or today,
-                                 actor=actor))
-    await _flush(session)
-    read = await _read(session, project)
-    await audit.record(session, actor, action="project.create", resource_type="project", resource_id=project.id,
-                       after=snapshot(read))
-    await outbox.emit(session, "project.created", {"project": read.model_dump(mode="json")})
-    await events.apply_waiting(session, project=project)
+    try:
+        [read] = await create_projects(session, items=[data], actor=actor, today=today)
+    except ItemRefused as refused:
+        raise refused.error from None
     return read
 
 
@@ -298,9 +277,9 @@ class ItemRefused(Exception):
 
 async def create_projects(session: AsyncSession, *, items: Sequence[ProjectCreate], actor: Principal,
                           today: date) -> list[ProjectRead]:
-    """Register many projects as ``create_project`` registers one, each with the same checks,
-    history entry, code record, audit event and outbox event, in a few statements for them
-    all rather than a dozen each (a ledger import); ``ItemRefused`` names the first refused."""
+    """The one way projects are registered (``create_project`` registers a batch of one): each
+    with its checks, history entry, code record, audit event and outbox event, in a few
+    statements for them all (a ledger import, the demo); ``ItemRefused`` names the first refused."""
     async def each(check: Any, indexes: Sequence[int]) -> None:
         for i in indexes:
             try:
