@@ -2,10 +2,11 @@
 
 For year Y, month M and a date ``as_of``, a report version counts when it reports a
 month of Y up to M and was accepted by ``as_of`` and not yet superseded then. Per
-project, one aggregate over ``progress_reports`` (the index on year, month, accepted_on,
-superseded_on) and ``annual_plans`` gives the plan, the completed investment to M and
-to M − 1 (for the previous month's rank), funds arrived by source and utilised FDI; the
-groups and the total are ``GROUP BY``s over those per-project rows, in the same statement.
+project, one aggregate over ``progress_reports`` (the covering index on year, project_id)
+joined to ``annual_plans`` gives the plan, the completed investment to M and to M − 1 (for
+the previous month's rank), funds arrived by source and utilised FDI; the groups are a
+``GROUP BY`` over those per-project rows, and the total is their sum where every project is
+in one group, or else its own aggregate in the same statement.
 
 Time progress is M / 12. A project is behind by ``(M/12 − completed/planned) × 100``
 points; the colours compare it exactly, without division:
