@@ -122,22 +122,29 @@ PARTITIONS = (D.leader, D.unit, D.zone, D.industry)
 async def keyed(session: AsyncSession, dimension: InvestmentDimension | None, year: int, on: date,
                 pp: CTE) -> tuple[Any, Any]:
     """The group key column and the FROM clause joining the per-project rows to it."""
+    if "leader_id" not in pp.c:  # per-project rows without the project's columns (the forecast's)
+        base: Any = pp.join(Project, col(Project.id) == pp.c.project_id)
+        columns: Any = {"leader_id": col(Project.leader_id), "unit_id": col(Project.unit_id),
+                        "zone": col(Project.zone), "industry": col(Project.industry)}
+    else:
+        base, columns = pp, pp.c
     if dimension is None:
-        return null(), pp
+        return null(), base
     if dimension in PARTITIONS:
-        return pp.c[{D.leader: "leader_id", D.unit: "unit_id", D.zone: "zone", D.industry: "industry"}[dimension]], pp
+        name = {D.leader: "leader_id", D.unit: "unit_id", D.zone: "zone", D.industry: "industry"}[dimension]
+        return columns[name], base
     if dimension == D.stage:
         state = stage_on(on)
-        return state.c.stage, pp.outerjoin(state, state.c.project_id == pp.c.project_id)
+        return state.c.stage, base.outerjoin(state, state.c.project_id == pp.c.project_id)
     if dimension == D.designation:
         d = ProjectDesignation
-        return col(d.designation), pp.outerjoin(d, and_(col(d.project_id) == pp.c.project_id,
+        return col(d.designation), base.outerjoin(d, and_(col(d.project_id) == pp.c.project_id,
                                                         col(d.status) == DesignationStatus.granted.value))
     targets = await target_progress.year_targets(session, year)
     if not targets:
-        return null(), pp
+        return null(), base
     members = target_progress.member_union(targets, on)
-    return members.c.target_id, pp.outerjoin(members, members.c.project_id == pp.c.project_id)
+    return members.c.target_id, base.outerjoin(members, members.c.project_id == pp.c.project_id)
 
 
 def _sums(pp: CTE, month: int, rules: InvestmentRules) -> list[Any]:
