@@ -134,6 +134,12 @@ class ProgressReport(SQLModel, table=True):
         Index("ix_progress_reports_year_month_accepted", "year", "month", "accepted_on", "superseded_on",
               "project_id"),
         Index("ix_progress_reports_project_id_year_month", "project_id", "year", "month"),
+        # /stats/investment: a year's reports in project order with every column it filters on
+        # and sums, so that PostgreSQL aggregates per project from the index alone, streaming.
+        Index("ix_progress_reports_year_project_id_month", "year", "project_id", "month",
+              postgresql_include=["accepted_on", "superseded_on", "investment_amount", "funds_own_funds",
+                                  "funds_bank_loans", "funds_government_funds", "funds_special_bonds",
+                                  "funds_foreign_capital", "funds_other", "fdi_utilised_amount"]),
         Index("ix_progress_reports_status_id", "status", "id"),
     )
 

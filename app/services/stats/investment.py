@@ -2,10 +2,11 @@
 
 For year Y, month M and a date ``as_of``, a report version counts when it reports a
 month of Y up to M and was accepted by ``as_of`` and not yet superseded then. Per
-project, one aggregate over ``progress_reports`` (the index on year, month, accepted_on,
-superseded_on) and ``annual_plans`` gives the plan, the completed investment to M and
-to M − 1 (for the previous month's rank), funds arrived by source and utilised FDI; the
-groups and the total are ``GROUP BY``s over those per-project rows, in the same statement.
+project, one aggregate over ``progress_reports`` (the covering index on year, project_id)
+joined to ``annual_plans`` gives the plan, the completed investment to M and to M − 1 (for
+the previous month's rank), funds arrived by source and utilised FDI; the groups are a
+``GROUP BY`` over those per-project rows, and the total is their sum where every project is
+in one group, or else its own aggregate in the same statement.
 
 Time progress is M / 12. A project is behind by ``(M/12 − completed/planned) × 100``
 points; the colours compare it exactly, without division:
@@ -61,23 +62,37 @@ def _zero() -> Any:
 
 
 def per_project(year: int, month: int, as_of: date) -> CTE:
-    """Per project: planned, done (to M), done_prev (to M − 1), funds_<source>, fdi, has_plan."""
+    """Per live project with a plan for the year or a counted report: its leader, unit, zone
+    and industry, planned, done (to M), done_prev (to M − 1), funds_<source>, fdi, has_plan."""
     r, p = ProgressReport, AnnualPlan
     funds = list(FUNDS_COLUMNS.values())
-    plans = select(col(p.project_id).label("project_id"), type_coerce(col(p.planned_amount), Amount).label("planned"),
-                   _zero().label("done"), _zero().label("done_prev"), *[_zero().label(f) for f in funds],
-                   _zero().label("fdi"), literal(1, Integer).label("has_plan")).where(col(p.year) == year)
     amount = col(r.investment_amount)
-    reports = select(col(r.project_id), _zero(), amount,
-                     case((col(r.month) <= month - 1, amount), else_=_zero()),
-                     *[func.coalesce(getattr(r, f), _zero()) for f in funds],
-                     func.coalesce(col(r.fdi_utilised_amount), _zero()), literal(0, Integer)
-                     ).where(col(r.year) == year, col(r.month) <= month, counting_on(as_of))
-    facts = union_all(plans, reports).subquery("facts")
-    return (select(facts.c.project_id, *[func.sum(facts.c[c]).label(c) for c in
-                                         ("planned", "done", "done_prev", *funds, "fdi")],
-                   func.max(facts.c.has_plan).label("has_plan"))
-            .group_by(facts.c.project_id).cte("per_project"))
+    # Grouped by project_id alone, over the (year, project_id) covering index: PostgreSQL reads
+    # it in project order and aggregates as it goes, and the joins below can merge or hash
+    # on a row estimate it knows (one per project) instead of a guess.
+    reports = (select(col(r.project_id).label("project_id"), func.sum(amount).label("done"),
+                      func.sum(case((col(r.month) <= month - 1, amount), else_=_zero())).label("done_prev"),
+                      *[func.sum(func.coalesce(getattr(r, f), _zero())).label(f) for f in funds],
+                      func.sum(func.coalesce(col(r.fdi_utilised_amount), _zero())).label("fdi"))
+               .where(col(r.year) == year, col(r.month) <= month, counting_on(as_of))
+               .group_by(col(r.project_id)).subquery("reports"))
+    plans = (select(col(p.project_id).label("project_id"), col(p.planned_amount).label("planned"))
+             .where(col(p.year) == year).subquery("plans"))  # one a project and year (unique)
+
+    def figure(column: Any) -> Any:
+        return type_coerce(func.coalesce(column, _zero()), Amount)
+
+    return (select(col(Project.id).label("project_id"), col(Project.leader_id).label("leader_id"),
+                   col(Project.unit_id).label("unit_id"), col(Project.zone).label("zone"),
+                   col(Project.industry).label("industry"), figure(plans.c.planned).label("planned"),
+                   *[figure(reports.c[c]).label(c) for c in ("done", "done_prev", *funds, "fdi")],
+                   case((plans.c.project_id.is_not(None), 1), else_=0).label("has_plan"))
+            .select_from(Project)
+            .outerjoin(plans, plans.c.project_id == col(Project.id))
+            .outerjoin(reports, reports.c.project_id == col(Project.id))
+            .where(col(Project.archived_at).is_(None),
+                   or_(plans.c.project_id.is_not(None), reports.c.project_id.is_not(None)))
+            .cte("per_project"))
 
 
 def _behind(pp: CTE, month: int, points: int | None) -> ColumnElement[bool] | None:
@@ -98,23 +113,33 @@ def colour(pp: CTE, month: int, rules: InvestmentRules) -> ColumnElement[str]:
     return case(*whens, else_="green")
 
 
+# Dimensions under which every project is in exactly one group: the total is the sum of the
+# groups. Under the others a project may be in several groups (designations, targets), so
+# the total is aggregated on its own.
+PARTITIONS = (D.leader, D.unit, D.zone, D.industry)
+
+
 async def keyed(session: AsyncSession, dimension: InvestmentDimension | None, year: int, on: date,
-                 pp: CTE) -> tuple[Any, Any]:
+                pp: CTE) -> tuple[Any, Any]:
     """The group key column and the FROM clause joining the per-project rows to it."""
-    base = pp.join(Project, col(Project.id) == pp.c.project_id)
+    if "leader_id" not in pp.c:  # per-project rows without the project's columns (the forecast's)
+        base: Any = pp.join(Project, col(Project.id) == pp.c.project_id)
+        columns: Any = {"leader_id": col(Project.leader_id), "unit_id": col(Project.unit_id),
+                        "zone": col(Project.zone), "industry": col(Project.industry)}
+    else:
+        base, columns = pp, pp.c
     if dimension is None:
         return null(), base
-    if dimension in (D.leader, D.unit, D.zone, D.industry):
-        column = {D.leader: Project.leader_id, D.unit: Project.unit_id, D.zone: Project.zone,
-                  D.industry: Project.industry}[dimension]
-        return col(column), base
+    if dimension in PARTITIONS:
+        name = {D.leader: "leader_id", D.unit: "unit_id", D.zone: "zone", D.industry: "industry"}[dimension]
+        return columns[name], base
     if dimension == D.stage:
         state = stage_on(on)
         return state.c.stage, base.outerjoin(state, state.c.project_id == pp.c.project_id)
     if dimension == D.designation:
         d = ProjectDesignation
         return col(d.designation), base.outerjoin(d, and_(col(d.project_id) == pp.c.project_id,
-                                                          col(d.status) == DesignationStatus.granted.value))
+                                                        col(d.status) == DesignationStatus.granted.value))
     targets = await target_progress.year_targets(session, year)
     if not targets:
         return null(), base
@@ -196,16 +221,23 @@ async def investment(session: AsyncSession, *, year: int, month: int, as_of: dat
     on = min(month_end(year, month), as_of)
     pp = per_project(year, month, as_of)
     key, joined = await keyed(session, group_by, year, on, pp)
-    live = col(Project.archived_at).is_(None)
     grouped = (select(key.label("k"), literal(0, Integer).label("is_total"), *_sums(pp, month, rules))
-               .select_from(joined).where(live))
+               .select_from(joined))
     # With no target in the year every project is in the group of none: a constant, which
     # PostgreSQL does not group by. Ungrouped, an aggregate answers one row even over no
     # project: the group of none exists only when it holds one.
     grouped = grouped.having(func.count() > 0) if isinstance(key, Null) else grouped.group_by(key)
-    total = (select(null().label("k"), literal(1, Integer).label("is_total"), *_sums(pp, month, rules))
-             .select_from(pp.join(Project, col(Project.id) == pp.c.project_id)).where(live))
-    rows = (await session.execute(union_all(grouped, total) if group_by is not None else total)).all()
+    total = select(null().label("k"), literal(1, Integer).label("is_total"), *_sums(pp, month, rules)).select_from(pp)
+    if group_by is None:
+        statement: Any = total
+    elif group_by in PARTITIONS:
+        statement = grouped  # the total is added up below; reading pp once, PostgreSQL inlines it
+    else:
+        statement = union_all(grouped, total)
+    rows: list[Any] = list((await session.execute(statement)).all())
+    if group_by in PARTITIONS:
+        rows.append(_Row({"k": None, "is_total": 1, **{name: sum((getattr(r, name) or 0 for r in rows), 0)
+                                                        for name in _SUMMED}}))
     total_row = next((r for r in rows if r.is_total == 1), None)
     group_rows = [r for r in rows if r.is_total == 0]
 
@@ -225,6 +257,10 @@ async def investment(session: AsyncSession, *, year: int, month: int, as_of: dat
     return InvestmentStats(year=year, month=month, as_of=as_of, evaluated_on=on,
                            time_progress=_decimal(Fraction(month, 12), FOUR), group_by=group_by, rules=rules,
                            total=InvestmentFigures(**totals), groups=groups)
+
+
+_SUMMED = ("n", "planned", "done", "done_prev", "fdi", *FUNDS_COLUMNS.values(), "c_green", "c_amber", "c_red",
+           "c_no_plan")
 
 
 class _Row:
