@@ -175,7 +175,9 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         else:
-            for hook in getattr(request.state, "before_commit", ()):
+            hooks = getattr(request.state, "before_commit", ())
+            request.state.before_commit = []  # run here, not again after the route (``AppRoute``)
+            for hook in hooks:
                 await hook(session)
             await session.commit()
 

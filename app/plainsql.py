@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import Delete, Dialect, Insert, Select
+from sqlalchemy import Delete, Dialect, Insert, Select, Update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.pool import PoolProxiedConnection
@@ -95,7 +95,7 @@ async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection | Pooled
         await greenlet_spawn(pooled.close)
 
 
-Statement = Select[Any] | Insert | Delete
+Statement = Select[Any] | Insert | Update | Delete
 
 
 class Query:

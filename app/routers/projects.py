@@ -75,7 +75,7 @@ async def project_filters(
 @router.get("", response_model=Page[ProjectRead])
 async def list_projects(
     # The principal first: its connection goes back to the pool before the read takes one.
-    principal: Annotated[Principal, Allowed(Action.project_read)],
+    principal: Annotated[Principal, Allowed(Action.project_read, session=False)],
     connection: ReadCoreConnection,
     filters: Annotated[projects.ProjectFilters, Depends(project_filters)],
     sort: Annotated[str, Query(json_schema_extra={"enum": SORTS}, description="A field; prefix - to descend.")]
@@ -100,9 +100,9 @@ async def get_project_by_code(code: Annotated[ProjectCodeLookup, Path()], respon
 
 @router.get("/{project_id}", response_model=ProjectRead, responses=problems(404))
 async def get_project(project_id: Id,
-                      # The principal first: its connection goes back to the pool before the read takes one.
-                      principal: Annotated[Principal, Allowed(Action.project_read)],
-                      connection: PlainConnection) -> Response:
+                      # The connection first: the principal's statements then run on it too.
+                      connection: PlainConnection,
+                      principal: Annotated[Principal, Allowed(Action.project_read, session=False)]) -> Response:
     """One project; its ETag is what a change must send as If-Match."""
     project = await projects.read_project(connection, principal, project_id)
     return json_response(project, version=project["version"])

@@ -1176,3 +1176,22 @@ def test_the_readme_shows_the_role_matrix_as_the_code_has_it() -> None:
         if len(cells) == 7 and cells[0].startswith("`") and cells[0].endswith("`"):
             rows[cells[0].strip("`")] = {r for r, c in zip(roles, cells[1:], strict=True) if c == "✓"}
     assert rows == {action.value: {r.value for r in allowed} for action, allowed in MATRIX.items()}
+
+
+async def _last_used(api: Api, name: str) -> datetime | None:
+    async with api.app.state.sessionmaker() as session:
+        return (await session.execute(select(ApiKey.last_used_at).where(ApiKey.name == name))).scalar_one()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/projects/{id}", "/api/v1/projects"])
+async def test_a_read_without_a_session_records_the_keys_last_use_once_it_succeeds(api: Api, path: str) -> None:
+    # GET by id and the list run without a session: the last use is written on a connection of their own.
+    made = await api.project()
+    viewer = await api.key("viewer")
+    assert await _last_used(api, "viewer key") is None
+    r = await api.client.get("/api/v1/projects/999999", headers=viewer)
+    assert r.status_code == 404
+    assert await _last_used(api, "viewer key") is None  # a refused request writes nothing, as with a session
+    r = await api.client.get(path.format(id=made["id"]), headers=viewer)
+    assert r.status_code == 200
+    assert await _last_used(api, "viewer key") is not None

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.errors import Unauthorized
 from app.models import ApiKey, utcnow
@@ -73,16 +73,26 @@ async def authenticate(on: On, authorization: str | None, *,
                      unit_id=key["unit_id"]), due
 
 
-async def touch(session: AsyncSession, key_id: int, *, last_used_resolution: timedelta) -> None:
+# A key's last use; the condition makes concurrent requests of one key write it once.
+TOUCH = Query(lambda _dialect: update(ApiKey)
+              .where(ApiKey.id == bindparam("key_id"))  # type: ignore[arg-type]
+              .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < bindparam("since")))  # type: ignore[union-attr]
+              .values(last_used_at=bindparam("now")))
+
+
+async def touch(on: On, key_id: int, *, last_used_resolution: timedelta) -> None:
     """Record that a key was used.
 
-    Called just before the request's commit, so the row lock it takes is held for an
-    instant; the condition makes concurrent requests of one key write it once.
+    In the request's session, just before its commit, so the row lock it takes is held for
+    an instant; a request without a session writes it by itself, on a plain connection.
     """
     now = utcnow()
-    await session.execute(
-        update(ApiKey)
-        .where(ApiKey.id == key_id)  # type: ignore[arg-type]
-        .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < now - last_used_resolution))  # type: ignore[union-attr,operator]
-        .values(last_used_at=now)
-    )
+    params = {"key_id": key_id, "since": now - last_used_resolution, "now": now}
+    if isinstance(on, AsyncSession):
+        await TOUCH.rows(on, **params)
+    elif isinstance(on, AsyncConnection) and on.in_transaction():
+        # SQLite: a connection that has read is in a transaction already (PostgreSQL's are bare).
+        await TOUCH.rows(on, **params)
+        await on.commit()
+    else:
+        await TOUCH.alone(on, **params)
