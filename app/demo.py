@@ -27,7 +27,7 @@ from decimal import Decimal
 from random import Random
 from typing import Final, TypedDict, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -879,6 +879,12 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
     rates = await _seed_rates(session, actor)
     plan_targets = await _seed_targets(session, actor)
     progress = await seed_progress(session, actor_name=DEMO_ACTOR, last_date=DEMO_LAST_DATE)
+    if session.get_bind().dialect.name == "postgresql":
+        # A bulk load leaves the tables without statistics until autovacuum comes by; meanwhile
+        # the planner takes each for one row and re-aggregates the monthly reports once per
+        # project (/stats/investment on the demo: 1,400 ms; 7 ms once analysed). ANALYZE counts
+        # this transaction's own rows.
+        await session.execute(text("ANALYZE"))
     return DemoSummary(leaders=len(leader_ids), units=len(unit_ids), projects=projects, transitions=moves_made,
                        targets=plan_targets, exchange_rates=rates, investors=investors, follow_ups=follow_ups,
                        signing_events=len(events), fdi_reports=fdi_reports, annual_plans=progress.annual_plans,
