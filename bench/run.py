@@ -322,12 +322,14 @@ def write_results(b: Bench, one: dict[str, Figures], base: dict[str, Figures], a
         "- Every request: the rate-limit count and the API-key lookup, as plain SQL (`app/plainsql.py`) on a "
         "bare pooled asyncpg connection (`plainsql.connect`: no SQLAlchemy connection or session around it), "
         "each committed by itself; the connection goes back to the pool before the request takes another.",
-        "- GET a project by id: its FastAPI route, authorised by the same dependency as every route; a bare "
-        "pooled connection (`plainsql.connect`: no session); one plain statement (the row with its designations "
-        "as JSON); the response encoded once from plain values (`pydantic_core.to_json`), not through the "
-        "response model.",
-        "- The project list: a FastAPI route; a Core statement built per request, run on a SQLAlchemy connection "
-        "(no session) whose compiled cache serves each shape; encoded as above.",
+        "- GET a project by id: its FastAPI route, authorised by the same dependency as every route "
+        "(`require(session=False)`: no session, no Idempotency-Key); one bare pooled connection "
+        "(`plainsql.connect`) for the rate-limit count, the key lookup and the read; one plain statement (the row "
+        "with its designations as JSON); the response encoded once from plain values (`pydantic_core.to_json`), "
+        "not through the response model.",
+        "- The project list: a FastAPI route, authorised without a session too; a Core statement built per "
+        "request, run on a SQLAlchemy connection (no session) whose compiled cache serves each shape; encoded as "
+        "above.",
         "- The aggregates: SQLAlchemy Core through the engine. The stage transition: the ORM, in one transaction.",
         "- The baseline compiles the same statements from the service's own statement objects at start-up "
         "(`bench/baseline_app.py`) and runs them with an asyncpg pool under bare Starlette.",
