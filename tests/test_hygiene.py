@@ -104,7 +104,7 @@ async def test_integers_out_of_range_are_422_never_500(api, path):
     assert r.status_code == 422
 
 
-async def _start_of_a_window(needed_seconds: float = 10) -> None:
+async def _start_of_a_window(needed_seconds: float = 3) -> None:
     """Wait for the next minute when fewer than ``needed_seconds`` are left of this one: the
     rate limit counts in fixed one-minute windows, and requests that straddle a window's end
     start counting again (a run of the suite once saw its sixth request allowed so)."""
