@@ -133,7 +133,8 @@ def per_project(year: int, month: int, as_of: date, tolerance: int) -> CTE:
             rest = rest + expected[q]
     else:
         rest = _zero()
-    inner = (select(pp.c.project_id, pp.c.planned, pp.c.done, reported.c.last_month,
+    inner = (select(pp.c.project_id, pp.c.leader_id, pp.c.unit_id, pp.c.zone, pp.c.industry, pp.c.planned,
+                    pp.c.done, reported.c.last_month,
                     type_coerce(rest, Amount).label("rest"),
                     *[type_coerce(e, Amount).label(f"q{q}") for q, e in expected.items()])
              .select_from(pp)
@@ -295,22 +296,20 @@ async def forecast(session: AsyncSession, *, year: int, as_of: date, group_by: I
     month = reported_month(year, as_of, due_day)
     on = target_progress.evaluated_on(year, as_of)
     fc = per_project(year, month, as_of, tolerance)
-    live = col(Project.archived_at).is_(None)
-    total_row = (await session.execute(select(*_sums(fc)).select_from(
-        fc.join(Project, col(Project.id) == fc.c.project_id)).where(live))).one()
+    total_row = (await session.execute(select(*_sums(fc)).select_from(fc))).one()  # live projects only
     groups: list[InvestmentForecastGroup] = []
     if group_by is not None:
         key, joined = await investment.keyed(session, group_by, year, min(report_rules.month_end(year, month), as_of),
                                              fc)
-        stmt = select(key.label("k"), *_sums(fc)).select_from(joined).where(live)
+        stmt = select(key.label("k"), *_sums(fc)).select_from(joined)
         stmt = stmt if isinstance(key, Null) else stmt.group_by(key)
         for row in (await session.execute(stmt)).all():
             groups.append(InvestmentForecastGroup(key=row.k, **_figures(row, month, tolerance)))
         groups.sort(key=lambda g: (g.expected_rate is None, g.expected_rate or 0, g.key is None, str(g.key)))
     shown: list[ProjectForecast] = []
     if projects != "none":
-        stmt = (select(*fc.c, col(Project.name), col(Project.leader_id), col(Project.unit_id))
-                .select_from(fc.join(Project, col(Project.id) == fc.c.project_id)).where(live)
+        stmt = (select(*fc.c, col(Project.name))
+                .select_from(fc.join(Project, col(Project.id) == fc.c.project_id))
                 .order_by(fc.c.project_id))
         if projects == "expected_to_miss":
             stmt = stmt.where(fc.c.to_miss == 1)

@@ -122,17 +122,12 @@ PARTITIONS = (D.leader, D.unit, D.zone, D.industry)
 async def keyed(session: AsyncSession, dimension: InvestmentDimension | None, year: int, on: date,
                 pp: CTE) -> tuple[Any, Any]:
     """The group key column and the FROM clause joining the per-project rows to it."""
-    if "leader_id" not in pp.c:  # per-project rows without the project's columns (the forecast's)
-        base: Any = pp.join(Project, col(Project.id) == pp.c.project_id)
-        columns: Any = {"leader_id": col(Project.leader_id), "unit_id": col(Project.unit_id),
-                        "zone": col(Project.zone), "industry": col(Project.industry)}
-    else:
-        base, columns = pp, pp.c
+    base: Any = pp
     if dimension is None:
         return null(), base
     if dimension in PARTITIONS:
         name = {D.leader: "leader_id", D.unit: "unit_id", D.zone: "zone", D.industry: "industry"}[dimension]
-        return columns[name], base
+        return pp.c[name], base
     if dimension == D.stage:
         state = stage_on(on)
         return state.c.stage, base.outerjoin(state, state.c.project_id == pp.c.project_id)
@@ -231,13 +226,14 @@ async def investment(session: AsyncSession, *, year: int, month: int, as_of: dat
     if group_by is None:
         statement: Any = total
     elif group_by in PARTITIONS:
-        statement = grouped  # the total is added up below; reading pp once, PostgreSQL inlines it
+        # The total is the sum of the groups: the per-project rows are read once.
+        groups_cte = grouped.cte("groups")
+        statement = union_all(select(groups_cte), select(
+            null().label("k"), literal(1, Integer).label("is_total"),
+            *[func.sum(groups_cte.c[name]).label(name) for name in _SUMMED]))
     else:
         statement = union_all(grouped, total)
     rows: list[Any] = list((await session.execute(statement)).all())
-    if group_by in PARTITIONS:
-        rows.append(_Row({"k": None, "is_total": 1, **{name: sum((getattr(r, name) or 0 for r in rows), 0)
-                                                        for name in _SUMMED}}))
     total_row = next((r for r in rows if r.is_total == 1), None)
     group_rows = [r for r in rows if r.is_total == 0]
 
