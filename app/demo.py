@@ -222,6 +222,7 @@ class DemoSummary:
     fdi_reports: int = 0
     annual_plans: int = 0
     progress_reports: int = 0
+    reassigned: int = 0  # projects handed to another leader, dated back (REASSIGNED_ON)
 
 
 # --- the registry: city leaders and responsible units -----------------------------------
@@ -876,6 +877,7 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
     follow_ups = await _seed_follow_ups(session, actor, made, leader_ids, promo)
     fdi_reports = await _seed_fdi_reports(session, actor, made, promo)
     await _re_approve_one(session, actor, today=today)
+    reassigned = await _reassign_some(session, actor, leader_ids, today=today)
     rates = await _seed_rates(session, actor)
     plan_targets = await _seed_targets(session, actor)
     progress = await seed_progress(session, actor_name=DEMO_ACTOR, last_date=DEMO_LAST_DATE)
@@ -888,7 +890,7 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
     return DemoSummary(leaders=len(leader_ids), units=len(unit_ids), projects=projects, transitions=moves_made,
                        targets=plan_targets, exchange_rates=rates, investors=investors, follow_ups=follow_ups,
                        signing_events=len(events), fdi_reports=fdi_reports, annual_plans=progress.annual_plans,
-                       progress_reports=progress.progress_reports)
+                       progress_reports=progress.progress_reports, reassigned=reassigned)
 
 
 # --- investment promotion: investors, signing events, follow-ups, FDI -----------------------
@@ -1101,6 +1103,26 @@ async def _re_approve_one(session: AsyncSession, actor: Principal, *, today: dat
     await update_project(session, actor, project.id, if_match=f'"{project.version}"', today=today,
                          data=ProjectUpdate(code=codes.with_check_digit(stem), code_reason=CodeReason.re_approved,
                                             code_on=RE_APPROVED_ON))
+
+
+REASSIGNED_ON: Final = date(2022, 9, 1)
+REASSIGNED: Final = 6
+
+
+async def _reassign_some(session: AsyncSession, actor: Principal, leader_ids: Sequence[int], *,
+                         today: date) -> int:
+    """The city's autumn reshuffle: the second leader takes over the first leader's first few live
+    projects from ``REASSIGNED_ON``, recorded now. The figures by leader before that date still
+    name the first leader (docs/STATS.md, "History")."""
+    stmt = (select(Project).where(col(Project.leader_id) == leader_ids[0], col(Project.archived_at).is_(None),
+                                  col(Project.stage) != S.terminated.value)
+            .order_by(col(Project.id)).limit(REASSIGNED))
+    taken = list((await session.execute(stmt)).scalars())
+    designations = await designations_of(session, [p.id for p in taken if p.id is not None])
+    await change_projects(session, actor, today=today, items=[
+        ProjectChange(p, designations[p.id or 0],
+                      update=ProjectUpdate(leader_id=leader_ids[1], effective_on=REASSIGNED_ON)) for p in taken])
+    return len(taken)
 
 
 async def _seed_rates(session: AsyncSession, actor: Principal) -> int:

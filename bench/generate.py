@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from app.cli import migrate
+from app.models.project import HISTORISED
 from app.services.projects import codes
 
 STAGES = ["negotiating", "signed", "registered", "preliminary", "under_construction", "in_production"]
@@ -151,6 +152,12 @@ async def load(url: str, *, projects: int, history: int, seed: int = 2026) -> di
             if len(p_batch) >= BATCH:
                 await flush()
         await flush()
+        # Each project's attributes since ever (their history: app.services.projects.history); an
+        # archived one, archived since ever.
+        kept = ", ".join(HISTORISED)
+        counts["project_versions"] = int((await conn.execute(
+            f"INSERT INTO project_versions (project_id, recorded_at, archived, {kept}) "
+            f"SELECT id, created_at, archived_at IS NOT NULL, {kept} FROM projects")).split()[-1])
         rng = random.Random(seed + 1)
         designations = [(pid, "city_key" if pid % 2 else "key_preliminary", rng.choice(["candidate", "granted"]),
                          YEAR, None) for pid in range(7, projects + 1, 20)]

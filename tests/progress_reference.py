@@ -221,7 +221,7 @@ def investment(pw: ProgressWorld, month: int, as_of: date, dimension: str | None
     members: list[tuple[ref.P, Facts]] = []
     for p, s in zip(pw.world.projects, pw.schedules, strict=True):
         f = facts(s, month, as_of)
-        if not p.archived and f is not None:
+        if (not p.archived or on < ref.ARCHIVED_ON) and f is not None:
             members.append((p, f))
     groups: dict[Any, list[Facts]] = defaultdict(list)
     for p, f in members:

@@ -21,11 +21,13 @@ from app.models import (
     Leader,
     Project,
     ProjectDesignation,
+    ProjectVersion,
     StageTransition,
     Target,
     TargetMember,
     Unit,
 )
+from app.models.project import HISTORISED
 
 STAGES = ["negotiating", "signed", "registered", "preliminary", "under_construction", "in_production"]
 RANK = {s: i for i, s in enumerate(STAGES)}
@@ -37,6 +39,8 @@ FIRST = date(2021, 1, 1)
 LAST = date(2023, 6, 30)
 CENTS = Decimal("0.01")
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
+RECORDED = datetime(2000, 1, 1, tzinfo=UTC)  # when the world's projects were registered
+ARCHIVED_ON = date(2024, 1, 1)  # the city's day of NOW: an archived project counts before it
 
 
 # --- the world ------------------------------------------------------------------------------
@@ -188,7 +192,8 @@ def worlds(draw: st.DrawFn, max_projects: int = 10) -> World:
 async def load(app: Any, world: World) -> None:
     """Replace the data tables' rows with the world's, in one transaction."""
     async with app.state.sessionmaker() as session, session.begin():
-        for model in (TargetMember, Target, ExchangeRate, ProjectDesignation, StageTransition, Project, Leader, Unit):
+        for model in (TargetMember, Target, ExchangeRate, ProjectDesignation, StageTransition, ProjectVersion, Project,
+                      Leader, Unit):
             await session.execute(delete(model))
         leaders = [Leader(name=f"领导{i}") for i in range(world.leaders)]
         session.add_all(leaders)
@@ -212,6 +217,7 @@ async def load(app: Any, world: World) -> None:
             await session.flush()
             assert project.id is not None
             p.id = project.id
+            session.add_all(versions(project))
             for i, move in enumerate(p.moves):
                 left_on = p.moves[i + 1].on if i + 1 < len(p.moves) else None
                 session.add(StageTransition(project_id=p.id, kind=move.kind, from_stage=move.from_stage,
@@ -238,6 +244,18 @@ async def load(app: Any, world: World) -> None:
             session.add_all([TargetMember(target_id=t.id, project_id=world.projects[p].id, added_on=added,
                                           removed_on=removed, added_by="test")
                              for p, added, removed in t.members])
+
+
+def versions(project: Project) -> list[ProjectVersion]:
+    """The project's history of attributes: as it is, since ever; an archived project counts
+    until ``ARCHIVED_ON``, as recorded at ``NOW``."""
+    kept = {name: getattr(project, name) for name in HISTORISED}
+    assert project.id is not None
+    if project.archived_at is None:
+        return [ProjectVersion(project_id=project.id, recorded_at=RECORDED, archived=False, **kept)]
+    return [ProjectVersion(project_id=project.id, recorded_at=RECORDED, superseded_at=NOW, archived=False, **kept),
+            ProjectVersion(project_id=project.id, valid_to=ARCHIVED_ON, recorded_at=NOW, archived=False, **kept),
+            ProjectVersion(project_id=project.id, valid_from=ARCHIVED_ON, recorded_at=NOW, archived=True, **kept)]
 
 
 # --- the reference --------------------------------------------------------------------------
@@ -334,8 +352,9 @@ def status(p: P, on: date) -> str | None:
     return ["green", "amber", "red"][worst]
 
 
-def current(world: World) -> list[P]:
-    return [p for p in world.projects if not p.archived]
+def current(world: World, on: date | None = None) -> list[P]:
+    """The projects that count: on ``on``, those not yet archived then; with no date, the unarchived."""
+    return [p for p in world.projects if not p.archived or (on is not None and on < ARCHIVED_ON)]
 
 
 def totals(ps: list[P]) -> dict[str, Decimal]:
@@ -387,7 +406,7 @@ def dimension(world: World, p: P, on: date, d: str) -> Any:
 
 def pipeline(world: World, on: date, group_by: list[str]) -> dict[str, Any]:
     """What /stats/pipeline should say, in a comparable shape."""
-    present = [p for p in current(world) if state_on(p, on) is not None]
+    present = [p for p in current(world, on) if state_on(p, on) is not None]
     groups: dict[tuple[Any, ...], list[P]] = defaultdict(list)
     for p in present:
         groups[tuple(dimension(world, p, on, d) for d in group_by)].append(p)
@@ -395,7 +414,7 @@ def pipeline(world: World, on: date, group_by: list[str]) -> dict[str, Any]:
     funnel = {}
     for stage in [*STAGES, "terminated"]:
         entered, moved, terminated, stays, now = set(), set(), set(), [], []
-        for p in current(world):
+        for p in current(world, on):
             for i, m in enumerate(p.moves):
                 if m.on > on:
                     continue
@@ -437,10 +456,10 @@ def done(t: T, p: P, on: date) -> bool:
 def members(world: World, t: T, on: date) -> list[P]:
     if t.membership == "list":
         idx = {p for p, added, removed in t.members if added <= on and (removed is None or removed > on)}
-        return [p for p in current(world) if p.index in idx]
+        return [p for p in current(world, on) if p.index in idx]
     eve = date(t.year, 1, 1) - timedelta(days=1)
     out = []
-    for p in current(world):
+    for p in current(world, on):
         if any(getattr(p, name) not in values for name, values in t.criterion.items()):
             continue
         if state_on(p, on) is None or done(t, p, eve):
@@ -476,7 +495,7 @@ def target_progress(world: World, t: T, as_of: date) -> dict[str, Any]:
 def leader_view(world: World, on: date) -> dict[int | None, dict[str, Any]]:
     """Per leader: project count, by stage, statuses, late."""
     out: dict[int | None, dict[str, Any]] = {}
-    for p in current(world):
+    for p in current(world, on):
         s = state_on(p, on)
         if s is None:
             continue

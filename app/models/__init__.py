@@ -7,7 +7,7 @@ from app.models.difficulty import Difficulty, DifficultyEvent
 from app.models.exchange_rate import ExchangeRate
 from app.models.jobs import ImportJob
 from app.models.progress import AnnualPlan, ProgressReport
-from app.models.project import Project, ProjectCodeRecord, ProjectDesignation, StageTransition
+from app.models.project import Project, ProjectCodeRecord, ProjectDesignation, ProjectVersion, StageTransition
 from app.models.promotion import FdiReceipt, FollowUp, FollowUpLeader, Investor, SigningEvent
 from app.models.ratelimit import RateLimitWindow
 from app.models.reference import IndustryEntry, ZoneEntry
@@ -40,6 +40,7 @@ __all__ = [
     "Project",
     "ProjectCodeRecord",
     "ProjectDesignation",
+    "ProjectVersion",
     "RateLimitWindow",
     "SigningEvent",
     "StageTransition",

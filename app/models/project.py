@@ -136,6 +136,51 @@ class StageTransition(SQLModel, table=True):
     signing_event_id: int | None = Field(default=None, sa_column=Column(ForeignKey("signing_events.id"), index=True))
 
 
+class ProjectVersion(SQLModel, table=True):
+    """The attributes of a project that the aggregates group, filter and judge by, as they were
+    from ``valid_from`` until ``valid_to`` (business dates; null: since ever, and still; whether
+    the project existed on a date is its stage history's to say), by what was recorded
+    from ``recorded_at`` until ``superseded_at`` (instants; null: still believed). Rows are
+    never changed but to be superseded: a change dated in the past supersedes the rows it
+    overlaps and records their corrected copies, so that both what was true on a date and what
+    had been recorded by an instant can be read back (``app.services.projects.history``).
+    """
+
+    __tablename__ = "project_versions"
+    __table_args__ = (
+        Index("ix_project_versions_project_id_valid_from", "project_id", "valid_from"),
+        Index("ix_project_versions_valid_from_valid_to", "valid_from", "valid_to"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
+                                                          primary_key=True, autoincrement=True))
+    project_id: int = Field(sa_column=Column(ForeignKey("projects.id"), nullable=False))
+    valid_from: date | None = Field(default=None, sa_column=Column(Date))
+    valid_to: date | None = Field(default=None, sa_column=Column(Date))
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    superseded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    investor_id: int | None = Field(default=None, sa_column=Column(ForeignKey("investors.id")))
+    funding_source: str = Field(sa_column=Column(String(16), nullable=False))
+    industry: str = Field(sa_column=Column(String(32), nullable=False))
+    zone: str = Field(sa_column=Column(String(32), nullable=False))
+    total_investment_amount: Decimal = Field(sa_column=Column(Amount, nullable=False))
+    total_investment_currency: str = Field(sa_column=Column(String(3), nullable=False))
+    leader_id: int | None = Field(default=None, sa_column=Column(ForeignKey("leaders.id")))
+    unit_id: int | None = Field(default=None, sa_column=Column(ForeignKey("units.id")))
+    planned_sign_on: date | None = Field(default=None, sa_column=Column(Date))
+    planned_start_on: date | None = Field(default=None, sa_column=Column(Date))
+    planned_production_on: date | None = Field(default=None, sa_column=Column(Date))
+    on_hold: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    contracted_fdi_amount: Decimal | None = Field(default=None, sa_column=Column(Amount))
+    archived: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+
+
+# The project's own columns that ``ProjectVersion`` keeps the history of (and ``archived``).
+HISTORISED = ("investor_id", "funding_source", "industry", "zone", "total_investment_amount",
+              "total_investment_currency", "leader_id", "unit_id", "planned_sign_on", "planned_start_on",
+              "planned_production_on", "on_hold", "contracted_fdi_amount")
+
+
 class ProjectCodeRecord(SQLModel, table=True):
     """A national project code a project has had; append-only. The project's current code
     is ``projects.code``; every code it has had, that one included, is a row here, and a
@@ -284,9 +329,14 @@ class ProjectUpdate(SQLModel):
     on_hold: StrictBool | None = None
     contracted_fdi: Money | None = Field(default=None, description=CONTRACTED_FDI + " null removes it.")
     registered_capital: Money | None = None
+    effective_on: BusinessDate | None = Field(default=None, description=(
+        "The business date the changes take effect on: today when omitted, never in the future, and not "
+        "before a later change of the same field to another value (409 `later_change`). The aggregates "
+        "`as_of` an earlier date keep the values before it (docs/STATS.md)."))
 
     _not_null = reject_null("name", "investor", "investor_country", "investor_id", "funding_source", "industry",
-                            "zone", "total_investment", "designations", "on_hold", "code_reason", "code_on")
+                            "zone", "total_investment", "designations", "on_hold", "code_reason", "code_on",
+                            "effective_on")
 
     @model_validator(mode="after")
     def _check(self) -> Self:

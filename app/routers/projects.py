@@ -124,7 +124,7 @@ async def archive_project(project_id: Id, response: Response, session: Session,
                           if_match: IfMatch,
                           principal: Principal = Allowed(Action.project_archive)) -> ProjectRead:
     """Archive a project. Nothing is deleted: it leaves the lists and keeps its history."""
-    project = await projects.archive_project(session, principal, project_id, if_match=if_match)
+    project = await projects.archive_project(session, principal, project_id, if_match=if_match, today=today())
     set_etag(response, project.version)
     return project
 

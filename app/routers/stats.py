@@ -2,6 +2,7 @@
 leader's dashboard at ``/leaders/{id}/dashboard``."""
 
 import re
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query
@@ -13,7 +14,7 @@ from app.config import Settings
 from app.deps import Allowed, ReadSession, settings_of
 from app.errors import InvalidInput
 from app.models.enums import FundingSource, InvestmentDimension, PipelineDimension, ProjectHealth, Stage
-from app.models.fields import BusinessDate, CountryCode
+from app.models.fields import ISO_INSTANT, BusinessDate, CountryCode
 from app.models.forecast import ForecastStats
 from app.models.investment import InvestmentStats
 from app.models.reference import ReferenceKey
@@ -29,7 +30,7 @@ from app.routers.common import Cursor, Id, Limit, make_router, problems
 from app.services.access.permissions import Action, Principal
 from app.services.common.pagination import Page
 from app.services.ledger import spreadsheets
-from app.services.stats import bulletin, dashboards, health, target_progress
+from app.services.stats import bulletin, dashboards, health, target_progress, timeline
 from app.services.stats import forecast as forecast_stats
 from app.services.stats import investment as investment_stats
 from app.services.stats import pipeline as pipeline_stats
@@ -42,6 +43,23 @@ AppSettings = Annotated[Settings, Depends(settings_of)]
 AsOf = Annotated[BusinessDate | None, Query(description="The date to report on; today when omitted.")]
 LeaderIds = Annotated[list[str], Query(max_length=50, description="Leader ids; `none` for no leader.")]
 UnitIds = Annotated[list[str], Query(max_length=50, description="Unit ids; `none` for no unit.")]
+KNOWN_ON = ("Only what had been recorded by this instant (ISO 8601; a date is its end in the city's time zone, a "
+            "time without an offset is the city's): a figure given then is given again exactly, the corrections "
+            "recorded since left out. Now when omitted (docs/STATS.md, \"History\").")
+
+
+async def known_on_query(settings: AppSettings, known_on: Annotated[str | None, Query(
+        max_length=40, pattern=f"^{ISO_INSTANT.pattern}$", description=KNOWN_ON,
+        examples=["2023-01-31", "2023-01-31T18:00:00+08:00"])] = None) -> datetime | None:
+    if known_on is None:
+        return None
+    try:
+        return timeline.known_by(known_on, settings.timezone)
+    except (ValueError, OverflowError):
+        raise InvalidInput.field("known_on", "must be an ISO 8601 date or date and time of years 1–9998") from None
+
+
+KnownOn = Annotated[datetime | None, Depends(known_on_query)]
 GroupBy = Annotated[list[str], Query(max_length=7, description=(
     "Dimensions to group by, repeated or comma-separated: "
     + ", ".join(d.value for d in PipelineDimension) + "."))]
@@ -103,7 +121,7 @@ Filters = Annotated[pipeline_stats.PipelineFilters, Depends(pipeline_filters)]
 
 @router.get("/pipeline", response_model=PipelineStats)
 async def pipeline(session: ReadSession, filters: Filters, principal: Principal = Allowed(Action.stats_read),
-                   group_by: GroupBy = [], as_of: AsOf = None,  # noqa: B006
+                   group_by: GroupBy = [], as_of: AsOf = None, known_on: KnownOn = None,  # noqa: B006
                    funnel: Annotated[bool, Query(description=(
                        "Include the funnel between stages (it reads the whole stage history); "
                        "`false` answers faster."))] = True) -> PipelineStats:
@@ -112,31 +130,34 @@ async def pipeline(session: ReadSession, filters: Filters, principal: Principal 
     on, were terminated, and the median days spent in it. Filters are named after the
     fields (the funnel uses all but `stage` and `year`); each figure links to its projects."""
     return await pipeline_stats.pipeline(session, as_of=as_of or today(), group_by=dimensions(group_by),
-                                         filters=filters, with_funnel=funnel, today=today())
+                                         filters=filters, with_funnel=funnel, today=today(), known_on=known_on)
 
 
 @router.get("/pipeline/projects", response_model=Page[PipelineProject])
 async def pipeline_projects(session: ReadSession, filters: Filters, principal: Principal = Allowed(Action.stats_read),
-                            as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None) -> Page[PipelineProject]:
+                            as_of: AsOf = None, known_on: KnownOn = None, limit: Limit = 50,
+                            cursor: Cursor = None) -> Page[PipelineProject]:
     """The projects behind a pipeline figure, as they stood on `as_of`."""
     return await pipeline_stats.list_projects(session, as_of=as_of or today(), filters=filters, cursor=cursor,
-                                              limit=limit, today=today())
+                                              limit=limit, today=today(), known_on=known_on)
 
 
 @router.get("/targets", response_model=TargetStats)
 async def targets(session: ReadSession, year: Annotated[int, Query(ge=2000, le=2100)],
-                  principal: Principal = Allowed(Action.stats_read), as_of: AsOf = None) -> TargetStats:
+                  principal: Principal = Allowed(Action.stats_read), as_of: AsOf = None,
+                  known_on: KnownOn = None) -> TargetStats:
     """Each target of the year: its members, how many reached the goal and for how much (in
     the target's currency), the share done, what is late, by leader in charge."""
-    return await target_progress.target_stats(session, year=year, as_of=as_of or today(), today=today())
+    return await target_progress.target_stats(session, year=year, as_of=as_of or today(), today=today(),
+                                              known_on=known_on)
 
 
 @router.get("/leaders", response_model=LeaderStats)
 async def leader_stats(session: ReadSession, settings: AppSettings, principal: Principal = Allowed(Action.stats_read),
-                       as_of: AsOf = None) -> LeaderStats:
+                       as_of: AsOf = None, known_on: KnownOn = None) -> LeaderStats:
     """Every leader in charge side by side: projects by stage with totals, late, statuses, targets."""
     return await dashboards.leader_stats(session, as_of=as_of or today(), rules=health.rules_of(settings),
-                                        today=today())
+                                        today=today(), known_on=known_on)
 
 
 HEALTH_DESCRIPTION = "Each project's red/amber/green health on `as_of`, with the rules and inputs behind it."
@@ -147,6 +168,7 @@ async def project_health(
     settings: AppSettings,
     principal: Principal = Allowed(Action.stats_read),
     as_of: AsOf = None,
+    known_on: KnownOn = None,
     leader_id: LeaderIds = [],  # noqa: B006
     unit_id: Annotated[list[int], Query(max_length=50)] = [],  # noqa: B006
     health_: Annotated[list[ProjectHealth], Query(alias="health", max_length=3)] = [],  # noqa: B006
@@ -163,7 +185,7 @@ async def project_health(
     pipeline_stats.check_as_of(check, today())
     return await health.list_health(session, as_of=check, rules=health.rules_of(settings),
                                     leader_id=ids_or_none(leader_id), unit_id=unit_id, health=health_ + status_,
-                                    late=late, cursor=cursor, limit=limit)
+                                    late=late, cursor=cursor, limit=limit, today=today(), known_on=known_on)
 
 
 router.add_api_route("/project-health", project_health, methods=["GET"], response_model=ProjectHealthPage,
@@ -224,12 +246,14 @@ async def forecast(
 
 @leaders.get("/{leader_id}/dashboard", response_model=LeaderDashboard, responses=problems(404))
 async def leader_dashboard(leader_id: Id, session: ReadSession, settings: AppSettings,
-                           principal: Principal = Allowed(Action.stats_read), as_of: AsOf = None) -> LeaderDashboard:
+                           principal: Principal = Allowed(Action.stats_read), as_of: AsOf = None,
+                           known_on: KnownOn = None) -> LeaderDashboard:
     """One leader's projects on `as_of`: by stage with totals, late, red/amber/green with the
     reasons, and the year's targets they count toward. Any leader may read any dashboard."""
     return await dashboards.leader_dashboard(session, leader_id, as_of=as_of or today(),
                                             rules=health.rules_of(settings),
-                                            attention_limit=settings.dashboard_attention_limit, today=today())
+                                            attention_limit=settings.dashboard_attention_limit, today=today(),
+                                            known_on=known_on)
 
 
 @reports.get(

@@ -1,5 +1,6 @@
 """The plan's table, read from the service's own aggregates over the demo data set."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from app.demo import PLAN_FIGURES, PLAN_TARGETS, PLAN_YEAR
@@ -55,3 +56,24 @@ async def test_the_plans_table_comes_out_of_the_targets_and_the_pipeline(demo):
     june = {i["target"]["title"]: i for i in r.json()["items"]}
     assert june["外资大项目签约注册"]["members"]["count"] == 42
     assert june["外资大项目签约注册"]["done"]["count"] < 13
+
+
+async def test_the_demo_reshuffle_moves_the_figures_by_leader_from_its_date_on(demo):
+    api, summary = demo.api, demo.summary
+    assert summary.reassigned == 6
+
+    async def first_two(**params):
+        r = await api.client.get("/api/v1/stats/pipeline", headers=api.admin,
+                                 params={"group_by": "leader", "funnel": "false", **params})
+        assert r.status_code == 200, r.text
+        counts = {g["key"]["leader"]: g["count"] for g in r.json()["groups"]}
+        return counts[1], counts[2]
+
+    r = await api.client.get("/api/v1/audit-events", headers=api.admin,
+                             params={"action": "project.update", "limit": 200})
+    moved = [e["resource_id"] for e in r.json()["items"] if e["after"].get("leader_id") == 2]
+    assert len(moved) == 6
+    recorded = datetime.fromisoformat((await api.get_project(int(moved[0])))["updated_at"])
+    assert await first_two(as_of="2022-08-31") == (60, 59)
+    assert await first_two(as_of="2022-12-31") == (55, 68)
+    assert await first_two(as_of="2022-12-31", known_on=(recorded - timedelta(microseconds=1)).isoformat()) == (61, 62)

@@ -79,7 +79,7 @@ async def test_the_pipeline_on_any_date_is_the_brute_force_count_of_the_stage_hi
     # Each group's link lists exactly its projects.
     for g in body["groups"][:3]:
         key = tuple(g["key"][d] for d in group_by)
-        members = {p.id for p in ref.current(world) if ref.state_on(p, on) is not None
+        members = {p.id for p in ref.current(world, on) if ref.state_on(p, on) is not None
                    and tuple(ref.dimension(world, p, on, d) for d in group_by) == key}
         assert await listed(api, g["projects"]) == members
 
@@ -139,7 +139,7 @@ async def test_each_leaders_statuses_and_late_projects_are_the_brute_force_count
 
     leader_id = world.leader_ids[0]
     dashboard = await get(api, f"/api/v1/leaders/{leader_id}/dashboard", as_of=as_of and as_of.isoformat())
-    own = [p for p in ref.current(world) if p.leader == 0 and ref.state_on(p, on) is not None]
+    own = [p for p in ref.current(world, on) if p.leader == 0 and ref.state_on(p, on) is not None]
     assert dashboard["projects"]["count"] == len(own)
     assert {s["stage"]: s["count"] for s in dashboard["by_stage"] if s["count"]} == \
         dict(expected.get(leader_id, {"by_stage": {}})["by_stage"])

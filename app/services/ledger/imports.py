@@ -553,7 +553,8 @@ def _plan_update(ctx: Context, row: Row, plan: Plan, project: Project,
     if plan.errors:
         return
     try:
-        plan.update = ProjectUpdate.model_validate(changes) if changes else None
+        # A ledger tells how things stood on its as_of date: its changes take effect then.
+        plan.update = ProjectUpdate.model_validate({**changes, "effective_on": ctx.as_of}) if changes else None
     except ValidationError as exc:
         plan.errors.extend(_model_issues(ctx, row, exc))
         return

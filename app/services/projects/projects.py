@@ -22,6 +22,7 @@ from app.errors import AppError, Conflict, InvalidInput, NotFound, PreconditionF
 from app.models import Investor, Leader, Project, ProjectCodeRecord, ProjectDesignation, StageTransition, Unit, utcnow
 from app.models.enums import CodeReason, Designation, DesignationStatus, FundingSource, Stage
 from app.models.project import (
+    HISTORISED,
     PLANNED_DATES,
     DesignationEntry,
     ProjectCodeRead,
@@ -38,7 +39,7 @@ from app.services.approvals import events
 from app.services.common import audit, lifecycle, pagination, versioning
 from app.services.common.pagination import Page, SortKey
 from app.services.events import outbox
-from app.services.projects import guards, reference, stages
+from app.services.projects import guards, history, reference, stages
 from app.services.promotion import investors, signing_events
 
 SORT_KEYS: dict[str, SortKey] = {
@@ -342,6 +343,7 @@ async def create_projects(session: AsyncSession, *, items: Sequence[ProjectCreat
         made.append(_new_project(data, investor, data.stage_entered_on or today))
     session.add_all(made)
     await _flush(session)
+    history.begin(session, made, recorded_at=utcnow())
     designations: list[list[ProjectDesignation]] = []
     for project, data in zip(made, items, strict=True):
         assert project.id is not None
@@ -449,11 +451,14 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
 
 
 async def archive_project(session: AsyncSession, principal: Principal, project_id: int, *,
-                          if_match: str | None) -> ProjectRead:
-    """Archive a project: it leaves the lists but is never deleted."""
+                          if_match: str | None, today: date) -> ProjectRead:
+    """Archive a project: it leaves the lists but is never deleted; the aggregates as of a date
+    before ``today`` still count it."""
     project = await get_project(session, principal, project_id)
     await lifecycle.archive(session, principal, project, if_match=if_match, resource_type="project",
                             resource_id=project_id, code="project_archived")
+    history.record(session, await history.believed(session, [project_id]),
+                   [history.Dated(project_id, today, {"archived": True})], recorded_at=utcnow())
     read = await _read(session, project)
     await outbox.emit(session, "project.archived", {"project": read.model_dump(mode="json")})
     return read
@@ -496,7 +501,7 @@ _WRITTEN = ("code", "name", "investor", "investor_country", "investor_id", "fund
             "on_hold", "stage", "stage_entered_on", "version", "updated_at")
 # The fields of an update that are not a column of the same name.
 _DERIVED = frozenset({"total_investment", "designations", "contracted_fdi", "registered_capital", "investor",
-                      "investor_country", "investor_id", "code_reason", "code_on"})
+                      "investor_country", "investor_id", "code_reason", "code_on", "effective_on"})
 _INVESTOR = frozenset({"investor", "investor_country", "investor_id"})
 
 
@@ -523,6 +528,7 @@ class _Updated:
     """What an update sets: the columns, and what is written beside the project's row."""
 
     columns: dict[str, Any]
+    effective_on: date
     code_change: tuple[CodeReason, date] | None = None
     designations: list[dict[str, Any]] | None = None
 
@@ -571,7 +577,10 @@ async def _planned_update(session: AsyncSession, principal: Principal, project: 
         if columns.get(name) not in (None, getattr(project, name)):
             await checked.once((name, columns[name]),
                                partial(reference.check_usable, session, **{name: columns[name]}))
-    updated = _Updated(columns, code_change=await _code_change(session, project, data, today=today))
+    effective_on = data.effective_on or today
+    if effective_on > today:
+        raise InvalidInput.field("effective_on", f"must not be in the future (today is {today})")
+    updated = _Updated(columns, effective_on, code_change=await _code_change(session, project, data, today=today))
     wrong = planned_dates_out_of_order({name: columns.get(name, state[name]) for name in PLANNED_DATES})
     if wrong is not None:
         raise InvalidInput.field(wrong[0], f"must not be before {wrong[1]} ({wrong[2]})")
@@ -609,6 +618,9 @@ async def change_projects(session: AsyncSession, principal: Principal, *, items:
                                             .where(col(StageTransition.id).in_(latest)))).scalars():
             current[entry.project_id] = entry
     checked = _Checked()
+    believed = await history.believed(session, [item.project.id for item in items
+                                                if item.update is not None and item.project.id is not None])
+    recorded_at = utcnow()
 
     states: list[dict[str, Any]] = []
     # Per item, its steps: ("update" or "move", the columns before and after, the update or the move and its entry).
@@ -641,7 +653,11 @@ async def change_projects(session: AsyncSession, principal: Principal, *, items:
                                                    valid_from=valid_from, actor_key_id=principal.key_id,
                                                    actor_name=principal.name))
                 before = dict(state)
-                state.update(updated.columns, updated_at=utcnow(), version=state["version"] + 1)
+                state.update(updated.columns, updated_at=recorded_at, version=state["version"] + 1)
+                # Every historised field the update names, changed today or not: dated back, an
+                # unchanged value may still change the past.
+                history.record(session, believed, [history.Dated(project.id, updated.effective_on, {
+                    name: state[name] for name in HISTORISED if name in updated.columns})], recorded_at=recorded_at)
                 steps.append(("update", before, dict(state), updated))
             previous = current.get(project.id)
             for move in item.moves:

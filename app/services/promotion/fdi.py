@@ -48,15 +48,15 @@ def utilised_fdi_query(on: date) -> Subquery:
             .group_by(col(r.project_id)).subquery("utilised_fdi"))
 
 
-def fdi_by(stmt: Any, keys: list[Any], on: date) -> Any:
+def fdi_by(stmt: Any, keys: list[Any], on: date, *, projects: Any = Project) -> Any:
     """Per value of ``keys`` over a query joining ``projects``: the foreign projects' count,
     contracted and utilised FDI (``n``, ``contracted``, ``utilised``), and the whole
     selection's (``all_n``, ``all_contracted``, ``all_utilised``) by window functions."""
     utilised = utilised_fdi_query(on)
-    n, contracted = func.count(), func.sum(col(Project.contracted_fdi_amount))
+    n, contracted = func.count(), func.sum(col(projects.contracted_fdi_amount))
     used = func.sum(utilised.c.utilised)
-    return (stmt.outerjoin(utilised, utilised.c.project_id == col(Project.id))
-            .where(col(Project.funding_source) == FundingSource.foreign.value)
+    return (stmt.outerjoin(utilised, utilised.c.project_id == col(projects.id))
+            .where(col(projects.funding_source) == FundingSource.foreign.value)
             .with_only_columns(*[k.label(f"k{i}") for i, k in enumerate(keys)], n.label("n"),
                                contracted.label("contracted"), used.label("utilised"),
                                func.sum(n).over().label("all_n"), func.sum(contracted).over().label("all_contracted"),

@@ -144,7 +144,7 @@ async def gather(session: AsyncSession, principal: Principal, *, year: int, mont
     step()
     statuses: list[ProjectHealthRead] = await pagination.every_item(lambda cursor: health.list_health(
         session, as_of=as_of, rules=health.rules_of(settings), leader_id=[], unit_id=[],
-        health=[ProjectHealth.red, ProjectHealth.amber], late=None, cursor=cursor, limit=PAGE))
+        health=[ProjectHealth.red, ProjectHealth.amber], late=None, cursor=cursor, limit=PAGE, today=today))
     step()
     missing = await missing_reports.missing(session, principal, year=year, month=month,
                                             rules=report_rules.rules_of(settings), today=today)

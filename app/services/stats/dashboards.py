@@ -8,7 +8,7 @@ Difficulties (困难问题) and overdue supervision tasks (督办任务) of the 
 join the dashboard as counts with a link to the list (``app.services.stats.accountability``).
 """
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import NotFound
-from app.models import Leader, Project
+from app.models import Leader
 from app.models.enums import STAGE_ORDER, HealthRule, InvestmentDimension, ProjectHealth, Stage
 from app.models.stats import (
     Counted,
@@ -37,7 +37,7 @@ from app.services.projects import exchange_rates
 from app.services.promotion import follow_ups
 from app.services.stats import accountability, health, investment, target_progress
 from app.services.stats.pipeline import PipelineFilters, check_as_of, projects_link, summarise, totals_by
-from app.services.stats.timeline import LATE_RULE, projects_on
+from app.services.stats.timeline import LATE_RULE, projects_as, projects_on
 
 # --- difficulties and supervised tasks ----------------------------------------------------
 
@@ -115,24 +115,27 @@ def _shares(items: list[TargetProgress]) -> dict[int | None, list[TargetShare]]:
     return out
 
 
-async def _year_progress(session: AsyncSession, as_of: date) -> list[TargetProgress]:
+async def _year_progress(session: AsyncSession, as_of: date, *, today: date,
+                         known_on: datetime | None) -> list[TargetProgress]:
     targets = await target_progress.year_targets(session, as_of.year)
-    return await target_progress.progress(session, targets, on=as_of)
+    return await target_progress.progress(session, targets, on=as_of, today=today, known_on=known_on)
 
 
 # --- one leader -----------------------------------------------------------------------------
 
 
 async def leader_dashboard(session: AsyncSession, leader_id: int, *, as_of: date, rules: health.Rules,
-                           attention_limit: int, today: date) -> LeaderDashboard:
-    """One leader's projects on ``as_of``: by stage, late, assessed, targets."""
+                           attention_limit: int, today: date, known_on: datetime | None = None) -> LeaderDashboard:
+    """One leader's projects on ``as_of`` (by what had been recorded by ``known_on``): by stage,
+    late, assessed, targets."""
     check_as_of(as_of, today)
     leader = await session.get(Leader, leader_id)
     if leader is None:
         raise NotFound(f"No leader with id {leader_id}.")
     filters = PipelineFilters(leader_id=[leader_id])
-    base, state = projects_on(as_of)
-    rows = await totals_by(session, filters.apply(base, state), [state.c.stage])
+    p = projects_as(as_of, known_on, today=today)
+    base, state = projects_on(as_of, projects=p, known_on=known_on)
+    rows = await totals_by(session, filters.apply(base, state, p), [state.c.stage], projects=p)
     book = await exchange_rates.rate_book(session, as_of)
     by_stage_rows: dict[str, list[Any]] = {}
     for row in rows:
@@ -146,12 +149,12 @@ async def leader_dashboard(session: AsyncSession, leader_id: int, *, as_of: date
             total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
             projects=projects_link(as_of, filters.narrowed(stage=stage.value))))
 
-    assessed = health.measured(as_of, rules, where=[col(Project.leader_id) == leader_id])
+    assessed = health.measured(as_of, rules, where=[col(p.leader_id) == leader_id], projects=p, known_on=known_on)
     counts = (await health.counts_by(session, assessed, assessed.c.leader_id)).get(leader_id, {})
     attention = (await session.execute(
         select(assessed).where(assessed.c.health != ProjectHealth.green.value)
         .order_by(health.severity(assessed), assessed.c.id).limit(attention_limit))).all()
-    shares = _shares(await _year_progress(session, as_of)).get(leader_id, [])
+    shares = _shares(await _year_progress(session, as_of, today=today, known_on=known_on)).get(leader_id, [])
     sections = await _sections(session, leader_id, as_of)
     missing, missing_link = await _missing(session, assessed, as_of, rules)
     progress = (await _investment(session, as_of, rules)).get(leader_id)
@@ -170,16 +173,19 @@ async def leader_dashboard(session: AsyncSession, leader_id: int, *, as_of: date
 # --- every leader ---------------------------------------------------------------------------
 
 
-async def leader_stats(session: AsyncSession, *, as_of: date, rules: health.Rules, today: date) -> LeaderStats:
-    """Every leader's projects on ``as_of`` side by side (and the projects with no leader)."""
+async def leader_stats(session: AsyncSession, *, as_of: date, rules: health.Rules, today: date,
+                       known_on: datetime | None = None) -> LeaderStats:
+    """Every leader's projects on ``as_of`` (by what had been recorded by ``known_on``) side by
+    side (and the projects with no leader)."""
     check_as_of(as_of, today)
-    base, state = projects_on(as_of)
-    rows = await totals_by(session, base, [col(Project.leader_id), state.c.stage], outer=1)
-    assessed = health.measured(as_of, rules)
+    p = projects_as(as_of, known_on, today=today)
+    base, state = projects_on(as_of, projects=p, known_on=known_on)
+    rows = await totals_by(session, base, [col(p.leader_id), state.c.stage], outer=1, projects=p)
+    assessed = health.measured(as_of, rules, projects=p, known_on=known_on)
     counts = await health.counts_by(session, assessed, assessed.c.leader_id)
     missing, missing_link = await _missing(session, assessed, as_of, rules)
     progress = await _investment(session, as_of, rules)
-    shares = _shares(await _year_progress(session, as_of))
+    shares = _shares(await _year_progress(session, as_of, today=today, known_on=known_on))
     book = await exchange_rates.rate_book(session, as_of)
 
     names = {row.id: row.name for row in await session.execute(

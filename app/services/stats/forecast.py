@@ -63,7 +63,7 @@ from app.services.progress.reports import counting_on
 from app.services.stats import investment, target_progress
 from app.services.stats.health import last_due_month
 from app.services.stats.pipeline import check_as_of, median_by, share
-from app.services.stats.timeline import RANK, AnySelect, rank, stage_on
+from app.services.stats.timeline import RANK, AnySelect, projects_as, rank, stage_on
 
 CENTS = Decimal("0.01")
 FOUR = Decimal("0.0001")
@@ -237,17 +237,18 @@ def _fits(goal: Stage, medians: dict[Stage, tuple[Decimal | None, int]], stage: 
 
 
 async def _expected_more(session: AsyncSession, targets: Sequence[Target], on: date, days_left: int,
-                         medians: dict[Stage, tuple[Decimal | None, int]]) -> dict[int, int]:
+                         medians: dict[Stage, tuple[Decimal | None, int]], today: date) -> dict[int, int]:
     staged = [t for t in targets if t.goal_stage is not None]
     if not staged:
         return {}
-    m = target_progress.member_union(staged, on)
+    p = projects_as(on, today=today)
+    m = target_progress.member_union(staged, on, projects=p)
     state = stage_on(on, name="forecast_state")
     year_end = date(staged[0].year, 12, 31)
     likely = []
     for t in staged:
         goal = Stage(t.goal_stage or "")
-        planned = getattr(Project, GOAL_DATE[goal])
+        planned = getattr(p, GOAL_DATE[goal])
         likely.append((m.c.target_id == t.id, and_(
             m.c.done == 0, m.c.dropped == 0, state.c.stage.is_not(None), rank(state.c.stage) < RANK[goal],
             col(planned) > a_date(on), col(planned) <= a_date(year_end),
@@ -255,17 +256,17 @@ async def _expected_more(session: AsyncSession, targets: Sequence[Target], on: d
     flag = case(*[(which, case((cond, 1), else_=0)) for which, cond in likely], else_=0)
     rows = await session.execute(
         select(m.c.target_id, func.sum(flag).label("n")).select_from(m)
-        .join(Project, col(Project.id) == m.c.project_id)
+        .join(p, col(p.id) == m.c.project_id)
         .outerjoin(state, state.c.project_id == m.c.project_id).group_by(m.c.target_id))
     return {int(r.target_id): int(r.n or 0) for r in rows}
 
 
 async def target_forecasts(session: AsyncSession, *, year: int, on: date, tolerance: int,
-                           medians: dict[Stage, tuple[Decimal | None, int]]) -> list[TargetForecast]:
+                           medians: dict[Stage, tuple[Decimal | None, int]], today: date) -> list[TargetForecast]:
     targets = await target_progress.year_targets(session, year)
     days_left = max((date(year, 12, 31) - on).days, 0)
-    progress = await target_progress.progress(session, targets, on=on)
-    more = await _expected_more(session, targets, on, days_left, medians)
+    progress = await target_progress.progress(session, targets, on=on, today=today)
+    more = await _expected_more(session, targets, on, days_left, medians, today)
     out = []
     for t, p in zip(targets, progress, strict=True):
         assert t.id is not None
@@ -323,5 +324,5 @@ async def forecast(session: AsyncSession, *, year: int, as_of: date, group_by: I
         total=InvestmentForecast(**_figures(total_row, month, tolerance)), groups=groups, projects=shown,
         stage_medians=[StageMedian(stage=s, median_days=None if m is None else m.quantize(Decimal("0.1")), stays=n)
                        for s, (m, n) in medians.items()],
-        targets=await target_forecasts(session, year=year, on=on, tolerance=tolerance, medians=medians))
+        targets=await target_forecasts(session, year=year, on=on, tolerance=tolerance, medians=medians, today=today))
 

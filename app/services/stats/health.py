@@ -34,7 +34,7 @@ counts and filters by health are SQL aggregates like any other.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -47,7 +47,7 @@ from sqlmodel import col
 
 from app.config import Settings
 from app.dialect import a_date, days_between
-from app.models import ProgressReport, Project, StageTransition
+from app.models import ProgressReport, Project
 from app.models.enums import HealthRule, ProjectHealth, Stage
 from app.models.investment import InvestmentRules
 from app.models.stats import HealthReason, HealthRuleRead, ProjectHealthPage, ProjectHealthRead
@@ -56,7 +56,7 @@ from app.services.common.pagination import SortKey
 from app.services.progress import rules as report_rules
 from app.services.promotion.follow_ups import last_follow_up
 from app.services.stats import investment
-from app.services.stats.timeline import PLANNED, active, overdue_days, projects_on
+from app.services.stats.timeline import PLANNED, active, history_as, overdue_days, projects_as, projects_on
 
 MEASURES: dict[HealthRule, str] = {
     HealthRule.sign_overdue: "days since planned_sign_on, while the project is not yet signed",
@@ -119,7 +119,7 @@ def last_due_month(as_of: date, due_day: int) -> tuple[int, int]:
     return year, month
 
 
-def _months_missing(as_of: date, rules: Rules) -> ColumnElement[int]:
+def _months_missing(as_of: date, rules: Rules, projects: Any, known_on: datetime | None) -> ColumnElement[int]:
     """Due months in a row, back from the last due month, required and not filed by ``as_of``
     (counted up to the larger threshold: more changes no colour)."""
     duty = rules.reporting
@@ -129,12 +129,12 @@ def _months_missing(as_of: date, rules: Rules) -> ColumnElement[int]:
     missed = []
     for _ in range(depth):
         end = report_rules.month_end(*month)
-        t = aliased(StageTransition)
-        required = exists().where(col(t.project_id) == col(Project.id), col(t.occurred_on) <= a_date(end),
+        t = aliased(history_as(known_on))
+        required = exists().where(col(t.project_id) == col(projects.id), col(t.occurred_on) <= a_date(end),
                                   or_(col(t.left_on).is_(None), col(t.left_on) > a_date(end)),
                                   report_rules.must_report(duty, col(t.to_stage), col(t.project_id)))
         r = aliased(ProgressReport)
-        filed = exists().where(col(r.project_id) == col(Project.id), col(r.year) == month[0],
+        filed = exists().where(col(r.project_id) == col(projects.id), col(r.year) == month[0],
                                col(r.month) == month[1], col(r.filed_on) <= a_date(as_of))
         missed.append(and_(required, not_(filed)))
         month = report_rules.previous(*month)
@@ -161,33 +161,35 @@ def _level(measure: Any, threshold: Threshold, stage: Any = None) -> ColumnEleme
     return case(*whens, else_=0) if whens else literal(0)
 
 
-def measured(as_of: date, rules: Rules, *, where: Sequence[ColumnElement[bool]] = ()) -> Subquery:
-    """Every active project on ``as_of`` (matching ``where``) with its rule measures, levels
-    and health: the subquery ``assessed``."""
-    base, state = projects_on(as_of)
-    measures: dict[HealthRule, ColumnElement[int]] = dict(overdue_days(as_of, state))
+def measured(as_of: date, rules: Rules, *, where: Sequence[ColumnElement[bool]] = (), projects: Any = Project,
+             known_on: datetime | None = None) -> Subquery:
+    """Every active project on ``as_of`` (matching ``where``, on ``projects``: ``timeline.projects_as``)
+    with its rule measures, levels and health: the subquery ``assessed``."""
+    p = projects
+    base, state = projects_on(as_of, projects=p, known_on=known_on)
+    measures: dict[HealthRule, ColumnElement[int]] = dict(overdue_days(as_of, state, p))
     last = last_follow_up(as_of)
     since = case((last.c.last_on > state.c.entered_on, last.c.last_on), else_=state.c.entered_on)
     followed = list(rules[HealthRule.no_follow_up].by_stage or {})
     measures[HealthRule.no_follow_up] = case(
         (and_(last.c.last_on.is_not(None), state.c.stage.in_(followed)), days_between(a_date(as_of), since)),
         else_=None)
-    measures[HealthRule.report_missing] = _months_missing(as_of, rules)
+    measures[HealthRule.report_missing] = _months_missing(as_of, rules, p, known_on)
     year, month = last_due_month(as_of, rules.reporting.due_day)
-    pp = investment.per_project(year, month, as_of)
-    base = base.outerjoin(pp, pp.c.project_id == col(Project.id))
+    pp = investment.per_project(year, month, as_of, p)
+    base = base.outerjoin(pp, pp.c.project_id == col(p.id))
     # The points themselves need a division: the level compares exactly (investment.colour).
     inv = case((investment.colour(pp, month, investment_rules(rules)) == "red", 2),
                (investment.colour(pp, month, investment_rules(rules)) == "amber", 1), else_=0)
     measures[HealthRule.investment_behind] = case((pp.c.project_id.is_(None), 0), else_=inv)
-    inner = base.outerjoin(last, last.c.project_id == col(Project.id)).with_only_columns(
-        col(Project.id).label("id"), col(Project.name).label("name"), state.c.stage.label("stage"),
-        state.c.entered_on.label("entered_on"), col(Project.leader_id).label("leader_id"),
-        col(Project.unit_id).label("unit_id"), col(Project.planned_sign_on).label("planned_sign_on"),
-        col(Project.planned_start_on).label("planned_start_on"),
-        col(Project.planned_production_on).label("planned_production_on"),
-        col(Project.total_investment_amount).label("amount"),
-        col(Project.total_investment_currency).label("currency"), last.c.last_on.label("last_follow_up_on"),
+    inner = base.outerjoin(last, last.c.project_id == col(p.id)).with_only_columns(
+        col(p.id).label("id"), col(p.name).label("name"), state.c.stage.label("stage"),
+        state.c.entered_on.label("entered_on"), col(p.leader_id).label("leader_id"),
+        col(p.unit_id).label("unit_id"), col(p.planned_sign_on).label("planned_sign_on"),
+        col(p.planned_start_on).label("planned_start_on"),
+        col(p.planned_production_on).label("planned_production_on"),
+        col(p.total_investment_amount).label("amount"),
+        col(p.total_investment_currency).label("currency"), last.c.last_on.label("last_follow_up_on"),
         *[measure.label(f"m_{rule.value}") for rule, measure in measures.items()],
         pp.c.planned.label("inv_planned"), pp.c.done.label("inv_done"),
     ).where(active(state.c.stage), *where).subquery("measured")
@@ -256,23 +258,24 @@ def to_read(row: Any, as_of: date, rules: Rules) -> ProjectHealthRead:
                              reasons=reasons)
 
 
-def leader_filter(leader_id: list[int | None]) -> list[ColumnElement[bool]]:
+def leader_filter(leader_id: list[int | None], projects: Any = Project) -> list[ColumnElement[bool]]:
     if not leader_id:
         return []
     ids = [i for i in leader_id if i is not None]
-    column = col(Project.leader_id)
+    column = col(projects.leader_id)
     return [or_(column.in_(ids), column.is_(None)) if None in leader_id else column.in_(ids)]
 
 
 async def list_health(session: AsyncSession, *, as_of: date, rules: Rules, leader_id: list[int | None],
                         unit_id: list[int], health: list[ProjectHealth], late: bool | None, cursor: str | None,
-                        limit: int) -> ProjectHealthPage:
-    """Active projects on ``as_of`` with their health and reasons, by id; ``late`` keeps
-    only those behind plan (or, False, only those not)."""
-    where = leader_filter(leader_id)
+                        limit: int, today: date, known_on: datetime | None = None) -> ProjectHealthPage:
+    """Active projects on ``as_of`` (by what had been recorded by ``known_on``) with their health
+    and reasons, by id; ``late`` keeps only those behind plan (or, False, only those not)."""
+    p = projects_as(as_of, known_on, today=today)
+    where = leader_filter(leader_id, p)
     if unit_id:
-        where.append(col(Project.unit_id).in_(unit_id))
-    assessed = measured(as_of, rules, where=where)
+        where.append(col(p.unit_id).in_(unit_id))
+    assessed = measured(as_of, rules, where=where, projects=p, known_on=known_on)
     stmt: Select[Any] = select(assessed)
     if health:
         stmt = stmt.where(assessed.c.health.in_([h.value for h in health]))

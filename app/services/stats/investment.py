@@ -43,7 +43,7 @@ from app.services.progress.reports import counting_on
 from app.services.progress.rules import check_month, month_end
 from app.services.stats import target_progress
 from app.services.stats.pipeline import check_as_of
-from app.services.stats.timeline import RANK, stage_on
+from app.services.stats.timeline import RANK, projects_as, stage_on
 
 D = InvestmentDimension
 FOUR = Decimal("0.0001")
@@ -61,10 +61,11 @@ def _zero() -> Any:
     return type_coerce(literal(0), Amount)
 
 
-def per_project(year: int, month: int, as_of: date) -> CTE:
-    """Per live project with a plan for the year or a counted report: its leader, unit, zone
-    and industry, planned, done (to M), done_prev (to M − 1), funds_<source>, fdi, has_plan."""
-    r, p = ProgressReport, AnnualPlan
+def per_project(year: int, month: int, as_of: date, projects: Any = Project) -> CTE:
+    """Per live project (of ``projects``: ``timeline.projects_as``) with a plan for the year or a
+    counted report: its leader, unit, zone and industry, planned, done (to M), done_prev (to
+    M − 1), funds_<source>, fdi, has_plan."""
+    r, p, q = ProgressReport, AnnualPlan, projects
     funds = list(FUNDS_COLUMNS.values())
     amount = col(r.investment_amount)
     # Grouped by project_id alone, over the (year, project_id) covering index: PostgreSQL reads
@@ -82,15 +83,15 @@ def per_project(year: int, month: int, as_of: date) -> CTE:
     def figure(column: Any) -> Any:
         return type_coerce(func.coalesce(column, _zero()), Amount)
 
-    return (select(col(Project.id).label("project_id"), col(Project.leader_id).label("leader_id"),
-                   col(Project.unit_id).label("unit_id"), col(Project.zone).label("zone"),
-                   col(Project.industry).label("industry"), figure(plans.c.planned).label("planned"),
+    return (select(col(q.id).label("project_id"), col(q.leader_id).label("leader_id"),
+                   col(q.unit_id).label("unit_id"), col(q.zone).label("zone"),
+                   col(q.industry).label("industry"), figure(plans.c.planned).label("planned"),
                    *[figure(reports.c[c]).label(c) for c in ("done", "done_prev", *funds, "fdi")],
                    case((plans.c.project_id.is_not(None), 1), else_=0).label("has_plan"))
-            .select_from(Project)
-            .outerjoin(plans, plans.c.project_id == col(Project.id))
-            .outerjoin(reports, reports.c.project_id == col(Project.id))
-            .where(col(Project.archived_at).is_(None),
+            .select_from(q)
+            .outerjoin(plans, plans.c.project_id == col(q.id))
+            .outerjoin(reports, reports.c.project_id == col(q.id))
+            .where(col(q.archived_at).is_(None),
                    or_(plans.c.project_id.is_not(None), reports.c.project_id.is_not(None)))
             .cte("per_project"))
 
@@ -120,7 +121,7 @@ PARTITIONS = (D.leader, D.unit, D.zone, D.industry)
 
 
 async def keyed(session: AsyncSession, dimension: InvestmentDimension | None, year: int, on: date,
-                pp: CTE) -> tuple[Any, Any]:
+                pp: CTE, projects: Any = Project) -> tuple[Any, Any]:
     """The group key column and the FROM clause joining the per-project rows to it."""
     base: Any = pp
     if dimension is None:
@@ -138,7 +139,7 @@ async def keyed(session: AsyncSession, dimension: InvestmentDimension | None, ye
     targets = await target_progress.year_targets(session, year)
     if not targets:
         return null(), base
-    members = target_progress.member_union(targets, on)
+    members = target_progress.member_union(targets, on, projects=projects)
     return members.c.target_id, base.outerjoin(members, members.c.project_id == pp.c.project_id)
 
 
@@ -214,8 +215,10 @@ async def investment(session: AsyncSession, *, year: int, month: int, as_of: dat
     check_month(year, month, today)
     check_as_of(as_of, today)
     on = min(month_end(year, month), as_of)
-    pp = per_project(year, month, as_of)
-    key, joined = await keyed(session, group_by, year, on, pp)
+    # The projects as they were on the day the figures are for (their leader then, archived or not).
+    projects = projects_as(on, today=today)
+    pp = per_project(year, month, as_of, projects)
+    key, joined = await keyed(session, group_by, year, on, pp, projects)
     grouped = (select(key.label("k"), literal(0, Integer).label("is_total"), *_sums(pp, month, rules))
                .select_from(joined))
     # With no target in the year every project is in the group of none: a constant, which

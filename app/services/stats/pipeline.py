@@ -8,7 +8,7 @@ running count over per-day counts) that both databases run as written.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlmodel import col
 
 from app.dialect import a_date, days_between
 from app.errors import InvalidInput
-from app.models import IndustryEntry, Project, StageTransition, ZoneEntry
+from app.models import IndustryEntry, Project, ZoneEntry
 from app.models.enums import (
     STAGE_ORDER,
     FundingSource,
@@ -34,7 +34,7 @@ from app.services.common.pagination import Page, SortKey
 from app.services.projects import exchange_rates, reference
 from app.services.projects.exchange_rates import RateBook
 from app.services.promotion import fdi
-from app.services.stats.timeline import RANK, AnySelect, State, entered_year, projects_on
+from app.services.stats.timeline import RANK, AnySelect, State, entered_year, history_as, projects_as, projects_on
 
 SHARE_PLACES = Decimal("0.0001")
 DAYS_PLACES = Decimal("0.1")
@@ -71,28 +71,28 @@ class PipelineFilters:
     year: list[int] = field(default_factory=list)
     investor_country: list[str] = field(default_factory=list)
 
-    def apply(self, stmt: AnySelect, state: State) -> AnySelect:
-        """Add the filters to a query joining ``projects`` and the state."""
-        stmt = self.apply_attributes(stmt)
+    def apply(self, stmt: AnySelect, state: State, projects: Any = Project) -> AnySelect:
+        """Add the filters to a query joining ``projects`` (``timeline.projects_as``) and the state."""
+        stmt = self.apply_attributes(stmt, projects)
         if self.stage:
             stmt = stmt.where(state.c.stage.in_([str(s) for s in self.stage]))
         if self.year:
             stmt = stmt.where(entered_year(state).in_(self.year))
         return stmt
 
-    def apply_attributes(self, stmt: AnySelect) -> AnySelect:
+    def apply_attributes(self, stmt: AnySelect, projects: Any = Project) -> AnySelect:
         """Add the filters on the project's own fields (all but stage and year) to a query
         joining ``projects``."""
-        for name, column in (("funding_source", Project.funding_source), ("zone", Project.zone),
-                             ("industry", Project.industry), ("investor_country", Project.investor_country)):
+        for name in ("funding_source", "zone", "industry", "investor_country"):
             if words := getattr(self, name):
-                stmt = stmt.where(col(column).in_([str(w) for w in words]))
-        for name, column, model in (("zone_root", Project.zone, ZoneEntry),
-                                    ("industry_root", Project.industry, IndustryEntry)):
+                stmt = stmt.where(col(getattr(projects, name)).in_([str(w) for w in words]))
+        for name, column, model in (("zone_root", projects.zone, ZoneEntry),
+                                    ("industry_root", projects.industry, IndustryEntry)):
             if words := getattr(self, name):
                 tree = FILTER_TREES[model]
                 stmt = stmt.where(col(column).in_(select(tree.c.key).where(tree.c.root.in_(words))))
-        for name, ref in (("leader_id", Project.leader_id), ("unit_id", Project.unit_id)):
+        for name in ("leader_id", "unit_id"):
+            ref = getattr(projects, name)
             if refs := getattr(self, name):
                 ids = [r for r in refs if r is not None]
                 stmt = stmt.where(or_(col(ref).in_(ids), col(ref).is_(None)) if None in refs else col(ref).in_(ids))
@@ -119,8 +119,9 @@ class PipelineFilters:
 
 
 def projects_link(as_of: date, filters: PipelineFilters, *, attributes_only: bool = False,
-                  **extra: str) -> str:
-    params = [("as_of", as_of.isoformat()), *filters.query(attributes_only=attributes_only), *extra.items()]
+                  known_on: datetime | None = None, **extra: str) -> str:
+    params = [("as_of", as_of.isoformat()), *([("known_on", known_on.isoformat())] if known_on else []),
+              *filters.query(attributes_only=attributes_only), *extra.items()]
     return links.link("/stats/pipeline/projects", params)
 
 
@@ -143,31 +144,32 @@ GROUP_TREES: dict[type[ZoneEntry] | type[IndustryEntry], Any] = {m: roots(m, "gr
                                                                   for m in (ZoneEntry, IndustryEntry)}
 
 # The tree each of these dimensions groups by, and the project's column it starts from.
-TREES: dict[PipelineDimension, tuple[type[ZoneEntry] | type[IndustryEntry], Any]] = {
-    D.zone_root: (ZoneEntry, Project.zone), D.industry_root: (IndustryEntry, Project.industry)}
+TREES: dict[PipelineDimension, tuple[type[ZoneEntry] | type[IndustryEntry], str]] = {
+    D.zone_root: (ZoneEntry, "zone"), D.industry_root: (IndustryEntry, "industry")}
 REFERENCE: dict[PipelineDimension, str] = {D.zone: "zone", D.industry: "industry", D.zone_root: "zone",
                                            D.industry_root: "industry"}
 
 
-def with_trees(stmt: AnySelect, dimensions: Sequence[PipelineDimension]) -> tuple[AnySelect, dict[
-        PipelineDimension, Any]]:
+def with_trees(stmt: AnySelect, dimensions: Sequence[PipelineDimension], projects: Any = Project
+               ) -> tuple[AnySelect, dict[PipelineDimension, Any]]:
     """``stmt`` joined to the root of each tree ``dimensions`` group by, and those root columns."""
     out = {}
     for d in dimensions:
         if d in TREES:
             model, column = TREES[d]
             tree = GROUP_TREES[model]
-            stmt = stmt.outerjoin(tree, tree.c.key == col(column))
+            stmt = stmt.outerjoin(tree, tree.c.key == col(getattr(projects, column)))
             out[d] = tree.c.root
     return stmt, out
 
 
-def dimension(d: PipelineDimension, state: State, trees: dict[PipelineDimension, Any] | None = None
-              ) -> ColumnElement[Any]:
+def dimension(d: PipelineDimension, state: State, trees: dict[PipelineDimension, Any] | None = None,
+              projects: Any = Project) -> ColumnElement[Any]:
+    p = projects
     columns: dict[PipelineDimension, Any] = {
-        D.stage: state.c.stage, D.funding_source: col(Project.funding_source), D.zone: col(Project.zone),
-        D.industry: col(Project.industry), D.leader: col(Project.leader_id), D.unit: col(Project.unit_id),
-        D.investor_country: col(Project.investor_country),
+        D.stage: state.c.stage, D.funding_source: col(p.funding_source), D.zone: col(p.zone),
+        D.industry: col(p.industry), D.leader: col(p.leader_id), D.unit: col(p.unit_id),
+        D.investor_country: col(p.investor_country),
         **(trees or {})}
     return entered_year(state) if d == D.year else columns[d]
 
@@ -219,14 +221,15 @@ def sort_key(dimensions: Sequence[PipelineDimension], key: dict[str, Any],
     return tuple(out)
 
 
-async def totals_by(session: AsyncSession, stmt: AnySelect, keys: Sequence[Any], *, outer: int = 0) -> Sequence[Any]:
+async def totals_by(session: AsyncSession, stmt: AnySelect, keys: Sequence[Any], *, outer: int = 0,
+                    projects: Any = Project) -> Sequence[Any]:
     """Per (keys…, currency): the count and total, with alongside, by window functions, each
     key group's count (``group_n``), the whole selection's count and per-currency totals
     (``all_n``, ``all_amount``) and, for the first ``outer`` keys, the outer group's count and
     per-currency totals (``outer_n``, ``outer_amount``)."""
-    currency = col(Project.total_investment_currency)
+    currency = col(projects.total_investment_currency)
     n = func.count()
-    amount = func.sum(col(Project.total_investment_amount))
+    amount = func.sum(col(projects.total_investment_amount))
     outer_keys = list(keys[:outer])
     query = stmt.with_only_columns(
         *[k.label(f"k{i}") for i, k in enumerate(keys)], currency.label("currency"), n.label("n"),
@@ -249,16 +252,19 @@ def summarise(rows: Sequence[Any], *, book: RateBook, projects: str) -> Totals:
 
 
 async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[PipelineDimension],
-                   filters: PipelineFilters, with_funnel: bool, today: date) -> PipelineStats:
-    """Counts and totals on ``as_of`` grouped by ``group_by``, and the funnel between stages
-    (which reads the whole history, so it may be left out)."""
+                   filters: PipelineFilters, with_funnel: bool, today: date,
+                   known_on: datetime | None = None) -> PipelineStats:
+    """Counts and totals on ``as_of`` (by what had been recorded by ``known_on``) grouped by
+    ``group_by``, and the funnel between stages (which reads the whole history, so it may be
+    left out)."""
     check_as_of(as_of, today)
-    base, state = projects_on(as_of)
-    base, trees = with_trees(filters.apply(base, state), group_by)
-    keys = [dimension(d, state, trees) for d in group_by]
-    rows = await totals_by(session, base, keys)
+    p = projects_as(as_of, known_on, today=today)
+    base, state = projects_on(as_of, projects=p, known_on=known_on)
+    base, trees = with_trees(filters.apply(base, state, p), group_by, p)
+    keys = [dimension(d, state, trees, p) for d in group_by]
+    rows = await totals_by(session, base, keys, projects=p)
     book = await exchange_rates.rate_book(session, as_of)
-    fdi_rows = (await session.execute(fdi.fdi_by(base, keys, as_of))).all()
+    fdi_rows = (await session.execute(fdi.fdi_by(base, keys, as_of, projects=p))).all()
     fdi_of = {tuple(getattr(r, f"k{i}") for i in range(len(keys))): r for r in fdi_rows}
     words = await vocabularies(session)
 
@@ -275,18 +281,19 @@ async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[Pip
         out.append(PipelineGroup(
             key=key, names=names, count=int(members[0].group_n), totals=money,
             total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
-            projects=projects_link(as_of, filters.narrowed(**key)),
+            projects=projects_link(as_of, filters.narrowed(**key), known_on=known_on),
             fdi=fdi.foreign_investment(own.n, own.contracted, own.utilised) if own else fdi.foreign_investment(
                 0, None, None)))
     out.sort(key=lambda g: sort_key(group_by, g.key, words))
-    total = summarise(rows, book=book, projects=projects_link(as_of, filters))
+    total = summarise(rows, book=book, projects=projects_link(as_of, filters, known_on=known_on))
     first = fdi_rows[0] if fdi_rows else None
     total.fdi = fdi.foreign_investment(first.all_n if first else 0, first.all_contracted if first else None,
                                        first.all_utilised if first else None)
     return PipelineStats(as_of=as_of, group_by=list(group_by),
                          total=total,
                          groups=out,
-                         funnel=await funnel(session, as_of=as_of, filters=filters) if with_funnel else None)
+                         funnel=(await funnel(session, as_of=as_of, filters=filters, projects=p, known_on=known_on)
+                                 if with_funnel else None))
 
 
 def median_by(values: Subquery) -> AnySelect:
@@ -322,16 +329,19 @@ def _days(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(DAYS_PLACES)
 
 
-async def funnel(session: AsyncSession, *, as_of: date, filters: PipelineFilters) -> list[FunnelStage]:
+async def funnel(session: AsyncSession, *, as_of: date, filters: PipelineFilters, projects: Any = Project,
+                 known_on: datetime | None = None) -> list[FunnelStage]:
     """Per stage, over the history known on ``as_of`` of the projects matching the attribute
-    filters: entered, moved on, terminated, in the stage now, and median days."""
-    t = StageTransition
+    filters (``projects``: ``timeline.projects_as``): entered, moved on, terminated, in the
+    stage now, and median days."""
+    t = history_as(known_on)
     on = a_date(as_of)
+    p = projects
 
     def scoped(stmt: AnySelect) -> AnySelect:
-        stmt = (stmt.join(Project, col(Project.id) == col(t.project_id))
-                .where(col(Project.archived_at).is_(None), col(t.occurred_on) <= on))
-        return filters.apply_attributes(stmt)
+        stmt = (stmt.join(p, col(p.id) == col(t.project_id))
+                .where(col(p.archived_at).is_(None), col(t.occurred_on) <= on))
+        return filters.apply_attributes(stmt, p)
 
     # Projects, not moves: a project counts once per stage even if a correction sent it
     # through twice. Only corrected projects can repeat, so only their moves are made
@@ -367,8 +377,8 @@ async def funnel(session: AsyncSession, *, as_of: date, filters: PipelineFilters
     ended = scoped(select(literal("ended").label("metric"), col(t.to_stage).label("key"),
                           days_between(t.left_on, t.occurred_on).label("value"))
                    .where(col(t.left_on).is_not(None), col(t.left_on) <= on))
-    base, state = projects_on(as_of)
-    running = filters.apply_attributes(base).with_only_columns(
+    base, state = projects_on(as_of, projects=p, known_on=known_on)
+    running = filters.apply_attributes(base, p).with_only_columns(
         literal("running").label("metric"), state.c.stage.label("key"),
         days_between(on, state.c.entered_on).label("value"))
     medians = {(row.metric, row.key): (row.median, int(row.n)) for row in await session.execute(
@@ -385,21 +395,25 @@ async def funnel(session: AsyncSession, *, as_of: date, filters: PipelineFilters
             share_moved_on=share(moved, entered_n),
             median_days=_days(medians.get(("ended", stage.value), (None, 0))[0]),
             median_days_in_stage_now=_days(median_now),
-            projects=projects_link(as_of, filters, attributes_only=True, stage=stage.value)))
+            projects=projects_link(as_of, filters, attributes_only=True, known_on=known_on, stage=stage.value)))
     return out
 
 
 async def list_projects(session: AsyncSession, *, as_of: date, filters: PipelineFilters, cursor: str | None,
-                        limit: int, today: date) -> Page[PipelineProject]:
-    """The projects behind a pipeline figure: as they stood on ``as_of``, by id."""
+                        limit: int, today: date, known_on: datetime | None = None) -> Page[PipelineProject]:
+    """The projects behind a pipeline figure: as they stood on ``as_of`` (by what had been
+    recorded by ``known_on``), by id."""
     check_as_of(as_of, today)
-    base, state = projects_on(as_of)
-    stmt: AnySelect = filters.apply(base, state).with_only_columns(
-        col(Project.id), col(Project.name), state.c.stage, state.c.entered_on, col(Project.funding_source),
-        col(Project.zone), col(Project.industry), col(Project.leader_id), col(Project.unit_id),
-        col(Project.total_investment_amount), col(Project.total_investment_currency))
-    key = SortKey("id", Project.id, int)
-    stmt = pagination.apply(stmt, key=key, descending=False, id_column=Project.id, cursor=cursor, limit=limit,
+    p = projects_as(as_of, known_on, today=today)
+    base, state = projects_on(as_of, projects=p, known_on=known_on)
+    stmt: AnySelect = filters.apply(base, state, p).with_only_columns(
+        col(p.id).label("id"), col(p.name).label("name"), state.c.stage, state.c.entered_on,
+        col(p.funding_source).label("funding_source"), col(p.zone).label("zone"), col(p.industry).label("industry"),
+        col(p.leader_id).label("leader_id"), col(p.unit_id).label("unit_id"),
+        col(p.total_investment_amount).label("total_investment_amount"),
+        col(p.total_investment_currency).label("total_investment_currency"))
+    key = SortKey("id", p.id, int)
+    stmt = pagination.apply(stmt, key=key, descending=False, id_column=p.id, cursor=cursor, limit=limit,
                             sort_label="pipeline")
     rows = (await session.execute(stmt)).all()
     kept, next_cursor = pagination.page(rows, limit=limit, sort_label="pipeline", key_of=lambda r: (r.id, r.id))

@@ -16,7 +16,7 @@ written into the SQL), and every figure one ``GROUP BY`` with window functions o
 """
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, not_, or_, select, union_all
@@ -44,7 +44,7 @@ from app.services.projects.exchange_rates import RateBook
 from app.services.projects.targets import get_target, to_read
 from app.services.promotion import fdi
 from app.services.stats.pipeline import check_as_of, share
-from app.services.stats.timeline import LATE_RULE, AnySelect, active, is_late, reached, stage_on
+from app.services.stats.timeline import LATE_RULE, AnySelect, active, is_late, projects_as, reached, stage_on
 
 if TYPE_CHECKING:
     from app.services.stats import health
@@ -54,61 +54,66 @@ def evaluated_on(year: int, as_of: date) -> date:
     return min(as_of, date(year, 12, 31))
 
 
-def _done(target: Target, on: date, state: Any) -> ColumnElement[bool]:
+def _done(target: Target, on: date, state: Any, projects: Any = Project) -> ColumnElement[bool]:
     """The member has reached the target's goal on ``on``."""
     if target.goal_stage is not None:
         return reached(state.c.stage, Stage(target.goal_stage))
     d = ProjectDesignation
     granted = exists().where(
-        col(d.project_id) == col(Project.id), col(d.designation) == target.goal_designation,
+        col(d.project_id) == col(projects.id), col(d.designation) == target.goal_designation,
         col(d.status) == DesignationStatus.granted.value,
         or_(col(d.decided_on).is_(None), col(d.decided_on) <= on),
         or_(col(d.year).is_(None), col(d.year) == target.year))
     return and_(active(state.c.stage), granted)
 
 
-def _criterion(target: Target) -> list[ColumnElement[bool]]:
+def _criterion(target: Target, projects: Any) -> list[ColumnElement[bool]]:
     criterion = target.criterion or {}
-    return [getattr(Project, name).in_(values) for name, values in criterion.items() if values]
+    return [getattr(projects, name).in_(values) for name, values in criterion.items() if values]
 
 
-def members(target: Target, on: date, state: Any, eve_state: Any) -> AnySelect:
-    """One target's members on ``on`` with their standing: (target_id, project_id, leader_id,
-    currency, amount, stage, done, late, dropped), each flag 0 or 1."""
-    done = _done(target, on, state)
+def members(target: Target, on: date, state: Any, eve_state: Any, projects: Any = Project) -> AnySelect:
+    """One target's members on ``on`` (of ``projects``: ``timeline.projects_as``) with their
+    standing: (target_id, project_id, leader_id, currency, amount, stage, done, late, dropped),
+    each flag 0 or 1."""
+    p = projects
+    done = _done(target, on, state, p)
     stage = state.c.stage
     columns: tuple[Any, ...] = (
-        literal(target.id).label("target_id"), col(Project.id).label("project_id"),
-        col(Project.leader_id).label("leader_id"), col(Project.total_investment_currency).label("currency"),
-        col(Project.total_investment_amount).label("amount"), stage.label("stage"),
+        literal(target.id).label("target_id"), col(p.id).label("project_id"),
+        col(p.leader_id).label("leader_id"), col(p.total_investment_currency).label("currency"),
+        col(p.total_investment_amount).label("amount"), stage.label("stage"),
         case((done, 1), else_=0).label("done"),
-        case((and_(not_(done), is_late(on, state)), 1), else_=0).label("late"),
+        case((and_(not_(done), is_late(on, state, p)), 1), else_=0).label("late"),
         case((stage == Stage.terminated.value, 1), else_=0).label("dropped"),
     )
     if target.membership == TargetMembership.list:
         m = TargetMember
         return (select(*columns).select_from(m)
-                .join(Project, col(Project.id) == col(m.project_id))
-                .outerjoin(state, state.c.project_id == col(Project.id))
+                .join(p, col(p.id) == col(m.project_id))
+                .outerjoin(state, state.c.project_id == col(p.id))
                 .where(col(m.target_id) == target.id, col(m.added_on) <= on,
                        or_(col(m.removed_on).is_(None), col(m.removed_on) > on),
-                       col(Project.archived_at).is_(None)))
+                       col(p.archived_at).is_(None)))
     eve = date(target.year, 1, 1) - timedelta(days=1)
-    return (select(*columns).select_from(Project)
-            .join(state, state.c.project_id == col(Project.id))
-            .outerjoin(eve_state, eve_state.c.project_id == col(Project.id))
-            .where(col(Project.archived_at).is_(None), *_criterion(target),
-                   not_(_done(target, eve, eve_state)),
+    return (select(*columns).select_from(p)
+            .join(state, state.c.project_id == col(p.id))
+            .outerjoin(eve_state, eve_state.c.project_id == col(p.id))
+            .where(col(p.archived_at).is_(None), *_criterion(target, p),
+                   not_(_done(target, eve, eve_state, p)),
                    or_(eve_state.c.stage.is_(None), eve_state.c.stage != Stage.terminated.value)))
 
 
-def member_union(targets: Sequence[Target], on: date) -> Subquery:
-    """Every target's members on ``on``, as one subquery."""
-    state = stage_on(on, cte=True)
+def member_union(targets: Sequence[Target], on: date, *, projects: Any = Project,
+                 known_on: datetime | None = None) -> Subquery:
+    """Every target's members on ``on`` (of ``projects``, by what had been recorded by
+    ``known_on``), as one subquery."""
+    state = stage_on(on, cte=True, known_on=known_on)
     eves = {t.year for t in targets if t.membership == TargetMembership.criterion}
-    eve_states = {year: stage_on(date(year, 1, 1) - timedelta(days=1), name=f"state_eve_{year}", cte=True)
+    eve_states = {year: stage_on(date(year, 1, 1) - timedelta(days=1), name=f"state_eve_{year}", cte=True,
+                                 known_on=known_on)
                   for year in eves}
-    branches = [members(t, on, state, eve_states.get(t.year)) for t in targets]
+    branches = [members(t, on, state, eve_states.get(t.year), projects) for t in targets]
     return union_all(*branches).subquery("members")
 
 
@@ -118,8 +123,9 @@ def link(target_id: int, on: date, **params: Any) -> str:
     return links.link(f"/targets/{target_id}/projects", query)
 
 
-async def _rows(session: AsyncSession, targets: Sequence[Target], on: date) -> Sequence[Any]:
-    m = member_union(targets, on)
+async def _rows(session: AsyncSession, targets: Sequence[Target], on: date, projects: Any,
+                known_on: datetime | None) -> Sequence[Any]:
+    m = member_union(targets, on, projects=projects, known_on=known_on)
     n, done_n, late_n = func.count(), func.sum(m.c.done), func.sum(m.c.late)
     dropped_n = func.sum(m.c.dropped)
     amount, done_amount = func.sum(m.c.amount), func.sum(case((m.c.done == 1, m.c.amount)))
@@ -143,21 +149,23 @@ async def _rows(session: AsyncSession, targets: Sequence[Target], on: date) -> S
     return (await session.execute(stmt)).all()
 
 
-async def _fdi_rows(session: AsyncSession, targets: Sequence[Target], on: date) -> dict[tuple[int, int], Any]:
+async def _fdi_rows(session: AsyncSession, targets: Sequence[Target], on: date, projects: Any,
+                    known_on: datetime | None) -> dict[tuple[int, int], Any]:
     """Per (target, done 0/1): the foreign members' count, contracted and utilised FDI, and the
     target's (``t_n``, ``t_contracted``, ``t_utilised``) by window functions."""
-    m = member_union(targets, on)
+    m = member_union(targets, on, projects=projects, known_on=known_on)
     utilised = fdi.utilised_fdi_query(on)
-    n, contracted = func.count(), func.sum(col(Project.contracted_fdi_amount))
+    p = projects
+    n, contracted = func.count(), func.sum(col(p.contracted_fdi_amount))
     used = func.sum(utilised.c.utilised)
     by_target = [m.c.target_id]
     stmt = (select(m.c.target_id, m.c.done, n.label("n"), contracted.label("contracted"), used.label("utilised"),
                    func.sum(n).over(partition_by=by_target).label("t_n"),
                    func.sum(contracted).over(partition_by=by_target).label("t_contracted"),
                    func.sum(used).over(partition_by=by_target).label("t_utilised"))
-            .select_from(m).join(Project, col(Project.id) == m.c.project_id)
+            .select_from(m).join(p, col(p.id) == m.c.project_id)
             .outerjoin(utilised, utilised.c.project_id == m.c.project_id)
-            .where(col(Project.funding_source) == FundingSource.foreign.value)
+            .where(col(p.funding_source) == FundingSource.foreign.value)
             .group_by(m.c.target_id, m.c.done))
     return {(r.target_id, int(r.done)): r for r in await session.execute(stmt)}
 
@@ -204,16 +212,18 @@ def _progress(target: Target, rows: Sequence[Any], *, on: date, book: RateBook) 
         by_leader=by_leader)
 
 
-async def progress(session: AsyncSession, targets: Sequence[Target], *, on: date) -> list[TargetProgress]:
-    """Each target's progress on ``on``."""
+async def progress(session: AsyncSession, targets: Sequence[Target], *, on: date, today: date,
+                   known_on: datetime | None = None) -> list[TargetProgress]:
+    """Each target's progress on ``on`` (by what had been recorded by ``known_on``)."""
     if not targets:
         return []
-    rows = await _rows(session, targets, on)
+    p = projects_as(on, known_on, today=today)
+    rows = await _rows(session, targets, on, p, known_on)
     by_target: dict[int, list[Any]] = {}
     for row in rows:
         by_target.setdefault(row.target_id, []).append(row)
     book = await exchange_rates.rate_book(session, on)
-    fdi_rows = await _fdi_rows(session, targets, on)
+    fdi_rows = await _fdi_rows(session, targets, on, p, known_on)
     out = []
     for t in targets:
         item = _progress(t, by_target.get(t.id or 0, []), on=on, book=book)
@@ -233,11 +243,13 @@ async def year_targets(session: AsyncSession, year: int) -> list[Target]:
     return list((await session.execute(stmt)).scalars())
 
 
-async def target_stats(session: AsyncSession, *, year: int, as_of: date, today: date) -> TargetStats:
-    """Every current target of ``year`` and how far it is met on ``as_of``."""
+async def target_stats(session: AsyncSession, *, year: int, as_of: date, today: date,
+                       known_on: datetime | None = None) -> TargetStats:
+    """Every current target of ``year`` and how far it is met on ``as_of`` (by what had been
+    recorded by ``known_on``)."""
     check_as_of(as_of, today)
     on = evaluated_on(year, as_of)
-    items = await progress(session, await year_targets(session, year), on=on)
+    items = await progress(session, await year_targets(session, year), on=on, today=today, known_on=known_on)
     return TargetStats(year=year, as_of=as_of, late_means=LATE_RULE, items=items)
 
 
@@ -253,16 +265,19 @@ async def list_target_projects(session: AsyncSession, target_id: int, *, as_of: 
     if target.archived_at is not None:
         raise NotFound(f"No current target with id {target_id}.")
     on = evaluated_on(target.year, as_of)
-    m = member_union([target], on)
+    p = projects_as(on, None, today=today)
+    m = member_union([target], on, projects=p)
     standing = case((m.c.done == 1, TargetProjectStatus.done.value),
                     (m.c.dropped == 1, TargetProjectStatus.dropped.value),
                     (m.c.late == 1, TargetProjectStatus.late.value),
                     else_=TargetProjectStatus.open.value)
-    stmt = (select(m.c.project_id.label("id"), col(Project.name), m.c.stage, col(Project.leader_id),
-                   col(Project.unit_id), col(Project.total_investment_amount),
-                   col(Project.total_investment_currency), col(Project.planned_sign_on),
-                   col(Project.planned_start_on), col(Project.planned_production_on), standing.label("status"))
-            .select_from(m).join(Project, col(Project.id) == m.c.project_id))
+    stmt = (select(m.c.project_id.label("id"), col(p.name).label("name"), m.c.stage,
+                   col(p.leader_id).label("leader_id"), col(p.unit_id).label("unit_id"),
+                   col(p.total_investment_amount).label("total_investment_amount"),
+                   col(p.total_investment_currency).label("total_investment_currency"),
+                   col(p.planned_sign_on).label("planned_sign_on"), col(p.planned_start_on).label("planned_start_on"),
+                   col(p.planned_production_on).label("planned_production_on"), standing.label("status"))
+            .select_from(m).join(p, col(p.id) == m.c.project_id))
     if status:
         stmt = stmt.where(standing.in_([s.value for s in status]))
     if leader_id:
@@ -275,7 +290,7 @@ async def list_target_projects(session: AsyncSession, target_id: int, *, as_of: 
                             sort_label=label)
     rows = (await session.execute(stmt)).all()
     kept, next_cursor = pagination.page(rows, limit=limit, sort_label=label, key_of=lambda r: (r.id, r.id))
-    reasons = await _progress_reasons(session, [r.id for r in kept], on=on, rules=rules)
+    reasons = await _progress_reasons(session, [r.id for r in kept], on=on, rules=rules, projects=p)
     return Page[TargetProject](items=[TargetProject(
         id=r.id, name=r.name, stage=Stage(r.stage) if r.stage else None, leader_id=r.leader_id, unit_id=r.unit_id,
         total_investment=MoneyTotal(amount=r.total_investment_amount, currency=r.total_investment_currency),
@@ -285,7 +300,7 @@ async def list_target_projects(session: AsyncSession, target_id: int, *, as_of: 
 
 
 async def _progress_reasons(session: AsyncSession, project_ids: list[int], *, on: date,
-                            rules: "health.Rules") -> dict[int, list[HealthReason]]:
+                            rules: "health.Rules", projects: Any) -> dict[int, list[HealthReason]]:
     """Per project of a page: the monthly-scheduling rules above green on ``on``, as
     ``/stats/project-health`` gives them (where they apply: active projects, with a plan for
     ``investment_behind``, bound to report for ``report_missing``)."""
@@ -294,7 +309,7 @@ async def _progress_reasons(session: AsyncSession, project_ids: list[int], *, on
 
     if not project_ids:
         return {}
-    statuses = health.measured(on, rules, where=[col(Project.id).in_(project_ids)])
+    statuses = health.measured(on, rules, where=[col(projects.id).in_(project_ids)], projects=projects)
     out: dict[int, list[HealthReason]] = {}
     for row in await session.execute(select(statuses)):
         found = [r for r in health.to_read(row, on, rules).reasons if r.rule in health.UNIT]

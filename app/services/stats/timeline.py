@@ -6,8 +6,15 @@ A project with no such row did not exist yet on D. Two moves on one day leave th
 an empty interval, so the later move is the stage of that day. Today's answer is the
 current state, since no move may be dated in the future.
 
-Archived projects are out of every aggregate, at every date: archiving says the entry
-should not count.
+A project's other attributes on D (leader, unit, zone, industry, funding source, total
+investment, planned dates, on hold, contracted FDI, archived) are read from its versions
+(``app.services.projects.history``) unless D is today: ``projects_as`` gives a stand-in for
+``Project`` that a query uses as it would ``Project`` itself. An archived project counts
+until the day it was archived.
+
+Two clocks: ``as_of`` is the business date asked about, by all that is recorded now;
+``known_on`` reads only what had been recorded by an instant (the stage moves, the
+versions), so that an earlier answer can be given again exactly, later corrections left out.
 
 "Behind plan" (滞后) on D: a planned date has passed (it is before D) and the project
 has not reached the stage it plans — signed for ``planned_sign_on``, under construction
@@ -15,16 +22,19 @@ for ``planned_start_on``, in production for ``planned_production_on``. Terminate
 projects are never behind plan; they are dropped.
 """
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, extract, false, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, exists, extract, false, null, or_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import CTE, Subquery
 from sqlmodel import col
 
 from app.dialect import a_date, days_between
-from app.models import Project, StageTransition
+from app.models import Project, ProjectVersion, StageTransition
 from app.models.enums import STAGE_ORDER, HealthRule, Stage
+from app.models.project import HISTORISED
 
 RANK: dict[Stage, int] = {stage: i for i, stage in enumerate(STAGE_ORDER)}
 TERMINATED_RANK = -1
@@ -45,10 +55,64 @@ State = Subquery | CTE
 AnySelect = Select[*tuple[Any, ...]]  # a SELECT of any columns
 
 
-def stage_on(on: date, *, name: str = "state", cte: bool = False) -> State:
-    """Each project's stage on ``on``: (project_id, stage, entered_on); absent if it did not
-    exist yet. As a CTE when one query refers to it many times."""
-    t = StageTransition
+def projects_as(on: date, known_on: datetime | None = None, *, today: date) -> Any:
+    """The projects as they were on ``on``, by what had been recorded by ``known_on`` (None: now):
+    ``Project`` itself when that is today's registry, else an alias of it whose historised
+    columns (and ``archived_at``) come from the one version of each project then believed."""
+    if known_on is None and on >= today:
+        return Project
+    v = ProjectVersion
+    own = [c for c in Project.__table__.columns  # type: ignore[attr-defined]
+           if c.name not in (*HISTORISED, "archived_at")]
+    then = (select(*own, *(getattr(v, name) for name in HISTORISED),
+                   case((col(v.archived), col(v.recorded_at)), else_=null()).label("archived_at"))
+            .select_from(Project).join(v, col(v.project_id) == col(Project.id))
+            .where(or_(col(v.valid_from).is_(None), col(v.valid_from) <= a_date(on)),
+                   or_(col(v.valid_to).is_(None), col(v.valid_to) > a_date(on)),
+                   *_believed(col(v.recorded_at), col(v.superseded_at), known_on))
+            .subquery("projects_then"))
+    return aliased(Project, then, adapt_on_names=True)
+
+
+def known_by(text: str, timezone: str) -> datetime:
+    """The instant ``known_on`` names, in UTC: a date is its last instant in the city's time zone;
+    a time without an offset is the city's. ``ValueError`` when it is neither, ``OverflowError``
+    at the calendar's ends."""
+    zone = ZoneInfo(timezone)
+    if len(text) == 10:
+        instant = datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(), zone) - timedelta(
+            microseconds=1)
+    else:
+        instant = datetime.fromisoformat(text)
+    return (instant if instant.tzinfo is not None else instant.replace(tzinfo=zone)).astimezone(UTC)
+
+
+def _believed(recorded_at: Any, superseded_at: Any, known_on: datetime | None) -> list[ColumnElement[bool]]:
+    if known_on is None:
+        return [superseded_at.is_(None)]
+    return [recorded_at <= known_on, or_(superseded_at.is_(None), superseded_at > known_on)]
+
+
+def history_as(known_on: datetime | None = None) -> Any:
+    """The stage history as it had been recorded by ``known_on`` (None: now): ``StageTransition``
+    itself, or an alias of it without the later entries, whose ``left_on`` is null where the
+    next entry came later (an entry's ``left_on`` is written when the next one is)."""
+    if known_on is None:
+        return StageTransition
+    t, later = StageTransition, aliased(StageTransition, name="later")
+    next_known = exists().where(col(later.project_id) == col(t.project_id), col(later.id) > col(t.id),
+                                col(later.recorded_at) <= known_on)
+    columns = [c for c in StageTransition.__table__.columns if c.name != "left_on"]  # type: ignore[attr-defined]
+    then = (select(*columns, case((next_known, col(t.left_on)), else_=null()).label("left_on"))
+            .where(col(t.recorded_at) <= known_on).subquery("history_then"))
+    return aliased(StageTransition, then, adapt_on_names=True)
+
+
+def stage_on(on: date, *, name: str = "state", cte: bool = False, known_on: datetime | None = None) -> State:
+    """Each project's stage on ``on`` (by what had been recorded by ``known_on``): (project_id,
+    stage, entered_on); absent if it did not exist yet. As a CTE when one query refers to it
+    many times."""
+    t = history_as(known_on)
     stmt: AnySelect = (select(col(t.project_id).label("project_id"), col(t.to_stage).label("stage"),
                    col(t.occurred_on).label("entered_on"))
             .where(col(t.occurred_on) <= a_date(on), or_(col(t.left_on).is_(None), col(t.left_on) > a_date(on))))
@@ -70,13 +134,13 @@ def active(stage: Any) -> ColumnElement[bool]:
     return and_(stage.is_not(None), stage != Stage.terminated.value)
 
 
-def overdue_days(on: date, state: State) -> dict[HealthRule, ColumnElement[int]]:
+def overdue_days(on: date, state: State, projects: Any = Project) -> dict[HealthRule, ColumnElement[int]]:
     """Per rule, how many days the project is past its measure on ``on`` (negative: not yet);
     null where the rule does not apply (the stage is reached, no planned date, terminated)."""
     stage = state.c.stage
     measures: dict[HealthRule, ColumnElement[int]] = {}
     for rule, (column, planned_stage) in PLANNED.items():
-        planned = getattr(Project, column)
+        planned = getattr(projects, column)
         measures[rule] = case(
             (and_(active(stage), rank(stage) < RANK[planned_stage], col(planned).is_not(None)),
              days_between(a_date(on), planned)),
@@ -89,10 +153,10 @@ def overdue_days(on: date, state: State) -> dict[HealthRule, ColumnElement[int]]
     return measures
 
 
-def is_late(on: date, state: State) -> ColumnElement[bool]:
+def is_late(on: date, state: State, projects: Any = Project) -> ColumnElement[bool]:
     """Some planned date is before ``on`` and its stage is not reached (see the module docstring)."""
     stage = state.c.stage
-    conditions = [and_(getattr(Project, column).is_not(None), getattr(Project, column) < a_date(on),
+    conditions = [and_(getattr(projects, column).is_not(None), getattr(projects, column) < a_date(on),
                        rank(stage) < RANK[planned_stage])
                   for column, planned_stage in PLANNED.values()]
     return and_(active(stage), or_(false(), *conditions))
@@ -103,12 +167,13 @@ def entered_year(state: State) -> ColumnElement[int]:
     return cast(extract("year", state.c.entered_on), Integer)
 
 
-def projects_on(on: date, state: State | None = None) -> tuple[AnySelect, State]:
-    """``SELECT … FROM projects JOIN state`` for the current (unarchived) projects on ``on``;
-    the caller adds columns with ``with_only_columns``."""
-    state = state if state is not None else stage_on(on)
-    stmt: AnySelect = (select(col(Project.id))
-            .select_from(Project)
-            .join(state, state.c.project_id == col(Project.id))
-            .where(col(Project.archived_at).is_(None)))
+def projects_on(on: date, state: State | None = None, *, projects: Any = Project,
+                known_on: datetime | None = None) -> tuple[AnySelect, State]:
+    """``SELECT … FROM projects JOIN state`` for the (unarchived) projects on ``on``, from
+    ``projects`` (``projects_as``); the caller adds columns with ``with_only_columns``."""
+    state = state if state is not None else stage_on(on, known_on=known_on)
+    stmt: AnySelect = (select(col(projects.id))
+            .select_from(projects)
+            .join(state, state.c.project_id == col(projects.id))
+            .where(col(projects.archived_at).is_(None)))
     return stmt, state
