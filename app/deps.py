@@ -49,6 +49,8 @@ async def get_plain_connection(request: Request) -> AsyncIterator[AsyncConnectio
         request.state.plain_connection = connection
         try:
             yield connection
+            # Reached only when the route succeeded, as a session's commit would be.
+            await _after_success(request)
         finally:
             request.state.plain_connection = None
 
@@ -61,7 +63,14 @@ async def get_read_core_connection(request: Request) -> AsyncIterator[AsyncConne
     connection, whose compiled cache serves each statement's shape, on the read replica or
     the primary. No session."""
     async with (request.app.state.read_engine or request.app.state.engine).connect() as connection:
-        yield connection
+        request.state.read_connection = connection
+        try:
+            yield connection
+        finally:
+            request.state.read_connection = None
+    # Once the read's connection is back (SQLite: its read no longer holds the file), on the
+    # primary; reached only when the route succeeded.
+    await _after_success(request)
 
 
 ReadCoreConnection = Annotated[AsyncConnection, Depends(get_read_core_connection, scope="function")]
@@ -77,6 +86,11 @@ async def current_principal(
     request: Request,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
+    # Once a request: a route may reach it through ``require`` and by itself too, and each
+    # call would count the request against the key's limit again.
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     # Its statements are plain and each commits by itself: a bare connection serves them
     # without a session's cost, and the request's session (if it has one) starts after.
     shared = getattr(request.state, "plain_connection", None)
@@ -119,7 +133,9 @@ async def principal_of(request: Request, on: AsyncConnection | plainsql.Pooled, 
 
 
 async def _after_success(request: Request) -> None:
-    """The hooks ``principal_of`` left for a commit, in a request that has no session."""
+    """The hooks ``principal_of`` left for a commit, in a request that has no session, once
+    its route has succeeded: the connection a sessionless route reads on runs them as it
+    closes, and ``AppRoute`` runs whatever is left (a route with neither)."""
     pending = getattr(request.state, "before_commit", None)
     if not pending or getattr(request.state, "db", None) is not None:
         return  # nothing due, or the request's session runs them at its commit
@@ -157,16 +173,19 @@ def require(action: Action, *, session: bool = True) -> Callable[..., Any]:
     ``session=False`` is for reads that run on a connection of their own (no session): a
     session created and committed for nothing cost about a fifth of GET by id's CPU. Such a
     route takes no Idempotency-Key (only a POST reads it) and writes the key's last use
-    after it succeeds, on its plain connection or one of its own."""
+    after it succeeds (``_after_success``), on its plain connection or one of its own.
+
+    Without a session it is one plain function that reads the header itself: each
+    dependency FastAPI solves, and each one that yields (an exit stack and a shielded
+    cancel scope a request), cost GET by id CPU that its SQL did not."""
     if not session:
         async def sessionless(
             request: Request,
-            principal: Annotated[Principal, Depends(current_principal, scope="function")],
-        ) -> AsyncIterator[Principal]:
+            authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+        ) -> Principal:
+            principal = await current_principal(request, authorization)
             authorise(request, principal, action)
-            yield principal
-            # Reached only when the route succeeded, as a session's commit would be.
-            await _after_success(request)
+            return principal
 
         sessionless.__name__ = f"require_{action.name}"
         return sessionless
@@ -226,6 +245,8 @@ class AppRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def route_handler(request: Request) -> Response:
+            if request.scope.get("query_string") and self.single_valued_query_params:
+                refuse_repeated_query(request, self.single_valued_query_params)
             if request.method == "POST" and "idempotency-key" in request.headers:
                 # Keep the body (bounded by the request layer) so that both the form or
                 # JSON parser and the idempotency fingerprint can read it.
@@ -240,6 +261,11 @@ class AppRoute(APIRoute):
                     else:
                         request.state.duplicate_json_key = duplicate
             response = await handler(request)
+            # Reached only when the route succeeded. A connection the route still holds runs
+            # them as it closes (``get_plain_connection``, ``get_read_core_connection``).
+            if getattr(request.state, "plain_connection", None) is None \
+                    and getattr(request.state, "read_connection", None) is None:
+                await _after_success(request)
             claim = getattr(request.state, "idempotency_claim", None)
             if claim is not None and 200 <= response.status_code < 300:
                 body = idempotency.redact(bytes(response.body), getattr(request.state, "never_store", ()))
@@ -318,17 +344,14 @@ async def replay(request: Request, exc: Exception) -> Response:
     return Response(content=exc.body, status_code=exc.status_code, headers=headers)
 
 
-# Every dependency is ``async def``: FastAPI runs a plain ``def`` one in a worker thread, a
-# thread hop per request (GET /healthz served 3,357 requests/s with one, 6,115 without).
-async def single_valued_query(request: Request) -> None:
+def refuse_repeated_query(request: Request, single: frozenset[str]) -> None:
     """422 when a query parameter that takes one value is given several times.
 
     Frameworks silently keep the last value; a client that sent two filters should learn
-    that only list filters (``stage=a&stage=b``) take several.
+    that only list filters (``stage=a&stage=b``) take several. ``AppRoute`` checks it
+    before its route's dependencies, rather than an app-wide dependency that every route
+    solved on every request, with or without a query.
     """
-    if not request.scope.get("query_string"):
-        return
-    single: frozenset[str] = getattr(request.scope.get("route"), "single_valued_query_params", frozenset())
     seen: set[str] = set()
     for name, _ in request.query_params.multi_items():
         if name in single:
@@ -337,6 +360,8 @@ async def single_valued_query(request: Request) -> None:
             seen.add(name)
 
 
+# Every dependency is ``async def``: FastAPI runs a plain ``def`` one in a worker thread, a
+# thread hop per request (GET /healthz served 3,357 requests/s with one, 6,115 without).
 async def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings

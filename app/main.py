@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import deps, errors, observability, openapi, worker
@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await read_engine.dispose()
 
     app = FastAPI(title="Investment project pipeline", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan, dependencies=[Depends(deps.single_valued_query)])
+                  lifespan=lifespan)
     app.state.settings = settings
     app.state.auth_failures = ratelimit.FailedAuthentication(limit=settings.auth_failures_per_minute)
     errors.install(app)

@@ -123,6 +123,8 @@ class RequestMiddleware:
         route = scope.get("route")
         template = getattr(route, "path_format", None) or "unmatched"  # without convertors: {project_id}
         observability.observe_request(scope["method"], template, status, elapsed)
+        if not access_log.isEnabledFor(logging.INFO):
+            return  # the line's fields need not be gathered
         state: MutableMapping[str, Any] = scope.get("state", {})
         principal = state.get("principal")
         access_log.info("request", extra={"fields": {

@@ -36,8 +36,16 @@ OUTBOX = Gauge("pipeline_webhook_deliveries", "Webhook deliveries by status (pen
                ["status"], multiprocess_mode="mostrecent")
 
 
+# Each (method, route, status)'s child of REQUESTS, found once: ``labels`` takes a lock and
+# builds its key on every call. As many as REQUESTS keeps itself.
+_REQUEST_CHILDREN: dict[tuple[str, str, int], Any] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).observe(seconds)
+    child = _REQUEST_CHILDREN.get((method, route, status))
+    if child is None:
+        child = _REQUEST_CHILDREN[(method, route, status)] = REQUESTS.labels(method, route, str(status))
+    child.observe(seconds)
 
 
 def observe_pool(engine: AsyncEngine) -> None:

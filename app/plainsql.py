@@ -48,6 +48,9 @@ class Pooled:
 
     connection: PoolProxiedConnection
     engine: AsyncEngine
+    # The asyncpg connection itself, found once: through the pool's proxies it is three
+    # property lookups, and each statement needs it.
+    driver: Any = None
 
     @property
     def dialect(self) -> Dialect:
@@ -84,7 +87,7 @@ async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection | Pooled
         # it reaches the one handler that tells an unavailable database from a bug.
         raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
     try:
-        yield Pooled(pooled, engine)
+        yield Pooled(pooled, engine, pooled.driver_connection)
     except asyncio.CancelledError:
         # A statement cut short can leave the connection mid-conversation: never lend it again.
         pooled.invalidate()
@@ -116,6 +119,9 @@ class Query:
 
     async def rows(self, on: On, **params: Any) -> Sequence[Mapping[str, Any]]:
         """The rows, on a session's connection or a connection of one's own."""
+        if isinstance(on, Pooled):  # the hot path: no SQLAlchemy around it
+            sql, names, own = self._compiled or self._postgresql(on.dialect)
+            return await _fetch(on, sql, [params[name] if name in params else own[name] for name in names])
         connection = await on.connection() if isinstance(on, AsyncSession) else on
         dialect = connection.dialect
         if not isinstance(connection, Pooled) and dialect.name != "postgresql":
@@ -145,8 +151,11 @@ class Query:
 
 
 async def _fetch(connection: AsyncConnection | Pooled, sql: str, args: list[Any]) -> Sequence[Mapping[str, Any]]:
-    pooled = connection.connection if isinstance(connection, Pooled) else await connection.get_raw_connection()
-    driver = pooled.driver_connection
+    if isinstance(connection, Pooled):
+        pooled, driver = connection.connection, connection.driver
+    else:
+        pooled = await connection.get_raw_connection()
+        driver = pooled.driver_connection
     assert driver is not None
     for observe in observers:
         observe(connection, sql, args)
