@@ -85,7 +85,8 @@ def _rows(projects: int, history: int, now: datetime, seed: int, zones: list[str
         for i, (kind, from_stage, to_stage, on) in enumerate(hist):
             transition_id += 1
             left_on = hist[i + 1][3] if i + 1 < len(hist) else None
-            entries_out.append((transition_id, pid, kind, from_stage, to_stage, on, left_on, None,
+            entries_out.append((transition_id, pid, kind, from_stage, to_stage, on, left_on,
+                                now if left_on is not None else None, None,
                                 "核对台账" if kind == "correction" else None, None, "bench", now))
         foreign = rng.random() < 0.3
         sign = start + timedelta(days=rng.randrange(30, 900))
@@ -123,8 +124,8 @@ async def load(url: str, *, projects: int, history: int, seed: int = 2026) -> di
                         "total_investment_amount", "total_investment_currency", "stage", "stage_entered_on",
                         "leader_id", "unit_id", "planned_sign_on", "planned_start_on", "planned_production_on",
                         "on_hold", "version", "created_at", "updated_at", "archived_at"]
-        transition_cols = ["id", "project_id", "kind", "from_stage", "to_stage", "occurred_on", "left_on", "note",
-                           "reason", "actor_key_id", "actor_name", "recorded_at"]
+        transition_cols = ["id", "project_id", "kind", "from_stage", "to_stage", "occurred_on", "left_on",
+                           "left_recorded_at", "note", "reason", "actor_key_id", "actor_name", "recorded_at"]
         p_batch: list[tuple[Any, ...]] = []
         t_batch: list[tuple[Any, ...]] = []
         c_batch: list[tuple[Any, ...]] = []

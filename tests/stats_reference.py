@@ -222,6 +222,7 @@ async def load(app: Any, world: World) -> None:
                 left_on = p.moves[i + 1].on if i + 1 < len(p.moves) else None
                 session.add(StageTransition(project_id=p.id, kind=move.kind, from_stage=move.from_stage,
                                             to_stage=move.to, occurred_on=move.on, left_on=left_on,
+                                            recorded_at=RECORDED, left_recorded_at=RECORDED if left_on else None,
                                             actor_name="test"))
             if p.designation:
                 name, status, year, decided_on = p.designation

@@ -1,4 +1,5 @@
-"""project versions: every attribute the aggregates read, historised in business and recording time
+"""project versions: every attribute the aggregates read, historised in business and recording time;
+when each stage-history entry was left
 
 Revision ID: 0015
 Revises: 0014
@@ -62,6 +63,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_project_versions_project_id_valid_from', ['project_id', 'valid_from'],
                               unique=False)
         batch_op.create_index('ix_project_versions_valid_from_valid_to', ['valid_from', 'valid_to'], unique=False)
+    with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('left_recorded_at', app.models.types.UTCDateTime(timezone=True), nullable=True))
+    # When each entry's left_on was written: when the next entry was recorded.
+    history = sa.table("stage_transitions", sa.column("id"), sa.column("project_id"), sa.column("recorded_at"),
+                       sa.column("left_on"), sa.column("left_recorded_at"))
+    later = history.alias("later")
+    op.execute(history.update().where(history.c.left_on.is_not(None)).values(left_recorded_at=(
+        sa.select(later.c.recorded_at).where(later.c.project_id == history.c.project_id, later.c.id > history.c.id)
+        .order_by(later.c.id).limit(1).scalar_subquery())))
     _backfill()
 
 
@@ -91,6 +101,8 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
+        batch_op.drop_column('left_recorded_at')
     with op.batch_alter_table('project_versions', schema=None) as batch_op:
         batch_op.drop_index('ix_project_versions_valid_from_valid_to')
         batch_op.drop_index('ix_project_versions_project_id_valid_from')

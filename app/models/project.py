@@ -110,7 +110,9 @@ class StageTransition(SQLModel, table=True):
     """One entry of a project's stage history; append-only.
 
     ``left_on`` is the ``occurred_on`` of the next entry (null while current), so the
-    stage on any date D is the one entry with ``occurred_on <= D < left_on``.
+    stage on any date D is the one entry with ``occurred_on <= D < left_on``;
+    ``left_recorded_at`` is when the next entry was recorded, so that the history as known
+    at an instant reads without looking for it.
     """
 
     __tablename__ = "stage_transitions"
@@ -127,6 +129,7 @@ class StageTransition(SQLModel, table=True):
     to_stage: str = Field(sa_column=Column(String(24), nullable=False))
     occurred_on: date = Field(sa_column=Column(Date, nullable=False))
     left_on: date | None = Field(default=None, sa_column=Column(Date))
+    left_recorded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     note: str | None = Field(default=None, sa_column=Column(Text))
     reason: str | None = Field(default=None, sa_column=Column(Text))
     actor_key_id: int | None = Field(default=None, sa_column=Column(ForeignKey("api_keys.id")))

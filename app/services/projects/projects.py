@@ -669,12 +669,12 @@ async def change_projects(session: AsyncSession, principal: Principal, *, items:
                 kind = stages.classify(Stage(state["stage"]), move.to)
                 stages.check(principal, kind, reason=move.reason, occurred_on=move.occurred_on,
                              previous_on=previous.occurred_on if previous else None, today=today)
-                if previous is not None:
-                    previous.left_on = move.occurred_on
                 entry = StageTransition(project_id=project.id, kind=kind, from_stage=state["stage"], to_stage=move.to,
                                         occurred_on=move.occurred_on, note=move.note, reason=move.reason,
                                         signing_event_id=move.signing_event_id, actor_key_id=principal.key_id,
-                                        actor_name=principal.name)
+                                        actor_name=principal.name, recorded_at=recorded_at)
+                if previous is not None:
+                    previous.left_on, previous.left_recorded_at = move.occurred_on, recorded_at
                 entries.append(entry)
                 before = dict(state)
                 state.update(stage=move.to, stage_entered_on=move.occurred_on, updated_at=utcnow(),

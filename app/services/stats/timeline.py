@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, exists, extract, false, null, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, extract, false, null, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import CTE, Subquery
 from sqlmodel import col
@@ -96,14 +96,13 @@ def _believed(recorded_at: Any, superseded_at: Any, known_on: datetime | None) -
 def history_as(known_on: datetime | None = None) -> Any:
     """The stage history as it had been recorded by ``known_on`` (None: now): ``StageTransition``
     itself, or an alias of it without the later entries, whose ``left_on`` is null where the
-    next entry came later (an entry's ``left_on`` is written when the next one is)."""
+    next entry was recorded later (``left_recorded_at``)."""
     if known_on is None:
         return StageTransition
-    t, later = StageTransition, aliased(StageTransition, name="later")
-    next_known = exists().where(col(later.project_id) == col(t.project_id), col(later.id) > col(t.id),
-                                col(later.recorded_at) <= known_on)
+    t = StageTransition
     columns = [c for c in StageTransition.__table__.columns if c.name != "left_on"]  # type: ignore[attr-defined]
-    then = (select(*columns, case((next_known, col(t.left_on)), else_=null()).label("left_on"))
+    then = (select(*columns, case((col(t.left_recorded_at) <= known_on, col(t.left_on)), else_=null())
+                   .label("left_on"))
             .where(col(t.recorded_at) <= known_on).subquery("history_then"))
     return aliased(StageTransition, then, adapt_on_names=True)
 
