@@ -41,6 +41,15 @@ async def test_a_reassignment_dated_in_the_past_changes_the_figures_from_its_dat
     assert await by_leader(api, as_of="2022-12-31", known_on=datetime.now(UTC).isoformat()) == {b["id"]: 1}
     # Before the project was recorded at all, it is in no figure.
     assert await by_leader(api, as_of="2022-12-31", known_on="2022-12-31") == {}
+    # A dashboard read by an earlier knowledge links to its figures read by the same knowledge.
+    r = await api.client.get(f"/api/v1/leaders/{a['id']}/dashboard", headers=api.admin,
+                             params={"as_of": "2022-12-31", "known_on": before_it.isoformat()})
+    assert r.status_code == 200, r.text
+    assert r.json()["projects"]["count"] == 1
+    listed = await api.client.get(r.json()["projects"]["projects"], headers=api.admin)
+    assert [x["id"] for x in listed.json()["items"]] == [p["id"]]
+    listed = await api.client.get(r.json()["late"]["projects"], headers=api.admin)
+    assert listed.status_code == 200 and "known_on" in r.json()["late"]["projects"]
     listed = await api.client.get("/api/v1/stats/pipeline/projects", headers=api.admin,
                                   params={"as_of": "2022-05-31", "leader_id": str(a["id"])})
     assert [(x["id"], x["leader_id"]) for x in listed.json()["items"]] == [(p["id"], a["id"])]

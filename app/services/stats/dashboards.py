@@ -88,8 +88,9 @@ async def _missing(session: AsyncSession, assessed: Any, as_of: date, rules: hea
 
 # --- links ----------------------------------------------------------------------------------
 
-def health_link(as_of: date, leader_id: int | None, **params: str) -> str:
+def health_link(as_of: date, leader_id: int | None, known_on: datetime | None = None, **params: str) -> str:
     return links.link("/stats/project-health", [("as_of", as_of.isoformat()),
+                                                *([("known_on", known_on.isoformat())] if known_on else []),
                                                 ("leader_id", "none" if leader_id is None else str(leader_id)),
                                                 *params.items()])
 
@@ -147,7 +148,7 @@ async def leader_dashboard(session: AsyncSession, leader_id: int, *, as_of: date
         by_stage.append(StageSummary(
             stage=stage, count=int(own[0].group_n) if own else 0, totals=money,
             total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
-            projects=projects_link(as_of, filters.narrowed(stage=stage.value))))
+            projects=projects_link(as_of, filters.narrowed(stage=stage.value), known_on=known_on)))
 
     assessed = health.measured(as_of, rules, where=[col(p.leader_id) == leader_id], projects=p, known_on=known_on)
     counts = (await health.counts_by(session, assessed, assessed.c.leader_id)).get(leader_id, {})
@@ -161,10 +162,11 @@ async def leader_dashboard(session: AsyncSession, leader_id: int, *, as_of: date
     assert leader.id is not None
     return LeaderDashboard(
         leader=LeaderBrief(id=leader.id, name=leader.name, title=leader.title), as_of=as_of,
-        projects=summarise(rows, book=book, projects=projects_link(as_of, filters)), by_stage=by_stage,
-        late=Counted(count=counts.get("late", 0), projects=health_link(as_of, leader_id, late="true")),
+        projects=summarise(rows, book=book, projects=projects_link(as_of, filters, known_on=known_on)),
+        by_stage=by_stage,
+        late=Counted(count=counts.get("late", 0), projects=health_link(as_of, leader_id, known_on, late="true")),
         late_means=LATE_RULE,
-        health=_health_counts(counts, health_link(as_of, leader_id)),
+        health=_health_counts(counts, health_link(as_of, leader_id, known_on)),
         attention=[health.to_read(r, as_of, rules) for r in attention], rules=health.describe(rules),
         targets=shares, investment=progress,
         missing_reports=Counted(count=missing.get(leader_id, 0), projects=missing_link), **sections)
@@ -207,12 +209,12 @@ async def leader_stats(session: AsyncSession, *, as_of: date, rules: health.Rule
             leader_id=leader_id, leader_name=names.get(leader_id) if leader_id is not None else None,
             projects=Totals(count=int(own[0].outer_n) if own else 0, totals=money,
                             total_cny=exchange_rates.convert(money, to=exchange_rates.BASE, book=book),
-                            projects=projects_link(as_of, filters)),
+                            projects=projects_link(as_of, filters, known_on=known_on)),
             by_stage={stage: stage_counts.get(leader_id, {}).get(stage, 0)
                       for stage in (*STAGE_ORDER, Stage.terminated)},
             late=Counted(count=counts.get(leader_id, {}).get("late", 0),
-                         projects=health_link(as_of, leader_id, late="true")),
-            health=_health_counts(counts.get(leader_id, {}), health_link(as_of, leader_id)),
+                         projects=health_link(as_of, leader_id, known_on, late="true")),
+            health=_health_counts(counts.get(leader_id, {}), health_link(as_of, leader_id, known_on)),
             targets=shares.get(leader_id, []),
             dashboard=dashboard_link(leader_id, as_of) if leader_id is not None else None,
             investment=progress.get(leader_id),
