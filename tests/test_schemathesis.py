@@ -23,7 +23,7 @@ from tests.conftest import POSTGRES_URL
 
 # Revoking keys would revoke the key the run itself uses; key revocation has its own tests.
 EXCLUDED = {("DELETE", "/api/v1/api-keys/{key_id}")}
-EXAMPLES = 15  # per operation and generation mode (each example a real HTTP request: the suite keeps to its 5 minutes)
+EXAMPLES = 10  # per operation and generation mode (each example a real HTTP request: the suite keeps to its 5 minutes)
 # The operations are dealt round-robin to this many tests, so that the suite's workers
 # share them instead of one worker running them all at the end.
 SHARDS = 4
