@@ -8,12 +8,7 @@ import httpx
 
 from app.config import Settings
 from app.main import create_app
-
-
-def pipeline(*args, db):
-    env = {**os.environ, "PIPELINE_DATABASE_URL": db}
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+from tests.command_line import migrated_sqlite, pipeline
 
 
 async def test_migrate_create_key_and_seed_demo(tmp_path):
@@ -41,8 +36,7 @@ async def test_migrate_create_key_and_seed_demo(tmp_path):
 
 
 def test_create_key_refuses_an_unbound_leader_key(tmp_path):
-    db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    assert pipeline("migrate", db=db).returncode == 0
+    db = migrated_sqlite(tmp_path)
     r = pipeline("create-key", "--role", "leader", "--name", "no leader", db=db)
     assert r.returncode == 2 and "leader_id" in r.stderr
 
@@ -55,8 +49,7 @@ def test_serve_finishes_a_request_in_flight_when_told_to_stop(tmp_path):
 
     from tests.ledger_files import csv_bytes, ledger_row, table
 
-    db = f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}"
-    assert pipeline("migrate", db=db).returncode == 0
+    db = migrated_sqlite(tmp_path, "serve.db")
     key = pipeline("create-key", "--role", "admin", "--name", "shutdown", db=db).stdout.strip().splitlines()[-1]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,13 +2,12 @@
 
 import json
 
+from tests.command_line import migrated_sqlite, pipeline
 from tests.ledger_files import csv_bytes, ledger_row, table, xlsx_bytes
-from tests.test_cli import pipeline
 
 
 def test_pipeline_import_loads_a_ledger_all_or_nothing_with_progress_on_stderr(tmp_path):
-    db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    assert pipeline("migrate", db=db).returncode == 0
+    db = migrated_sqlite(tmp_path)
     good = tmp_path / "台账.xlsx"
     good.write_bytes(xlsx_bytes(table([ledger_row(n) for n in range(1, 31)])))
     bad = tmp_path / "坏台账.csv"

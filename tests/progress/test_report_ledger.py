@@ -6,10 +6,10 @@ import io
 
 from openpyxl import load_workbook
 
+from tests.command_line import migrated_sqlite, pipeline
 from tests.factories import assert_problem
 from tests.ledger_files import csv_bytes, table, xlsx_bytes
 from tests.progress.helpers import accepted, building, file, review
-from tests.test_cli import pipeline
 
 IMPORT = "/api/v1/imports/progress-reports"
 EXPORT = "/api/v1/exports/progress-reports"
@@ -115,8 +115,7 @@ async def test_units_may_export_their_own_reports_but_not_import(api):
 
 
 def test_pipeline_import_reports_files_a_ledger(tmp_path):
-    db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    assert pipeline("migrate", db=db).returncode == 0
+    db = migrated_sqlite(tmp_path)
     projects = tmp_path / "台账.csv"
     projects.write_bytes(csv_bytes(table([{"项目代码": "2020-370214-04-01-000021", "项目名称": "台账在建项目",
                                            "投资方": "某公司", "资金来源": "内资", "产业类别": "新材料",

@@ -1,9 +1,6 @@
 """Escalation: overdue difficulties climb the ladder, once, however many jobs run."""
 
 import asyncio
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -17,6 +14,7 @@ from app.config import EscalationRung, Settings
 from app.main import create_app
 from app.models import AuditEvent, DifficultyEvent
 from app.services.supervision import escalation
+from tests.command_line import migrated_sqlite, pipeline
 
 DEFAULT_LADDER = [EscalationRung(level="leader", after_days=1),
                   EscalationRung(level="supervision_office", after_days=15)]
@@ -175,15 +173,8 @@ async def test_the_periodic_job_started_with_the_app_escalates_on_its_own(api, d
     assert steps(await api.timeline(d["id"])) == [("unit", "leader", str(today()), 2)]
 
 
-def pipeline(*args, db):
-    env = {**os.environ, "PIPELINE_DATABASE_URL": db}
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
-
-
 async def test_the_escalate_command_runs_the_job_for_a_given_day(tmp_path):
-    db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    assert pipeline("migrate", db=db).returncode == 0
+    db = migrated_sqlite(tmp_path)
     key = pipeline("create-key", "--role", "admin", "--name", "运维", db=db).stdout.strip().splitlines()[-1]
     admin = {"Authorization": f"Bearer {key}"}
     app = create_app(Settings(database_url=db, escalation_job_enabled=False))
