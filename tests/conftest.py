@@ -102,6 +102,9 @@ async def application(settings: Settings) -> AsyncIterator[object]:
 
 
 TABLES_IN_DELETE_ORDER = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+# The names of the tables that hold a row.
+ANY_ROWS = text(" UNION ALL ".join(f"SELECT '{t}' AS name WHERE EXISTS (SELECT 1 FROM {t})"
+                                   for t in TABLES_IN_DELETE_ORDER))
 
 
 @pytest.fixture
@@ -112,9 +115,13 @@ async def api(application: object, settings: Settings) -> AsyncIterator[Api]:
     assert isinstance(application, FastAPI)
     engine = application.state.engine
     async with engine.begin() as conn:
-        # DELETE, not TRUNCATE: on tables this small it is a hundred times faster.
+        # DELETE, not TRUNCATE: on tables this small it is a hundred times faster. Only the
+        # tables the last test wrote to, found in one round trip: most tests touch a few of
+        # the fifty, and a statement per table was most of each test's set-up.
+        written = set((await conn.execute(ANY_ROWS)).scalars())
         for table in TABLES_IN_DELETE_ORDER:
-            await conn.execute(text(f"DELETE FROM {table}"))
+            if table in written:
+                await conn.execute(text(f"DELETE FROM {table}"))
         now = utcnow()
         await conn.execute(insert(ApprovalKind), [  # reference data the migration seeds
             {"code": code, "name": name, "default_time_limit_days": days, "version": 1, "created_at": now,
