@@ -33,7 +33,7 @@ from sqlmodel import col
 
 from app.demo_progress import seed_progress
 from app.errors import Conflict, InvalidInput
-from app.models import AuditEvent, FollowUp, FollowUpLeader, Leader, Project, Unit
+from app.models import AnnualPlan, AuditEvent, FollowUp, FollowUpLeader, Leader, Project, Unit
 from app.models import Investor as InvestorRecord
 from app.models.enums import (
     STAGE_ORDER,
@@ -52,7 +52,7 @@ from app.models.enums import (
 )
 from app.models.exchange_rate import ExchangeRateCreate
 from app.models.fields import Money
-from app.models.progress import FundsArrived, ProgressReportCreate, ReviewCreate
+from app.models.progress import AnnualPlanUpdate, FundsArrived, ProgressReportCreate, ReviewCreate
 from app.models.project import DesignationEntry, ProjectCreate, ProjectUpdate, TransitionCreate
 from app.models.promotion import SigningEventCreate
 from app.models.reference import (
@@ -68,7 +68,8 @@ from app.models.reference import (
 from app.models.registry import LeaderRead, UnitRead
 from app.models.target import TargetCreate
 from app.services.access.permissions import Principal
-from app.services.common import audit
+from app.services.common import audit, versioning
+from app.services.progress import plans
 from app.services.progress import reports as progress_reports
 from app.services.progress import review as progress_review
 from app.services.progress import rules as report_rules
@@ -223,6 +224,7 @@ class DemoSummary:
     annual_plans: int = 0
     progress_reports: int = 0
     reassigned: int = 0  # projects handed to another leader, dated back (REASSIGNED_ON)
+    plans_revised: int = 0  # annual plans cut at mid-year, dated back (PLANS_REVISED_ON)
 
 
 # --- the registry: city leaders and responsible units -----------------------------------
@@ -881,6 +883,7 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
     rates = await _seed_rates(session, actor)
     plan_targets = await _seed_targets(session, actor)
     progress = await seed_progress(session, actor_name=DEMO_ACTOR, last_date=DEMO_LAST_DATE)
+    plans_revised = await _revise_some_plans(session, actor, today=today)
     if session.get_bind().dialect.name == "postgresql":
         # A bulk load leaves the tables without statistics until autovacuum comes by; meanwhile
         # the planner takes each for one row and re-aggregates the monthly reports once per
@@ -890,7 +893,8 @@ async def seed_demo(session: AsyncSession, *, today: date) -> DemoSummary:
     return DemoSummary(leaders=len(leader_ids), units=len(unit_ids), projects=projects, transitions=moves_made,
                        targets=plan_targets, exchange_rates=rates, investors=investors, follow_ups=follow_ups,
                        signing_events=len(events), fdi_reports=fdi_reports, annual_plans=progress.annual_plans,
-                       progress_reports=progress.progress_reports, reassigned=reassigned)
+                       progress_reports=progress.progress_reports, reassigned=reassigned,
+                       plans_revised=plans_revised)
 
 
 # --- investment promotion: investors, signing events, follow-ups, FDI -----------------------
@@ -1123,6 +1127,26 @@ async def _reassign_some(session: AsyncSession, actor: Principal, leader_ids: Se
         ProjectChange(p, designations[p.id or 0],
                       update=ProjectUpdate(leader_id=leader_ids[1], effective_on=REASSIGNED_ON)) for p in taken])
     return len(taken)
+
+
+PLANS_REVISED_ON: Final = date(2022, 7, 1)
+PLANS_REVISED: Final = 5
+
+
+async def _revise_some_plans(session: AsyncSession, actor: Principal, *, today: date) -> int:
+    """The mid-year plan review (年中计划调整): the first few plans without a quarterly split are
+    cut by a fifth from ``PLANS_REVISED_ON``, recorded now. The figures of the months before it
+    keep the plans as first set; read with ``known_on`` before the revision, every month does."""
+    stmt = (select(AnnualPlan).where(col(AnnualPlan.year) == DEMO_LAST_DATE.year,
+                                     col(AnnualPlan.q1_amount).is_(None))
+            .order_by(col(AnnualPlan.id)).limit(PLANS_REVISED))
+    for plan in list((await session.execute(stmt)).scalars()):
+        assert plan.id is not None
+        cut = (plan.planned_amount * Decimal("0.8")).quantize(Decimal("0.01"))
+        await plans.update(session, actor, plan.id, if_match=versioning.etag(plan.version), today=today,
+                           data=AnnualPlanUpdate(planned_investment=Money(amount=cut, currency=plan.planned_currency),
+                                                 effective_on=PLANS_REVISED_ON))
+    return PLANS_REVISED
 
 
 async def _seed_rates(session: AsyncSession, actor: Principal) -> int:

@@ -21,7 +21,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.models import AnnualPlan, AuditEvent, ProgressReport, Project, Unit, utcnow
+from app.models import AnnualPlan, AnnualPlanVersion, AuditEvent, ProgressReport, Project, Unit, utcnow
 from app.models.enums import FundingSource, ReportStatus, Stage
 from app.services.progress.rules import due_on, month_end
 
@@ -101,7 +101,13 @@ async def seed_progress(session: AsyncSession, *, actor_name: str, last_date: da
     connection = await session.connection()
     # Reports filed through the service before (the foreign projects' FDI) have their audit events.
     before = (await session.execute(select(func.coalesce(func.max(col(ProgressReport.id)), 0)))).scalar_one()
+    plans_before = (await session.execute(select(func.coalesce(func.max(col(AnnualPlan.id)), 0)))).scalar_one()
     await connection.execute(insert(table(AnnualPlan)), plans)
+    # Each new plan's first version, as plans.create records it.
+    await connection.execute(insert(table(AnnualPlanVersion)).from_select(
+        ["plan_id", "recorded_at", "planned_amount", "planned_currency"],
+        select(col(AnnualPlan.id), col(AnnualPlan.created_at), col(AnnualPlan.planned_amount),
+               col(AnnualPlan.planned_currency)).where(col(AnnualPlan.id) > plans_before)))
     await connection.execute(insert(table(ProgressReport)), reports)
     ids = (await session.execute(select(col(ProgressReport.id), col(ProgressReport.project_id),
                                         col(ProgressReport.year), col(ProgressReport.month),

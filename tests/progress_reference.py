@@ -14,12 +14,18 @@ from typing import Any
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from app.models import AnnualPlan, ProgressReport
+from app.models import AnnualPlan, AnnualPlanVersion, ProgressReport
+from app.services.projects import history
 from tests import stats_reference as ref
 
 YEAR = 2022
 SOURCES = ["own_funds", "bank_loans", "government_funds", "special_bonds", "foreign_capital", "other"]
 CENTS = Decimal("0.01")
+PLANNED_AT = datetime(2021, 12, 1, tzinfo=UTC)
+
+
+def instant(on: date, hour: int = 2) -> datetime:
+    return datetime(on.year, on.month, on.day, hour, tzinfo=UTC)
 
 
 @dataclass
@@ -32,6 +38,17 @@ class Version:
     accepted_on: date | None = None
     superseded_on: date | None = None
     expected: dict[int, Decimal] | None = None  # expected_investment by quarter
+    accepted_at: datetime | None = None  # the instants of accepted_on and superseded_on
+    superseded_at: datetime | None = None
+
+
+@dataclass
+class Revision:
+    """A plan's planned investment changed to ``amount`` from ``effective_on``, recorded at ``recorded_at``."""
+
+    effective_on: date
+    amount: Decimal
+    recorded_at: datetime
 
 
 @dataclass
@@ -40,6 +57,8 @@ class Schedule:
 
     planned: Decimal | None
     months: dict[tuple[int, int], list[Version]] = field(default_factory=dict)
+    planned_at: datetime = PLANNED_AT  # when the plan was set
+    revision: Revision | None = None
 
 
 @dataclass
@@ -65,9 +84,10 @@ def versions(draw: st.DrawFn, year: int, month: int) -> list[Version]:
                     status=status)
         reviewed = day + timedelta(days=draw(st.sampled_from([0, 0, 3, 40])))
         if status == "accepted":
-            v.accepted_on = reviewed
+            # Two acceptances of one day an hour apart, in the order they were made.
+            v.accepted_on, v.accepted_at = reviewed, instant(reviewed, 2 + i)
             if last_accepted is not None:
-                last_accepted.superseded_on = reviewed
+                last_accepted.superseded_on, last_accepted.superseded_at = reviewed, v.accepted_at
             last_accepted = v
         out.append(v)
         day = reviewed + timedelta(days=draw(st.sampled_from([0, 1, 20])))
@@ -84,19 +104,41 @@ def worlds(draw: st.DrawFn) -> ProgressWorld:
         for ym in draw(st.lists(st.sampled_from([(YEAR - 1, 12)] + [(YEAR, m) for m in range(1, 13)]),
                                 max_size=5, unique=True)):
             months[ym] = draw(versions(*ym))
-        schedules.append(Schedule(planned=planned, months=months))
+        planned_at = instant(date(2021, 11, 1) + timedelta(days=draw(st.integers(0, 240))), 9)
+        revision = None
+        if planned is not None and draw(st.booleans()):
+            effective_on = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(0, 364)))
+            recorded_on = max(effective_on + timedelta(days=draw(st.sampled_from([0, 0, 10, 90]))), planned_at.date())
+            revision = Revision(effective_on=effective_on, amount=draw(amounts.map(lambda a: a * 12)),
+                                recorded_at=instant(recorded_on, 12))
+        schedules.append(Schedule(planned=planned, months=months, planned_at=planned_at, revision=revision))
     return ProgressWorld(world=world, schedules=schedules)
 
 
 async def load(app: Any, pw: ProgressWorld) -> None:
     async with app.state.sessionmaker() as session, session.begin():
         await session.execute(delete(ProgressReport))
+        await session.execute(delete(AnnualPlanVersion))
         await session.execute(delete(AnnualPlan))
     await ref.load(app, pw.world)
     async with app.state.sessionmaker() as session, session.begin():
         for p, s in zip(pw.world.projects, pw.schedules, strict=True):
-            if s.planned is not None:
-                session.add(AnnualPlan(project_id=p.id, year=YEAR, planned_amount=s.planned, planned_currency="CNY"))
+            if s.planned is None:
+                continue
+            plan = AnnualPlan(project_id=p.id, year=YEAR, planned_amount=s.planned, planned_currency="CNY",
+                              created_at=s.planned_at, updated_at=s.planned_at)
+            session.add(plan)
+            await session.flush()
+            # The plan's versions as plans.create and plans.update record them.
+            history.begin(session, [plan], recorded_at=s.planned_at, kind=history.PLAN)
+            await session.flush()
+            if s.revision is not None:
+                assert plan.id is not None
+                plan.planned_amount = s.revision.amount
+                history.record(session, await history.believed(session, [plan.id], kind=history.PLAN),
+                               [history.Dated(plan.id, s.revision.effective_on, {"planned_amount": s.revision.amount,
+                                                                                 "planned_currency": "CNY"})],
+                               recorded_at=s.revision.recorded_at, kind=history.PLAN)
     await load_versions(app, [(p.id, s.months) for p, s in zip(pw.world.projects, pw.schedules, strict=True)])
 
 
@@ -115,16 +157,31 @@ async def load_versions(app: Any, projects: list[tuple[int, dict[tuple[int, int]
                         expected_investment=[{"quarter": q, "amount": {"amount": f"{a:.2f}", "currency": "CNY"}}
                                              for q, a in sorted(v.expected.items())] if v.expected else None,
                         filed_on=v.filed_on, due_on=due, late=v.filed_on > due, accepted_on=v.accepted_on,
-                        accepted_at=filed_at if v.accepted_on else None, superseded_on=v.superseded_on))
+                        accepted_at=v.accepted_at or (filed_at if v.accepted_on else None),
+                        superseded_on=v.superseded_on, superseded_at=v.superseded_at))
 
 
 # --- the reference ----------------------------------------------------------------------------
 
 
-def counts(v: Version, as_of: date) -> bool:
-    """The version was its month's figure on ``as_of``."""
-    return (v.accepted_on is not None and v.accepted_on <= as_of
-            and (v.superseded_on is None or v.superseded_on > as_of))
+def counts(v: Version, as_of: date, known_on: datetime | None = None) -> bool:
+    """The version was its month's figure on ``as_of``, by what had been recorded by ``known_on``."""
+    def known(at: datetime | None) -> bool:
+        return known_on is None or (at is not None and at <= known_on)
+
+    accepted = v.accepted_on is not None and v.accepted_on <= as_of and known(v.accepted_at)
+    superseded = v.superseded_on is not None and v.superseded_on <= as_of and known(v.superseded_at)
+    return accepted and not superseded
+
+
+def plan_on(s: Schedule, on: date, known_on: datetime | None = None) -> Decimal | None:
+    """The plan's amount on ``on``, by what had been recorded by ``known_on``; None: no plan."""
+    if s.planned is None or (known_on is not None and known_on < s.planned_at):
+        return None
+    r = s.revision
+    if r is not None and on >= r.effective_on and (known_on is None or r.recorded_at <= known_on):
+        return r.amount
+    return s.planned
 
 
 @dataclass
@@ -136,9 +193,12 @@ class Facts:
     fdi: Decimal
 
 
-def facts(s: Schedule, month: int, as_of: date) -> Facts | None:
-    """A project's figures for the year to ``month``; None when it has neither plan nor a
-    counted report (it is then not in the statistics)."""
+def facts(s: Schedule, month: int, as_of: date, on: date | None = None,
+          known_on: datetime | None = None) -> Facts | None:
+    """A project's figures for the year to ``month`` (the reports counted on ``as_of``, the
+    plan as it stood on ``on``, by what had been recorded by ``known_on``); None when it has
+    neither plan nor a counted report (it is then not in the statistics)."""
+    planned = plan_on(s, on or as_of, known_on)
     done = done_prev = fdi = Decimal(0)
     funds: dict[str, Decimal] = defaultdict(Decimal)
     any_counted = False
@@ -146,16 +206,16 @@ def facts(s: Schedule, month: int, as_of: date) -> Facts | None:
         if year != YEAR or m > month:
             continue
         for v in vs:
-            if counts(v, as_of):
+            if counts(v, as_of, known_on):
                 any_counted = True
                 done += v.amount
                 done_prev += v.amount if m <= month - 1 else 0
                 fdi += v.fdi or 0
                 for k, a in v.funds.items():
                     funds[k] += a
-    if s.planned is None and not any_counted:
+    if planned is None and not any_counted:
         return None
-    return Facts(planned=s.planned, done=done, done_prev=done_prev, funds=dict(funds), fdi=fdi)
+    return Facts(planned=planned, done=done, done_prev=done_prev, funds=dict(funds), fdi=fdi)
 
 
 def colour(f: Facts, month: int, amber: int | None = 10, red: int | None = 30) -> str:
@@ -215,13 +275,16 @@ def competition_ranks(rates: dict[Any, Fraction]) -> dict[Any, int]:
     return {k: 1 + sum(1 for o in rates.values() if o > r) for k, r in rates.items()}
 
 
-def investment(pw: ProgressWorld, month: int, as_of: date, dimension: str | None) -> dict[str, Any]:
-    """What /stats/investment should say, in a comparable shape."""
+def investment(pw: ProgressWorld, month: int, as_of: date, dimension: str | None,
+               known_on: datetime | None = None) -> dict[str, Any]:
+    """What /stats/investment should say, in a comparable shape (the world's projects and their
+    stage histories were all recorded before ``known_on``; their archiving at ``ref.NOW``)."""
     on = min(date(YEAR, 12, 31) if month == 12 else date(YEAR, month + 1, 1) - timedelta(days=1), as_of)
+    archived_known = known_on is None or known_on >= ref.NOW
     members: list[tuple[ref.P, Facts]] = []
     for p, s in zip(pw.world.projects, pw.schedules, strict=True):
-        f = facts(s, month, as_of)
-        if (not p.archived or on < ref.ARCHIVED_ON) and f is not None:
+        f = facts(s, month, as_of, on, known_on)
+        if (not p.archived or on < ref.ARCHIVED_ON or not archived_known) and f is not None:
             members.append((p, f))
     groups: dict[Any, list[Facts]] = defaultdict(list)
     for p, f in members:

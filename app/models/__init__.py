@@ -6,7 +6,7 @@ from app.models.base import utcnow
 from app.models.difficulty import Difficulty, DifficultyEvent
 from app.models.exchange_rate import ExchangeRate
 from app.models.jobs import ImportJob
-from app.models.progress import AnnualPlan, ProgressReport
+from app.models.progress import AnnualPlan, AnnualPlanVersion, ProgressReport
 from app.models.project import Project, ProjectCodeRecord, ProjectDesignation, ProjectVersion, StageTransition
 from app.models.promotion import FdiReceipt, FollowUp, FollowUpLeader, Investor, SigningEvent
 from app.models.ratelimit import RateLimitWindow
@@ -18,6 +18,7 @@ from app.models.webhook import OutboxEvent, WebhookAttempt, WebhookDelivery, Web
 
 __all__ = [
     "AnnualPlan",
+    "AnnualPlanVersion",
     "ApiKey",
     "ApprovalEvent",
     "ApprovalItem",

@@ -1,7 +1,7 @@
 """The shapes of ``/stats/investment``: investment completed against the annual plans and
 against time progress (时间进度), per group and in total."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
@@ -59,8 +59,11 @@ class InvestmentStats(BaseModel):
     year: int
     month: int
     as_of: date = Field(description="Only versions accepted by this date count, as the bureau saw them then.")
-    evaluated_on: date = Field(description="The month's last day, or as_of if earlier: the stage and target "
-                               "membership of each project are read on it.")
+    known_on: datetime | None = Field(default=None, description=(
+        "Only what had been recorded by this instant counts (report acceptances, plan revisions, the projects' "
+        "attributes and stages); null: everything recorded now."))
+    evaluated_on: date = Field(description="The month's last day, or as_of if earlier: the stage, target "
+                               "membership, attributes and plan of each project are read on it.")
     time_progress: Decimal = Field(description="The share of the year elapsed at the month's end (month / 12), "
                                    "to four places.")
     group_by: InvestmentDimension | None

@@ -4,7 +4,9 @@ A monthly report is kept as versions: every filing of a month is a row of its ow
 nothing is overwritten. A version counts from the day it is accepted (``accepted_on``)
 until the day a later version of the same month is accepted (``superseded_on``), so the
 figures on any date D are those of the versions with ``accepted_on <= D`` and
-(``superseded_on`` null or after D), the way a project's stage on D is read.
+(``superseded_on`` null or after D), the way a project's stage on D is read. The instants
+of both (``accepted_at``, ``superseded_at``) say what had been recorded by an instant
+(``known_on``). A plan's planned investment is kept as versions too (``AnnualPlanVersion``).
 """
 
 from datetime import date, datetime
@@ -17,7 +19,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models.base import JSONDocument, utcnow
 from app.models.enums import FundsSource, ReportStatus, ReviewDecision
-from app.models.fields import Money, Note, Reason, reject_null
+from app.models.fields import BusinessDate, Money, Note, Reason, reject_null
 from app.models.types import Amount, UTCDateTime
 
 Year = Annotated[int, Field(ge=2000, le=2100)]
@@ -63,6 +65,31 @@ class AnnualPlan(SQLModel, table=True):
     __mapper_args__ = {"version_id_col": _plan_version}
 
 
+class AnnualPlanVersion(SQLModel, table=True):
+    """A plan's planned investment from ``valid_from`` until ``valid_to`` (business dates; null:
+    since ever, and still), by what was recorded from ``recorded_at`` until ``superseded_at``
+    (instants; null: still believed), as ``ProjectVersion`` keeps a project's attributes
+    (``app.services.projects.history``): a plan revised in July still counts its first amount
+    on a date in June, and a bulletin made before the revision can be made again."""
+
+    __tablename__ = "annual_plan_versions"
+    __table_args__ = (Index("ix_annual_plan_versions_plan_id_valid_from", "plan_id", "valid_from"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
+                                                          primary_key=True, autoincrement=True))
+    plan_id: int = Field(sa_column=Column(ForeignKey("annual_plans.id"), nullable=False))
+    valid_from: date | None = Field(default=None, sa_column=Column(Date))
+    valid_to: date | None = Field(default=None, sa_column=Column(Date))
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    superseded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    planned_amount: Decimal = Field(sa_column=Column(Amount, nullable=False))
+    planned_currency: str = Field(sa_column=Column(String(3), nullable=False))
+
+
+# The plan's own columns that ``AnnualPlanVersion`` keeps the history of.
+PLAN_HISTORISED = ("planned_amount", "planned_currency")
+
+
 def _quarters_add_up(planned: Money | None, quarterly: list[Money] | None) -> None:
     if quarterly is None:
         return
@@ -96,8 +123,13 @@ class AnnualPlanUpdate(SQLModel):
     planned_investment: Money | None = None
     progress_goal: ProgressText | None = None
     quarterly: list[Money] | None = Field(default=None, min_length=4, max_length=4)
+    effective_on: BusinessDate | None = Field(default=None, description=(
+        "The business date a new planned_investment takes effect on (a revision of the plan, 计划调整): today "
+        "when omitted, never in the future, and not before a later revision to another amount (409 "
+        "`later_change`). `/stats/investment` `as_of` an earlier date keeps the amount before it "
+        "(docs/STATS.md)."))
 
-    _not_null = reject_null("planned_investment")
+    _not_null = reject_null("planned_investment", "effective_on")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -137,7 +169,8 @@ class ProgressReport(SQLModel, table=True):
         # /stats/investment: a year's reports in project order with every column it filters on
         # and sums, so that PostgreSQL aggregates per project from the index alone, streaming.
         Index("ix_progress_reports_year_project_id_month", "year", "project_id", "month",
-              postgresql_include=["accepted_on", "superseded_on", "investment_amount", "funds_own_funds",
+              postgresql_include=["accepted_on", "superseded_on", "accepted_at", "superseded_at",
+                                  "investment_amount", "funds_own_funds",
                                   "funds_bank_loans", "funds_government_funds", "funds_special_bonds",
                                   "funds_foreign_capital", "funds_other", "fdi_utilised_amount"]),
         Index("ix_progress_reports_status_id", "status", "id"),
@@ -179,6 +212,7 @@ class ProgressReport(SQLModel, table=True):
     accepted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     accepted_on: date | None = Field(default=None, sa_column=Column(Date))
     superseded_on: date | None = Field(default=None, sa_column=Column(Date))
+    superseded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))  # the next's accepted_at
     version: int = Field(default=1, sa_column=_report_version)
 
     __mapper_args__ = {"version_id_col": _report_version}
@@ -292,6 +326,8 @@ class ProgressReportRead(SQLModel):
     accepted_at: datetime | None
     accepted_on: date | None
     superseded_on: date | None
+    superseded_at: datetime | None = Field(description="When a later version of the month was accepted (the "
+                                           "instant of superseded_on): known_on before it still counts this one.")
     version: int
 
 

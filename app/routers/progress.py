@@ -75,11 +75,12 @@ async def get_plan(plan_id: Id, response: Response, session: Session,
     return plan
 
 
-@router.patch("/annual-plans/{plan_id}", response_model=AnnualPlanRead, responses=problems(404, 412, 428))
+@router.patch("/annual-plans/{plan_id}", response_model=AnnualPlanRead, responses=problems(404, 409, 412, 428))
 async def update_plan(plan_id: Id, body: AnnualPlanUpdate, if_match: IfMatch, response: Response, session: Session,
                       principal: Principal = Allowed(Action.plan_write)) -> AnnualPlanRead:
-    """Change a plan's investment, progress goal or quarterly split."""
-    plan = await plans.update(session, principal, plan_id, data=body, if_match=if_match)
+    """Change a plan's investment, progress goal or quarterly split; a revised investment takes effect
+    on `effective_on` (today by default) and the figures of earlier dates keep the amount before it."""
+    plan = await plans.update(session, principal, plan_id, data=body, if_match=if_match, today=today())
     set_etag(response, plan.version)
     return plan
 

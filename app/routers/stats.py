@@ -208,14 +208,17 @@ async def investment(
     as_of: Annotated[BusinessDate | None, Query(description=(
         "Count only the report versions accepted by this date (the figures as they were seen then); "
         "today when omitted."))] = None,
+    known_on: KnownOn = None,
 ) -> InvestmentStats:
     """Investment completed against the annual plans and time progress (时间进度) for the year to
     `month`: per group and in total, the plan, the completed investment, the completion rate
     and its gap to time progress in points, the projects by colour, funds arrived by source,
-    utilised FDI, and each group's rank and its change since the previous month."""
+    utilised FDI, and each group's rank and its change since the previous month. With
+    `known_on`, only what had been recorded by then counts: last month's bulletin again, the
+    revisions and acceptances since left out."""
     return await investment_stats.investment(session, year=year, month=month, as_of=as_of or today(),
                                              group_by=group_by, rules=investment_stats.rules_of(settings),
-                                             today=today())
+                                             today=today(), known_on=known_on)
 
 
 @router.get("/forecast", response_model=ForecastStats)

@@ -1,6 +1,7 @@
 """The demo's monthly scheduling: plans for every project under construction, reports to
 October 2022 (some late, returned and corrected, awaiting review, missing), a believable year."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from app.demo import DEMO_LAST_DATE
@@ -42,3 +43,33 @@ async def test_the_demo_year_has_plans_reports_and_a_believable_completion_rate(
     r = await api.client.get("/api/v1/progress-reports", headers=api.admin,
                              params={"year": 2022, "month": 10, "status": "submitted"})
     assert r.json()["items"], "some of October's reports await review"
+
+
+async def test_the_demo_revised_some_plans_at_mid_year_and_the_months_before_keep_the_first_plan(demo):
+    api, summary = demo.api, demo.summary
+    assert summary.plans_revised == 5
+
+    async def planned(month: int, **params: str) -> Decimal:
+        r = await api.client.get("/api/v1/stats/investment", headers=api.admin,
+                                 params={"year": 2022, "month": month, "as_of": str(DEMO_LAST_DATE), **params})
+        assert r.status_code == 200, r.text
+        return Decimal(r.json()["total"]["planned"]["amount"])
+
+    # The five plans were cut by a fifth from 2022-07-01, recorded when the demo was seeded.
+    june, october = await planned(6), await planned(10)
+    assert october < june
+    r = await api.client.get("/api/v1/audit-events", headers=api.admin,
+                             params={"resource_type": "annual_plan", "action": "annual_plan.update"})
+    assert r.status_code == 200, r.text
+    revisions = r.json()["items"]
+    assert len(revisions) == 5
+    cut = sum(Decimal(e["before"]["planned_investment"]["amount"]) - Decimal(e["after"]["planned_investment"]["amount"])
+              for e in revisions)
+    assert june - october == cut  # the same projects hold plans in both months: only the revisions differ
+    # Known as before the revisions were recorded (each when its plan says it was updated), October
+    # is planned as June is.
+    plans = [(await api.client.get(f"/api/v1/annual-plans/{e['resource_id']}", headers=api.admin)).json()
+             for e in revisions]
+    first = min(datetime.fromisoformat(p["updated_at"].replace("Z", "+00:00")) for p in plans)
+    before = (first - timedelta(microseconds=1)).isoformat()
+    assert await planned(10, known_on=before) == june

@@ -1,8 +1,10 @@
 """Annual plans (年度计划) over HTTP: one per project and year, CNY, a split that adds up."""
 
+from datetime import UTC, datetime, timedelta
+
 from app.clock import today
 from tests.factories import assert_invalid, assert_problem
-from tests.progress.helpers import building, cny, plan
+from tests.progress.helpers import accepted, building, cny, plan
 
 PLANS = "/api/v1/annual-plans"
 
@@ -126,3 +128,58 @@ async def test_bureau_writes_plans_leaders_and_viewers_read_and_units_see_their_
     assert [p["project_id"] for p in r.json()["items"]] == [own["id"]]
     r = await api.client.get(f"/api/v1/projects/{theirs['id']}/annual-plans", headers=unit_key)
     assert_problem(r, 404, "not_found")
+
+
+# --- revisions (计划调整) and the two clocks ------------------------------------------------------
+
+
+async def investment(api, month: int, **params: str) -> dict:
+    r = await api.client.get("/api/v1/stats/investment", headers=api.admin,
+                             params={"year": 2022, "month": month, **params})
+    assert r.status_code == 200, r.text
+    return dict(r.json()["total"])
+
+
+async def test_a_revised_plan_counts_from_its_date_and_an_earlier_knowledge_reads_the_plan_then(api):
+    project = await building(api)
+    created = await plan(api, project, 2022, "12000000.00")
+    await accepted(api, project, 2022, 1, "1000000.00")
+    before_revision = datetime.now(UTC)
+    url, etag = f"{PLANS}/{created['id']}", {"If-Match": '"1"'}
+    r = await api.client.patch(url, headers={**api.admin, **etag},
+                               json={"planned_investment": cny(6000000), "effective_on": "2022-07-01"})
+    assert r.status_code == 200, r.text
+    assert r.json()["planned_investment"] == cny("6000000.00")
+
+    # June's figures keep the plan in force then; December's take the revision; known before it, the old one.
+    assert (await investment(api, 6))["planned"] == cny("12000000.00")
+    december = await investment(api, 12)
+    assert december["planned"] == cny("6000000.00") and december["completion_rate"] == "0.1667"
+    then = await investment(api, 12, known_on=before_revision.isoformat())
+    assert then["planned"] == cny("12000000.00") and then["completion_rate"] == "0.0833"
+
+    # A revision dated before the later one, to another amount, would undo it.
+    r = await api.client.patch(url, headers={**api.admin, "If-Match": '"2"'},
+                               json={"planned_investment": cny(9000000), "effective_on": "2022-03-01"})
+    assert_problem(r, 409, "later_change")
+    future = (today() + timedelta(days=1)).isoformat()
+    r = await api.client.patch(url, headers={**api.admin, "If-Match": '"2"'},
+                               json={"planned_investment": cny(9000000), "effective_on": future})
+    assert_invalid(r, "effective_on")
+    assert (await investment(api, 12))["planned"] == cny("6000000.00")
+
+
+async def test_a_corrected_report_counts_from_its_acceptance_and_not_before_by_an_earlier_knowledge(api):
+    project = await building(api)
+    await plan(api, project, 2022, "12000000.00")
+    await accepted(api, project, 2022, 3, "1000000.00")
+    between = datetime.now(UTC)
+    await accepted(api, project, 2022, 3, "3000000.00")  # the corrected figure replaces the first
+    assert (await investment(api, 3))["completed_ytd"] == cny("3000000.00")
+    assert (await investment(api, 3, known_on=between.isoformat()))["completed_ytd"] == cny("1000000.00")
+    r = await api.client.get("/api/v1/stats/investment", headers=api.admin,
+                             params={"year": 2022, "month": 3, "known_on": between.isoformat()})
+    assert r.json()["known_on"] == between.isoformat().replace("+00:00", "Z")
+    # Before the plan was set, by that knowledge there was no plan, and no report either.
+    long_ago = await investment(api, 3, known_on="2000-01-01")
+    assert long_ago["projects"] == 0 and long_ago["planned"] == cny("0.00")

@@ -61,7 +61,7 @@ def project(s: ref.Schedule, month: int, as_of: date, tolerance: int) -> dict[st
     run = Fraction(done) * 12 / month
     uses_report = by_report >= run
     chosen = by_report if uses_report else run
-    planned = s.planned or Decimal(0)
+    planned = ref.plan_on(s, as_of) or Decimal(0)  # the plan as it stood on as_of (before a later revision)
     return {"expected": chosen, "method": "reported_quarters" if uses_report else "run_rate",
             "miss": planned > 0 and chosen * 100 < Fraction(planned) * (100 - tolerance), "planned": planned,
             "done": done}

@@ -1,5 +1,7 @@
-"""Annual plans (年度计划): one per project and year, written by the bureau."""
+"""Annual plans (年度计划): one per project and year, written by the bureau. A revised planned
+investment takes effect on a date and is kept with its history (``history.PLAN``)."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +18,7 @@ from app.models.progress import AnnualPlanCreate, AnnualPlanRead, AnnualPlanUpda
 from app.services.access.permissions import Principal, can_see_project, project_scope
 from app.services.common import audit, lifecycle, pagination
 from app.services.common.pagination import Page, SortKey
+from app.services.projects import history
 from app.services.projects.projects import get_project
 
 QUARTERS = ("q1_amount", "q2_amount", "q3_amount", "q4_amount")
@@ -56,6 +59,7 @@ async def create(session: AsyncSession, principal: Principal, project_id: int, *
     except IntegrityError as exc:
         raise Conflict(f"The project already has an annual plan for {data.year}: change it instead.",
                        code="plan_exists") from exc
+    history.begin(session, [plan], recorded_at=plan.created_at, kind=history.PLAN)
     await audit.record(session, principal, action="annual_plan.create", resource_type="annual_plan",
                        resource_id=plan.id or 0, after=_snapshot(plan))
     return to_read(plan)
@@ -70,10 +74,17 @@ async def get(session: AsyncSession, principal: Principal, plan_id: int) -> Annu
 
 
 async def update(session: AsyncSession, principal: Principal, plan_id: int, *, data: AnnualPlanUpdate,
-                 if_match: str | None) -> AnnualPlanRead:
-    """Change the fields present; the quarterly split kept must still add up to the plan."""
+                 if_match: str | None, today: date) -> AnnualPlanRead:
+    """Change the fields present; the quarterly split kept must still add up to the plan. A new
+    planned investment takes effect on ``effective_on`` (today by default)."""
     plan = await get(session, principal, plan_id)
     fields = data.model_dump(exclude_unset=True)
+    effective_on = data.effective_on or today
+    if effective_on > today:
+        raise InvalidInput.field("effective_on", f"must not be in the future (today is {today})")
+    believed = await history.believed(session, [plan_id], kind=history.PLAN)
+    revision = None if data.planned_investment is None else history.Dated(plan_id, effective_on, {
+        "planned_amount": data.planned_investment.amount, "planned_currency": data.planned_investment.currency})
 
     def apply() -> None:
         if data.planned_investment is not None:
@@ -87,9 +98,14 @@ async def update(session: AsyncSession, principal: Principal, plan_id: int, *, d
         if quarters[0] is not None and sum(quarters) != plan.planned_amount:
             raise InvalidInput.field("quarterly", f"the four quarters ({sum(quarters)}) must add up to "
                                      f"planned_investment ({plan.planned_amount})")
+        if revision is not None:
+            history.check(believed[plan_id], revision)  # 409 before anything is written
 
     await lifecycle.update(session, principal, plan, if_match=if_match, resource_type="annual_plan",
                            resource_id=plan_id, snapshot=lambda: _snapshot(plan), apply=apply, archived_code=None)
+    if revision is not None:
+        # Recorded at the instant the plan says it was updated: known_on just before it reads the plan before.
+        history.record(session, believed, [revision], recorded_at=plan.updated_at, kind=history.PLAN)
     return to_read(plan)
 
 

@@ -5,7 +5,7 @@ that count today (accepted and not superseded), up to the report's month.
 """
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -46,29 +46,34 @@ def counting_now() -> ColumnElement[bool]:
     return and_(col(ProgressReport.status) == ReportStatus.accepted.value, col(ProgressReport.superseded_on).is_(None))
 
 
-def counting_on(as_of: date) -> ColumnElement[bool]:
+def counting_on(as_of: date, known_on: datetime | None = None) -> ColumnElement[bool]:
     """The versions that were their month's figure on ``as_of``: accepted by then and not yet
-    superseded. Every aggregate of the reports (``/stats/investment``, utilised FDI) reads them
-    through this one rule."""
+    superseded; by what had been recorded by ``known_on`` (None: now), accepted by that instant
+    and not superseded by it. Every aggregate of the reports (``/stats/investment``, utilised
+    FDI, funds arrived) reads them through this one rule."""
     r = ProgressReport
-    return and_(col(r.accepted_on) <= a_date(as_of),
-                or_(col(r.superseded_on).is_(None), col(r.superseded_on) > a_date(as_of)))
+    on = a_date(as_of)
+    if known_on is None:
+        return and_(col(r.accepted_on) <= on, or_(col(r.superseded_on).is_(None), col(r.superseded_on) > on))
+    return and_(col(r.accepted_on) <= on, col(r.accepted_at) <= known_on,
+                or_(col(r.superseded_on).is_(None), col(r.superseded_on) > on, col(r.superseded_at) > known_on))
 
 
-def counted_by(on: date) -> ColumnElement[bool]:
+def counted_by(on: date, known_on: datetime | None = None) -> ColumnElement[bool]:
     """The versions that make the reports' figures to ``on``: counting then, of the months begun
     by then (a month is reported once it has begun, so the second condition only states what
     the first implies)."""
     r = ProgressReport
-    return and_(counting_on(on), or_(col(r.year) < on.year, and_(col(r.year) == on.year, col(r.month) <= on.month)))
+    return and_(counting_on(on, known_on),
+                or_(col(r.year) < on.year, and_(col(r.year) == on.year, col(r.month) <= on.month)))
 
 
-def funds_arrived_query(on: date) -> Subquery:
+def funds_arrived_query(on: date, known_on: datetime | None = None) -> Subquery:
     """Per project, the funds arrived (本月到位资金, every source, CNY) by ``on``: (project_id, arrived)."""
     r = ProgressReport
     every = sum((func.coalesce(getattr(r, column), 0) for column in FUNDS_COLUMNS.values()), start=literal(0))
     return (select(col(r.project_id).label("project_id"), type_coerce(func.sum(every), Amount).label("arrived"))
-            .where(counted_by(on)).group_by(col(r.project_id)).subquery("funds_arrived"))
+            .where(counted_by(on, known_on)).group_by(col(r.project_id)).subquery("funds_arrived"))
 
 
 def _derived(stmt: Select[Any]) -> Select[Any]:
@@ -110,6 +115,7 @@ def to_read(report: ProgressReport, ytd: Decimal | None, since: Decimal | None) 
         filed_at=report.filed_at, filed_on=report.filed_on, due_on=report.due_on, late=report.late,
         reviewed_by=report.reviewed_by, reviewed_at=report.reviewed_at, review_reason=report.review_reason,
         accepted_at=report.accepted_at, accepted_on=report.accepted_on, superseded_on=report.superseded_on,
+        superseded_at=report.superseded_at,
         version=report.version)
 
 

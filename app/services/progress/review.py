@@ -40,7 +40,7 @@ async def review(session: AsyncSession, principal: Principal, report_id: int, *,
             col(ProgressReport.status) == ReportStatus.accepted.value,
             col(ProgressReport.superseded_on).is_(None)))).scalars())
         for old in replaced:
-            old.superseded_on = today
+            old.superseded_on, old.superseded_at = today, now
         report.status = ReportStatus.accepted.value
         report.accepted_at, report.accepted_on = now, today
     else:

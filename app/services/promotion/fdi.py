@@ -9,7 +9,7 @@ carried ``fdi_utilised`` were moved into the reports by migration 0012; they sta
 and nothing records new ones (``docs/PROMOTION.md``).
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,20 +39,22 @@ def share(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / whole).quantize(SHARE_PLACES) if whole else None
 
 
-def utilised_fdi_query(on: date) -> Subquery:
+def utilised_fdi_query(on: date, known_on: datetime | None = None) -> Subquery:
     """Per project, the foreign investment utilised (USD) by ``on``: (project_id, utilised),
-    from the report versions that make the figures to ``on`` (``counted_by``)."""
+    from the report versions that make the figures to ``on`` (``counted_by``), as recorded by
+    ``known_on``."""
     r = ProgressReport
     return (select(col(r.project_id).label("project_id"), func.sum(col(r.fdi_utilised_amount)).label("utilised"))
-            .where(col(r.fdi_utilised_amount).is_not(None), counted_by(on))
+            .where(col(r.fdi_utilised_amount).is_not(None), counted_by(on, known_on))
             .group_by(col(r.project_id)).subquery("utilised_fdi"))
 
 
-def fdi_by(stmt: Any, keys: list[Any], on: date, *, projects: Any = Project) -> Any:
+def fdi_by(stmt: Any, keys: list[Any], on: date, *, projects: Any = Project, known_on: datetime | None = None
+           ) -> Any:
     """Per value of ``keys`` over a query joining ``projects``: the foreign projects' count,
     contracted and utilised FDI (``n``, ``contracted``, ``utilised``), and the whole
     selection's (``all_n``, ``all_contracted``, ``all_utilised``) by window functions."""
-    utilised = utilised_fdi_query(on)
+    utilised = utilised_fdi_query(on, known_on)
     n, contracted = func.count(), func.sum(col(projects.contracted_fdi_amount))
     used = func.sum(utilised.c.utilised)
     return (stmt.outerjoin(utilised, utilised.c.project_id == col(projects.id))

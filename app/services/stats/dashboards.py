@@ -61,14 +61,17 @@ async def _sections(session: AsyncSession, leader_id: int, as_of: date) -> dict[
 # --- monthly scheduling -------------------------------------------------------------------
 
 
-async def _investment(session: AsyncSession, as_of: date, rules: health.Rules) -> dict[int | None, LeaderInvestment]:
-    """Each leader's group of /stats/investment for the last due month, as seen on ``as_of``."""
+async def _investment(session: AsyncSession, as_of: date, rules: health.Rules, *, today: date,
+                      known_on: datetime | None) -> dict[int | None, LeaderInvestment]:
+    """Each leader's group of /stats/investment for the last due month, as seen on ``as_of`` (by
+    what had been recorded by ``known_on``)."""
     year, month = health.last_due_month(as_of, rules.reporting.due_day)
     stats = await investment.investment(session, year=year, month=month, as_of=as_of,
                                         group_by=InvestmentDimension.leader, rules=health.investment_rules(rules),
-                                        today=as_of)
+                                        today=today, known_on=known_on)
     link = links.link("/stats/investment", {"year": str(year), "month": str(month), "group_by": "leader",
-                                            "as_of": as_of.isoformat()})
+                                            "as_of": as_of.isoformat(),
+                                            **({"known_on": known_on.isoformat()} if known_on else {})})
     return {int(g.key) if g.key is not None else None: LeaderInvestment(
         year=year, month=month, planned=g.planned, completed_ytd=g.completed_ytd, completion_rate=g.completion_rate,
         time_progress=stats.time_progress, gap_points=g.gap_points, rank=g.rank, figures=link)
@@ -158,7 +161,7 @@ async def leader_dashboard(session: AsyncSession, leader_id: int, *, as_of: date
     shares = _shares(await _year_progress(session, as_of, today=today, known_on=known_on)).get(leader_id, [])
     sections = await _sections(session, leader_id, as_of)
     missing, missing_link = await _missing(session, assessed, as_of, rules)
-    progress = (await _investment(session, as_of, rules)).get(leader_id)
+    progress = (await _investment(session, as_of, rules, today=today, known_on=known_on)).get(leader_id)
     assert leader.id is not None
     return LeaderDashboard(
         leader=LeaderBrief(id=leader.id, name=leader.name, title=leader.title), as_of=as_of,
@@ -186,7 +189,7 @@ async def leader_stats(session: AsyncSession, *, as_of: date, rules: health.Rule
     assessed = health.measured(as_of, rules, projects=p, known_on=known_on)
     counts = await health.counts_by(session, assessed, assessed.c.leader_id)
     missing, missing_link = await _missing(session, assessed, as_of, rules)
-    progress = await _investment(session, as_of, rules)
+    progress = await _investment(session, as_of, rules, today=today, known_on=known_on)
     shares = _shares(await _year_progress(session, as_of, today=today, known_on=known_on))
     book = await exchange_rates.rate_book(session, as_of)
 

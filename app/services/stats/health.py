@@ -176,7 +176,7 @@ def measured(as_of: date, rules: Rules, *, where: Sequence[ColumnElement[bool]] 
         else_=None)
     measures[HealthRule.report_missing] = _months_missing(as_of, rules, p, known_on)
     year, month = last_due_month(as_of, rules.reporting.due_day)
-    pp = investment.per_project(year, month, as_of, p)
+    pp = investment.per_project(year, month, as_of, p, known_on=known_on)
     base = base.outerjoin(pp, pp.c.project_id == col(p.id))
     # The points themselves need a division: the level compares exactly (investment.colour).
     inv = case((investment.colour(pp, month, investment_rules(rules)) == "red", 2),

@@ -13,7 +13,7 @@ points; the colours compare it exactly, without division:
 ``planned × (100·M − 12·X) ≥ 1200 × completed`` means X points or more behind.
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -21,11 +21,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, null, or_, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import Null
-from sqlalchemy.sql.expression import CTE
+from sqlalchemy.sql.expression import CTE, Subquery
 from sqlmodel import col
 
 from app.config import Settings
-from app.models import AnnualPlan, ProgressReport, Project, ProjectDesignation
+from app.dialect import a_date
+from app.models import AnnualPlan, AnnualPlanVersion, ProgressReport, Project, ProjectDesignation
 from app.models.enums import DesignationStatus, InvestmentDimension, Stage, Zone
 from app.models.investment import (
     FundsTotal,
@@ -43,7 +44,7 @@ from app.services.progress.reports import counting_on
 from app.services.progress.rules import check_month, month_end
 from app.services.stats import target_progress
 from app.services.stats.pipeline import check_as_of
-from app.services.stats.timeline import RANK, projects_as, stage_on
+from app.services.stats.timeline import RANK, believed_by, projects_as, stage_on
 
 D = InvestmentDimension
 FOUR = Decimal("0.0001")
@@ -61,11 +62,28 @@ def _zero() -> Any:
     return type_coerce(literal(0), Amount)
 
 
-def per_project(year: int, month: int, as_of: date, projects: Any = Project) -> CTE:
+def plans_on(year: int, on: date, known_on: datetime | None = None) -> Subquery:
+    """Each plan of ``year`` as it stood on ``on`` (a revision counts from its ``effective_on``),
+    by what had been recorded by ``known_on`` (None: now): (project_id, planned). Read from the
+    plans' versions on every date, today's too: one rule, and a plan not yet recorded by
+    ``known_on`` is no plan."""
+    p, v = AnnualPlan, AnnualPlanVersion
+    return (select(col(p.project_id).label("project_id"), col(v.planned_amount).label("planned"))
+            .select_from(p).join(v, col(v.plan_id) == col(p.id))
+            .where(col(p.year) == year,
+                   or_(col(v.valid_from).is_(None), col(v.valid_from) <= a_date(on)),
+                   or_(col(v.valid_to).is_(None), col(v.valid_to) > a_date(on)),
+                   *believed_by(col(v.recorded_at), col(v.superseded_at), known_on))
+            .subquery("plans"))  # one a project and year (the plan is unique, its versions do not overlap)
+
+
+def per_project(year: int, month: int, as_of: date, projects: Any = Project, *, known_on: datetime | None = None,
+                plans_as_of: date | None = None) -> CTE:
     """Per live project (of ``projects``: ``timeline.projects_as``) with a plan for the year or a
     counted report: its leader, unit, zone and industry, planned, done (to M), done_prev (to
-    M − 1), funds_<source>, fdi, has_plan."""
-    r, p, q = ProgressReport, AnnualPlan, projects
+    M − 1), funds_<source>, fdi, has_plan; the reports counted on ``as_of`` and the plans as they
+    stood on ``plans_as_of`` (``as_of`` by default), both by what had been recorded by ``known_on``."""
+    r, q = ProgressReport, projects
     funds = list(FUNDS_COLUMNS.values())
     amount = col(r.investment_amount)
     # Grouped by project_id alone, over the (year, project_id) covering index: PostgreSQL reads
@@ -75,10 +93,9 @@ def per_project(year: int, month: int, as_of: date, projects: Any = Project) -> 
                       func.sum(case((col(r.month) <= month - 1, amount), else_=_zero())).label("done_prev"),
                       *[func.sum(func.coalesce(getattr(r, f), _zero())).label(f) for f in funds],
                       func.sum(func.coalesce(col(r.fdi_utilised_amount), _zero())).label("fdi"))
-               .where(col(r.year) == year, col(r.month) <= month, counting_on(as_of))
+               .where(col(r.year) == year, col(r.month) <= month, counting_on(as_of, known_on))
                .group_by(col(r.project_id)).subquery("reports"))
-    plans = (select(col(p.project_id).label("project_id"), col(p.planned_amount).label("planned"))
-             .where(col(p.year) == year).subquery("plans"))  # one a project and year (unique)
+    plans = plans_on(year, plans_as_of or as_of, known_on)
 
     def figure(column: Any) -> Any:
         return type_coerce(func.coalesce(column, _zero()), Amount)
@@ -121,7 +138,7 @@ PARTITIONS = (D.leader, D.unit, D.zone, D.industry)
 
 
 async def keyed(session: AsyncSession, dimension: InvestmentDimension | None, year: int, on: date,
-                pp: CTE, projects: Any = Project) -> tuple[Any, Any]:
+                pp: CTE, projects: Any = Project, known_on: datetime | None = None) -> tuple[Any, Any]:
     """The group key column and the FROM clause joining the per-project rows to it."""
     base: Any = pp
     if dimension is None:
@@ -130,7 +147,7 @@ async def keyed(session: AsyncSession, dimension: InvestmentDimension | None, ye
         name = {D.leader: "leader_id", D.unit: "unit_id", D.zone: "zone", D.industry: "industry"}[dimension]
         return pp.c[name], base
     if dimension == D.stage:
-        state = stage_on(on)
+        state = stage_on(on, known_on=known_on)
         return state.c.stage, base.outerjoin(state, state.c.project_id == pp.c.project_id)
     if dimension == D.designation:
         d = ProjectDesignation
@@ -139,7 +156,7 @@ async def keyed(session: AsyncSession, dimension: InvestmentDimension | None, ye
     targets = await target_progress.year_targets(session, year)
     if not targets:
         return null(), base
-    members = target_progress.member_union(targets, on, projects=projects)
+    members = target_progress.member_union(targets, on, projects=projects, known_on=known_on)
     return members.c.target_id, base.outerjoin(members, members.c.project_id == pp.c.project_id)
 
 
@@ -210,15 +227,17 @@ def plans_link(dimension: InvestmentDimension | None, key: GroupKeyT, *, year: i
 
 
 async def investment(session: AsyncSession, *, year: int, month: int, as_of: date, group_by: InvestmentDimension | None,
-                     rules: InvestmentRules, today: date) -> InvestmentStats:
-    """The month's investment against plan and time progress, per group and in total."""
+                     rules: InvestmentRules, today: date, known_on: datetime | None = None) -> InvestmentStats:
+    """The month's investment against plan and time progress, per group and in total, by what
+    had been recorded by ``known_on`` (None: now)."""
     check_month(year, month, today)
     check_as_of(as_of, today)
     on = min(month_end(year, month), as_of)
-    # The projects as they were on the day the figures are for (their leader then, archived or not).
-    projects = projects_as(on, today=today)
-    pp = per_project(year, month, as_of, projects)
-    key, joined = await keyed(session, group_by, year, on, pp, projects)
+    # The projects and plans as they were on the day the figures are for (their leader then,
+    # archived or not; the plan before a later revision).
+    projects = projects_as(on, known_on, today=today)
+    pp = per_project(year, month, as_of, projects, known_on=known_on, plans_as_of=on)
+    key, joined = await keyed(session, group_by, year, on, pp, projects, known_on)
     grouped = (select(key.label("k"), literal(0, Integer).label("is_total"), *_sums(pp, month, rules))
                .select_from(joined))
     # With no target in the year every project is in the group of none: a constant, which
@@ -253,7 +272,7 @@ async def investment(session: AsyncSession, *, year: int, month: int, as_of: dat
     empty = {"n": 0, "planned": 0, "done": 0, "done_prev": 0, "fdi": 0,
              **dict.fromkeys(FUNDS_COLUMNS.values(), 0), "c_green": 0, "c_amber": 0, "c_red": 0, "c_no_plan": 0}
     totals = figures(total_row if total_row is not None and total_row.n else _Row(empty), month)
-    return InvestmentStats(year=year, month=month, as_of=as_of, evaluated_on=on,
+    return InvestmentStats(year=year, month=month, as_of=as_of, known_on=known_on, evaluated_on=on,
                            time_progress=_decimal(Fraction(month, 12), FOUR), group_by=group_by, rules=rules,
                            total=InvestmentFigures(**totals), groups=groups)
 

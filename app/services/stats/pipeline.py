@@ -264,7 +264,7 @@ async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[Pip
     keys = [dimension(d, state, trees, p) for d in group_by]
     rows = await totals_by(session, base, keys, projects=p)
     book = await exchange_rates.rate_book(session, as_of)
-    fdi_rows = (await session.execute(fdi.fdi_by(base, keys, as_of, projects=p))).all()
+    fdi_rows = (await session.execute(fdi.fdi_by(base, keys, as_of, projects=p, known_on=known_on))).all()
     fdi_of = {tuple(getattr(r, f"k{i}") for i in range(len(keys))): r for r in fdi_rows}
     words = await vocabularies(session)
 

@@ -154,7 +154,7 @@ async def _fdi_rows(session: AsyncSession, targets: Sequence[Target], on: date, 
     """Per (target, done 0/1): the foreign members' count, contracted and utilised FDI, and the
     target's (``t_n``, ``t_contracted``, ``t_utilised``) by window functions."""
     m = member_union(targets, on, projects=projects, known_on=known_on)
-    utilised = fdi.utilised_fdi_query(on)
+    utilised = fdi.utilised_fdi_query(on, known_on)
     p = projects
     n, contracted = func.count(), func.sum(col(p.contracted_fdi_amount))
     used = func.sum(utilised.c.utilised)

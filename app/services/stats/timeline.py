@@ -69,7 +69,7 @@ def projects_as(on: date, known_on: datetime | None = None, *, today: date) -> A
             .select_from(Project).join(v, col(v.project_id) == col(Project.id))
             .where(or_(col(v.valid_from).is_(None), col(v.valid_from) <= a_date(on)),
                    or_(col(v.valid_to).is_(None), col(v.valid_to) > a_date(on)),
-                   *_believed(col(v.recorded_at), col(v.superseded_at), known_on))
+                   *believed_by(col(v.recorded_at), col(v.superseded_at), known_on))
             .subquery("projects_then"))
     return aliased(Project, then, adapt_on_names=True)
 
@@ -87,7 +87,8 @@ def known_by(text: str, timezone: str) -> datetime:
     return (instant if instant.tzinfo is not None else instant.replace(tzinfo=zone)).astimezone(UTC)
 
 
-def _believed(recorded_at: Any, superseded_at: Any, known_on: datetime | None) -> list[ColumnElement[bool]]:
+def believed_by(recorded_at: Any, superseded_at: Any, known_on: datetime | None) -> list[ColumnElement[bool]]:
+    """The rows of a history believed at ``known_on`` (None: now), from their recording instants."""
     if known_on is None:
         return [superseded_at.is_(None)]
     return [recorded_at <= known_on, or_(superseded_at.is_(None), superseded_at > known_on)]
