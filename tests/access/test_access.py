@@ -270,6 +270,7 @@ MATRIX_CASES = [
 ]
 
 
+@pytest.mark.postgres_only
 @pytest.mark.parametrize(("role", "endpoint", "expected"), MATRIX_CASES)
 async def test_each_role_gets_exactly_the_access_the_matrix_grants(api: Api, role: str, endpoint: str,
                                                                    expected: int) -> None:

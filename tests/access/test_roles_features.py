@@ -233,6 +233,7 @@ def test_every_route_of_the_table_is_one_that_another_module_was_said_to_cover()
     assert set(EXPECTED) <= set(COVERED_ELSEWHERE)
 
 
+@pytest.mark.postgres_only
 @pytest.mark.parametrize(("route", "role", "expected"), CASES)
 async def test_each_role_gets_what_the_table_says(api: Api, route: str, role: str, expected: int) -> None:
     leader, unit = await api.leader(), await api.unit()

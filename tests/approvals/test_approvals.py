@@ -242,6 +242,7 @@ EXPECTED = {
 }  # fmt: skip
 
 
+@pytest.mark.postgres_only
 @pytest.mark.parametrize("action", list(EXPECTED))
 async def test_who_may_do_what_with_approvals_events_and_webhooks(api, action):
     unit, other_unit, leader = await api.unit(), await api.unit(), await api.leader()

@@ -61,6 +61,7 @@ async def world(api: Api, role: str) -> tuple[dict[str, str], dict[str, str]]:
                      "follow-ups": str(follow_up), "signing-events": str(r.json()["id"])}
 
 
+@pytest.mark.postgres_only
 @pytest.mark.parametrize(("role", "endpoint", "expected"), [
     pytest.param(role, endpoint, statuses[i], id=f"{role}-{endpoint}")
     for endpoint, statuses in EXPECTED.items() for i, role in enumerate(ROLES)])
