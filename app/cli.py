@@ -8,7 +8,7 @@
     pipeline worker                  deliver webhooks and run import jobs (until SIGINT or SIGTERM), without
                                      serving the API
     pipeline import FILE             load a ledger (台账, .xlsx or .csv): all of it, or nothing
-    pipeline report monthly --year Y --month M -o FILE
+    pipeline report monthly --year Y --month M -o FILE [--known-on INSTANT]
                                      write the monthly bulletin (通报) workbook
 """
 
@@ -254,14 +254,19 @@ def _import_reports(args: argparse.Namespace) -> int:
 
 def _report_monthly(args: argparse.Namespace) -> int:
     from app.clock import today
-    from app.services.stats import bulletin
+    from app.services.stats import bulletin, timeline
 
     settings = get_settings()
     progress = _ProgressLine()
+    try:
+        known_on = timeline.known_by(args.known_on, settings.timezone) if args.known_on else None
+    except (ValueError, OverflowError):
+        print(f"error: --known-on {args.known_on!r} is not an ISO 8601 date or date and time", file=sys.stderr)
+        return 2
 
     async def work(session: AsyncSession) -> bulletin.Figures:
         return await bulletin.gather(session, _operator("report"), year=args.year, month=args.month,
-                                     settings=settings, today=today(), progress=progress)
+                                     settings=settings, today=today(), progress=progress, known_on=known_on)
 
     try:
         figures = asyncio.run(_in_transaction(work))
@@ -365,6 +370,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bulletin.add_argument("--year", type=int, required=True)
     bulletin.add_argument("--month", type=int, required=True, choices=range(1, 13), metavar="1-12")
     bulletin.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
+    bulletin.add_argument("--known-on", help="read the statistics by what had been recorded by this instant "
+                                             "(ISO 8601; a date is its end in the city's time zone): a past "
+                                             "bulletin made again")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":

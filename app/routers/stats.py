@@ -270,13 +270,18 @@ async def monthly_bulletin(
     month: Annotated[int, Query(ge=1, le=12, description="The bulletin's month; not after the current one.")],
     principal: Principal = Allowed(Action.bulletin_read),
     format: Annotated[Literal["xlsx"], Query(description="xlsx, the only format.")] = "xlsx",
+    known_on: KnownOn = None,
 ) -> StreamingResponse:
     """The monthly bulletin (通报) as one print-ready workbook, as of the month's last day (or
     today if earlier): the targets' headline, investment against plan and time progress, units,
     zones and leaders ranked with their change of rank, red and amber projects with their rules,
     reports missing or late, overdue difficulties and supervised tasks, the projects expected to
     miss, the pipeline by stage and the investment by month, with native charts. Each number is
-    what the `/stats` endpoint it comes from answers for the same `as_of` (`docs/BULLETIN.md`)."""
-    figures = await bulletin.gather(session, principal, year=year, month=month, settings=settings, today=today())
+    what the `/stats` endpoint it comes from answers for the same `as_of` (`docs/BULLETIN.md`). With
+    `known_on`, the statistics are read by what had been recorded by then (a past bulletin made
+    again); the lists of missing reports and overdue items are as recorded now, and the forecast
+    is left out."""
+    figures = await bulletin.gather(session, principal, year=year, month=month, settings=settings, today=today(),
+                                    known_on=known_on)
     return StreamingResponse(bulletin.stream(figures), media_type=spreadsheets.XLSX_MEDIA_TYPE,
                              headers={"Content-Disposition": bulletin.content_disposition(year, month)})

@@ -11,7 +11,7 @@ from app.models.fields import BusinessDate
 from app.models.stats import TargetProject
 from app.models.target import MembershipChange, TargetCreate, TargetMemberRead, TargetRead, TargetUpdate
 from app.routers.common import Cursor, Id, Limit, make_router, problems, set_etag
-from app.routers.stats import AppSettings, LeaderIds, ids_or_none
+from app.routers.stats import AppSettings, KnownOn, LeaderIds, ids_or_none
 from app.services.access.permissions import Action, Principal
 from app.services.common.pagination import Page
 from app.services.projects import targets
@@ -105,10 +105,12 @@ async def target_projects(
     leader_id: LeaderIds = [],  # noqa: B006
     limit: Limit = 50,
     cursor: Cursor = None,
+    known_on: KnownOn = None,
 ) -> Page[TargetProject]:
     """The projects behind a target's figures in `/stats/targets`: its members on the date
     the target is evaluated, each with its standing (done, late, open, dropped) and the
-    monthly-scheduling rules (`investment_behind`, `report_missing`) that flag it then."""
+    monthly-scheduling rules (`investment_behind`, `report_missing`) that flag it then; with
+    `known_on`, by what had been recorded by then, as `/stats/targets` reads it."""
     return await target_progress.list_target_projects(
         session, target_id, as_of=as_of or today(), status=status, leader_id=ids_or_none(leader_id),
-        cursor=cursor, limit=limit, today=today(), rules=health.rules_of(settings))
+        cursor=cursor, limit=limit, today=today(), rules=health.rules_of(settings), known_on=known_on)

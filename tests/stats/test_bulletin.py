@@ -4,7 +4,7 @@ number by number, with what the statistics endpoints answer for the same ``as_of
 import io
 import re
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from app.clock import today
+from tests.command_line import migrated_sqlite, pipeline
 from tests.factories import Api, assert_invalid
 from tests.progress.helpers import accepted, building, plan
 
@@ -55,9 +56,9 @@ async def all_pages(api: Api, path: str, **params: Any) -> list[Any]:
             return items
 
 
-async def bulletin(api: Api, year: int, month: int) -> bytes:
+async def bulletin(api: Api, year: int, month: int, **params: str) -> bytes:
     r = await api.client.get("/api/v1/reports/monthly", headers=api.admin,
-                             params={"year": year, "month": month, "format": "xlsx"})
+                             params={"year": year, "month": month, "format": "xlsx", **params})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == XLSX
     assert r.headers["content-disposition"].startswith(f'attachment; filename="bulletin-{year}-{month:02d}.xlsx"')
@@ -240,11 +241,30 @@ async def test_the_bulletin_is_read_by_the_roles_that_read_statistics(api):
     assert got == expected
 
 
-def test_pipeline_report_monthly_writes_the_workbook_with_progress_on_stderr(tmp_path):
-    from tests.test_cli import pipeline
+async def test_a_bulletin_made_again_by_an_earlier_knowledge_says_what_the_statistics_said_then(demo):
+    api = demo.api
+    # The demo's mid-year plan revisions, recorded at seeding: known just before the first, the
+    # year's plan is the one first set.
+    revisions = await api.audit(resource_type="annual_plan", action="annual_plan.update")
+    plans = [await get(api, f"/annual-plans/{e['resource_id']}") for e in revisions]
+    before = (min(datetime.fromisoformat(p["updated_at"].replace("Z", "+00:00")) for p in plans)
+              - timedelta(microseconds=1)).isoformat()
+    then = await get(api, "/stats/investment", year=2022, month=11, as_of="2022-11-30", known_on=before)
+    now = await get(api, "/stats/investment", year=2022, month=11, as_of="2022-11-30")
+    assert Decimal(then["total"]["planned"]["amount"]) > Decimal(now["total"]["planned"]["amount"])
 
-    db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    assert pipeline("migrate", db=db).returncode == 0
+    book = load_workbook(io.BytesIO(await bulletin(api, 2022, 11, known_on=before)))
+    labels = by_label(book["封面"])
+    assert number(labels["年度计划投资(亿元)"]) == Decimal(then["total"]["planned"]["amount"]) / YI
+    assert number(labels["完成率"]) == rate(then["total"]["completion_rate"])
+    assert "预计全年完成投资(亿元)" not in labels  # the forecast takes no known_on: left out
+    assert f"以 {before} 前所记为准" in book["封面"]["A1"].value
+    assert f"截至 {today().isoformat()}）" in book["逾期事项"]["A1"].value  # the lists are as recorded now
+    assert "未列出" in book["预计未完成"]["A1"].value and book["预计未完成"]["A3"].value is None
+
+
+def test_pipeline_report_monthly_writes_the_workbook_with_progress_on_stderr(tmp_path):
+    db = migrated_sqlite(tmp_path)
     year, month = today().year, today().month
     out = tmp_path / "通报.xlsx"
     done = pipeline("report", "monthly", "--year", str(year), "--month", str(month), "-o", str(out), db=db)
@@ -253,3 +273,10 @@ def test_pipeline_report_monthly_writes_the_workbook_with_progress_on_stderr(tmp
     assert str(out) in done.stdout
     assert load_workbook(out).sheetnames == SHEETS
 
+    again = pipeline("report", "monthly", "--year", str(year), "--month", str(month), "-o", str(out),
+                     "--known-on", today().isoformat(), db=db)
+    assert again.returncode == 0, again.stderr
+    assert "前所记为准" in load_workbook(out)["封面"]["A1"].value
+    refused = pipeline("report", "monthly", "--year", str(year), "--month", str(month), "-o", str(out),
+                       "--known-on", "yesterday", db=db)
+    assert refused.returncode == 2 and "--known-on" in refused.stderr

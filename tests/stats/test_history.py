@@ -55,6 +55,33 @@ async def test_a_reassignment_dated_in_the_past_changes_the_figures_from_its_dat
     assert [(x["id"], x["leader_id"]) for x in listed.json()["items"]] == [(p["id"], a["id"])]
 
 
+async def test_a_target_read_by_an_earlier_knowledge_lists_its_projects_as_known_then(api):
+    a, b = await api.leader(), await api.leader()
+    p = await api.project(stage_entered_on="2022-01-10", leader_id=a["id"])
+    r = await api.client.post("/api/v1/targets", headers=api.admin, json={
+        "year": 2022, "title": "签约项目", "goal_stage": "signed", "target_count": 1, "membership": "list",
+        "members": [p["id"]]})
+    assert r.status_code == 201, r.text
+    before_it = datetime.now(UTC)
+    assert (await patch(api, p, leader_id=b["id"], effective_on="2022-06-01")).status_code == 200
+
+    async def leaders_of_target(**params):
+        r = await api.client.get("/api/v1/stats/targets", headers=api.admin,
+                                 params={"year": 2022, "as_of": "2022-12-31", **params})
+        assert r.status_code == 200, r.text
+        (item,) = r.json()["items"]
+        return [x["leader_id"] for x in item["by_leader"]], item["members"]["projects"]
+
+    assert (await leaders_of_target())[0] == [b["id"]]
+    leaders, link = await leaders_of_target(known_on=before_it.isoformat())
+    assert leaders == [a["id"]] and "known_on" in link
+    listed = await api.client.get(link, headers=api.admin)
+    assert listed.status_code == 200, listed.text
+    assert [(x["id"], x["leader_id"]) for x in listed.json()["items"]] == [(p["id"], a["id"])]
+    r = await api.client.get(link.replace("known_on=", "known_on=x"), headers=api.admin)
+    assert_invalid(r, "known_on")
+
+
 async def test_a_change_without_effective_on_takes_effect_today(api):
     a, b = await api.leader(), await api.leader()
     p = await api.project(stage_entered_on="2022-01-10", leader_id=a["id"])

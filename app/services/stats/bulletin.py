@@ -4,12 +4,19 @@ Every figure is read from the service functions the statistics endpoints answer 
 the same ``as_of`` (the month's last day, or today if earlier), so the workbook can never
 say something ``/stats/*`` does not. Amounts are converted only for display, exactly
 (Decimal), into the unit each header names. Sheets are listed in ``docs/BULLETIN.md``.
+
+With ``known_on`` the statistics are read by what had been recorded by that instant, as
+the same endpoints read them with it: last month's bulletin made again, the corrections
+recorded since left out. The lists of missing reports and overdue items take no
+``known_on``: their sheets say they are read as recorded now. The forecast takes none
+either, and is left out (its cells blank, as before a month is due).
 """
 
 import calendar
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -86,6 +93,7 @@ class Figures:
     # The lists of missing reports and of overdue items exist only as of today (their
     # endpoints take no as_of): their sheets say so in their titles.
     read_on: date
+    known_on: datetime | None  # the statistics by what had been recorded by then (None: now)
     targets: TargetStats                                 # /stats/targets?as_of
     previous_targets: TargetStats                        # /stats/targets?as_of=previous
     investment: InvestmentStats                          # /stats/investment?month
@@ -109,8 +117,9 @@ async def _names(session: AsyncSession) -> dict[str, dict[Any, str]]:
 
 
 async def gather(session: AsyncSession, principal: Principal, *, year: int, month: int, settings: Settings,
-                 today: date, progress: Progress | None = None) -> Figures:
-    """Read every figure of the bulletin, in ``session``."""
+                 today: date, progress: Progress | None = None, known_on: datetime | None = None) -> Figures:
+    """Read every figure of the bulletin, in ``session``; the statistics by what had been recorded
+    by ``known_on`` (None: now)."""
     as_of, previous = bulletin_dates(year, month, today)
     steps = 9 + month
     done = 0
@@ -125,10 +134,11 @@ async def gather(session: AsyncSession, principal: Principal, *, year: int, mont
 
     async def investment(m: int, group_by: InvestmentDimension | None) -> InvestmentStats:
         return await investment_stats.investment(session, year=year, month=m, as_of=as_of, group_by=group_by,
-                                                 rules=inv_rules, today=today)
+                                                 rules=inv_rules, today=today, known_on=known_on)
 
-    targets = await target_progress.target_stats(session, year=year, as_of=as_of, today=today)
-    previous_targets = await target_progress.target_stats(session, year=year, as_of=previous, today=today)
+    targets = await target_progress.target_stats(session, year=year, as_of=as_of, today=today, known_on=known_on)
+    previous_targets = await target_progress.target_stats(session, year=year, as_of=previous, today=today,
+                                                          known_on=known_on)
     step()
     monthly = []
     for m in range(1, month + 1):
@@ -140,11 +150,12 @@ async def gather(session: AsyncSession, principal: Principal, *, year: int, mont
         step()
     pipeline = await pipeline_stats.pipeline(session, as_of=as_of, group_by=[PipelineDimension.stage],
                                              filters=pipeline_stats.PipelineFilters(), with_funnel=False,
-                                             today=today)
+                                             today=today, known_on=known_on)
     step()
     statuses: list[ProjectHealthRead] = await pagination.every_item(lambda cursor: health.list_health(
         session, as_of=as_of, rules=health.rules_of(settings), leader_id=[], unit_id=[],
-        health=[ProjectHealth.red, ProjectHealth.amber], late=None, cursor=cursor, limit=PAGE, today=today))
+        health=[ProjectHealth.red, ProjectHealth.amber], late=None, cursor=cursor, limit=PAGE, today=today,
+        known_on=known_on))
     step()
     missing = await missing_reports.missing(session, principal, year=year, month=month,
                                             rules=report_rules.rules_of(settings), today=today)
@@ -156,16 +167,17 @@ async def gather(session: AsyncSession, principal: Principal, *, year: int, mont
         session, principal, filters=items.TaskFilters(overdue=True), sort="deadline", cursor=cursor, limit=PAGE,
         today=today))
     step()
-    try:
-        forecast: ForecastStats | None = await forecast_stats.forecast(
-            session, year=year, as_of=as_of, group_by=None, tolerance=settings.forecast_miss_tolerance_percent,
-            due_day=settings.progress_report_due_day, projects="expected_to_miss", today=today)
-    except InvalidInput:
-        forecast = None  # no month of the year was due yet: nothing to forecast from
+    forecast: ForecastStats | None = None  # by an earlier knowledge, none: the forecast takes no known_on
+    if known_on is None:
+        with contextlib.suppress(InvalidInput):  # no month of the year was due yet: nothing to forecast from
+            forecast = await forecast_stats.forecast(
+                session, year=year, as_of=as_of, group_by=None, tolerance=settings.forecast_miss_tolerance_percent,
+                due_day=settings.progress_report_due_day, projects="expected_to_miss", today=today)
     step()
     names = await _names(session)
     step()
-    return Figures(year=year, month=month, as_of=as_of, previous_as_of=previous, read_on=today, targets=targets,
+    return Figures(year=year, month=month, as_of=as_of, previous_as_of=previous, read_on=today, known_on=known_on,
+                   targets=targets,
                    previous_targets=previous_targets, investment=monthly[-1],
                    previous_investment=monthly[-2] if month > 1 else None, ranked=ranked, monthly=monthly,
                    pipeline=pipeline, statuses=statuses, missing=missing, difficulties=overdue_difficulties,
@@ -181,11 +193,16 @@ AMOUNT = "#,##0.0000"
 
 
 def _sheet(book: Workbook, name: str, f: Figures, headers: list[str], widths: list[int] | None = None, *,
-           on: date | None = None) -> Worksheet:
+           on: date | None = None, by_knowledge: bool = True) -> Worksheet:
     """A sheet with its title (naming the date its figures are as of: ``as_of`` unless ``on``
-    says otherwise) on row 1, headers on row 2, set up for print."""
+    says otherwise, and the knowledge they are read by) on row 1, headers on row 2, set up for print."""
     ws: Worksheet = book.create_sheet(name)
-    title = f"{f.year}年{f.month}月 重点项目推进通报 · {name}（截至 {(on or f.as_of).isoformat()}）"
+    # By an earlier knowledge, the statistics' sheets say which; the lists (``on``) are as recorded now.
+    known = ""
+    if f.known_on is not None and on is None:  # the forecast (``by_knowledge=False``) is left out then
+        known = (f"，以 {f.known_on.isoformat()} 前所记为准" if by_knowledge
+                 else f"，预测不按 {f.known_on.isoformat()} 前所记重现，未列出")
+    title = f"{f.year}年{f.month}月 重点项目推进通报 · {name}（截至 {(on or f.as_of).isoformat()}{known}）"
     ws.cell(1, 1, title).font = TITLE_FONT
     for i, header in enumerate(headers, start=1):
         cell = ws.cell(2, i, header)
@@ -309,7 +326,7 @@ def _overdue(book: Workbook, f: Figures) -> None:
 def _expected_to_miss(book: Workbook, f: Figures) -> None:
     ws = _sheet(book, "预计未完成", f, ["项目ID", "项目名称", "包挂领导", "责任单位", "年度计划投资(万元)",
                                     "本年累计完成投资(万元)", "预计全年完成投资(万元)", "预计完成率", "方法"],
-                [8, 30, 10, 16, 16, 18, 18, 10, 16])
+                [8, 30, 10, 16, 16, 18, 18, 10, 16], by_knowledge=False)
     rows = [[p.project_id, p.name, f.names["leader"].get(p.leader_id), f.names["unit"].get(p.unit_id),
              wan(p.planned.amount), wan(p.completed_ytd.amount), wan(p.expected_investment.amount), p.expected_rate,
              p.method] for p in (f.forecast.projects if f.forecast else [])]

@@ -211,11 +211,14 @@ def _order(dimension: InvestmentDimension | None, key: GroupKeyT) -> tuple[int, 
     return (0, key)
 
 
-def plans_link(dimension: InvestmentDimension | None, key: GroupKeyT, *, year: int, on: date) -> str | None:
+def plans_link(dimension: InvestmentDimension | None, key: GroupKeyT, *, year: int, on: date,
+               known_on: datetime | None = None) -> str | None:
     if dimension == D.target:
-        return None if key is None else target_progress.link(int(key), on)
+        return None if key is None else target_progress.link(int(key), on, known_on)
     if dimension == D.stage:
-        return links.link("/stats/pipeline/projects", {"as_of": on.isoformat(), "stage": str(key)}) if key else None
+        known = {"known_on": known_on.isoformat()} if known_on else {}
+        return links.link("/stats/pipeline/projects", {"as_of": on.isoformat(), **known, "stage": str(key)}
+                          ) if key else None
     params: list[tuple[str, str]] = [("year", str(year))]
     if dimension is not None:
         if dimension == D.designation and key is None:
@@ -266,7 +269,7 @@ async def investment(session: AsyncSession, *, year: int, month: int, as_of: dat
     before = ranks({r.k: rate_of(r, "done_prev") for r in group_rows if r.k is not None}) if month > 1 else {}
     groups = [InvestmentGroup(key=r.k, **figures(r, month), rank=now.get(r.k),
                               rank_change=(before[r.k] - now[r.k]) if r.k in before and r.k in now else None,
-                              plans=plans_link(group_by, r.k, year=year, on=on))
+                              plans=plans_link(group_by, r.k, year=year, on=on, known_on=known_on))
               for r in group_rows]
     groups.sort(key=lambda g: (g.rank is None, g.rank or 0, _order(group_by, g.key)))
     empty = {"n": 0, "planned": 0, "done": 0, "done_prev": 0, "fdi": 0,

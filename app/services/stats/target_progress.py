@@ -117,8 +117,8 @@ def member_union(targets: Sequence[Target], on: date, *, projects: Any = Project
     return union_all(*branches).subquery("members")
 
 
-def link(target_id: int, on: date, **params: Any) -> str:
-    query = [("as_of", on.isoformat()),
+def link(target_id: int, on: date, known_on: datetime | None = None, **params: Any) -> str:
+    query = [("as_of", on.isoformat()), *([("known_on", known_on.isoformat())] if known_on else []),
              *((k, "none" if v is None else str(v)) for k, v in params.items() if v is not ...)]
     return links.link(f"/targets/{target_id}/projects", query)
 
@@ -175,8 +175,14 @@ def _amount(count: int, money: list[MoneyTotal], *, currency: str, book: RateBoo
                         projects=projects)
 
 
-def _progress(target: Target, rows: Sequence[Any], *, on: date, book: RateBook) -> TargetProgress:
+def _progress(target: Target, rows: Sequence[Any], *, on: date, book: RateBook,
+              known_on: datetime | None) -> TargetProgress:
     assert target.id is not None
+    target_id = target.id
+
+    def to(**params: Any) -> str:
+        return link(target_id, on, known_on, **params)
+
     read = to_read(target)
     book = book.with_plan(read.plan_rates)
     currency = target.target_currency
@@ -186,9 +192,9 @@ def _progress(target: Target, rows: Sequence[Any], *, on: date, book: RateBook) 
         return int(getattr(first, name)) if first is not None else 0
 
     members = _amount(count("t_n"), exchange_rates.money({(r.currency, r.t_amount) for r in rows}),
-                      currency=currency, book=book, projects=link(target.id, on))
+                      currency=currency, book=book, projects=to())
     done = _amount(count("t_done"), exchange_rates.money({(r.currency, r.t_done_amount) for r in rows}),
-                   currency=currency, book=book, projects=link(target.id, on, status="done"))
+                   currency=currency, book=book, projects=to(status="done"))
     leaders: dict[int | None, list[Any]] = {}
     for row in rows:
         leaders.setdefault(row.leader_id, []).append(row)
@@ -197,16 +203,16 @@ def _progress(target: Target, rows: Sequence[Any], *, on: date, book: RateBook) 
         by_leader.append(LeaderProgress(
             leader_id=leader_id, leader_name=own[0].leader_name,
             members=_amount(int(own[0].l_n), exchange_rates.money((r.currency, r.amount) for r in own),
-                            currency=currency, book=book, projects=link(target.id, on, leader_id=leader_id)),
+                            currency=currency, book=book, projects=to(leader_id=leader_id)),
             done=_amount(int(own[0].l_done), exchange_rates.money((r.currency, r.done_amount) for r in own),
                          currency=currency, book=book,
-                         projects=link(target.id, on, status="done", leader_id=leader_id)),
-            late=Counted(count=int(own[0].l_late), projects=link(target.id, on, status="late", leader_id=leader_id))))
+                         projects=to(status="done", leader_id=leader_id)),
+            late=Counted(count=int(own[0].l_late), projects=to(status="late", leader_id=leader_id))))
     converted = done.total.amount
     return TargetProgress(
         target=read, evaluated_on=on, members=members, done=done,
-        late=Counted(count=count("t_late"), projects=link(target.id, on, status="late")),
-        dropped=Counted(count=count("t_dropped"), projects=link(target.id, on, status="dropped")),
+        late=Counted(count=count("t_late"), projects=to(status="late")),
+        dropped=Counted(count=count("t_dropped"), projects=to(status="dropped")),
         share_done=share(done.count, target.target_count),
         share_done_amount=share(converted, target.target_amount) if converted is not None else None,
         by_leader=by_leader)
@@ -226,7 +232,7 @@ async def progress(session: AsyncSession, targets: Sequence[Target], *, on: date
     fdi_rows = await _fdi_rows(session, targets, on, p, known_on)
     out = []
     for t in targets:
-        item = _progress(t, by_target.get(t.id or 0, []), on=on, book=book)
+        item = _progress(t, by_target.get(t.id or 0, []), on=on, book=book, known_on=known_on)
         done, other = fdi_rows.get((t.id or 0, 1)), fdi_rows.get((t.id or 0, 0))
         whole = done or other
         item.members.fdi = (fdi.foreign_investment(whole.t_n, whole.t_contracted, whole.t_utilised) if whole
@@ -255,18 +261,18 @@ async def target_stats(session: AsyncSession, *, year: int, as_of: date, today: 
 
 async def list_target_projects(session: AsyncSession, target_id: int, *, as_of: date,
                                status: list[TargetProjectStatus], leader_id: list[int | None],
-                               cursor: str | None, limit: int, today: date, rules: "health.Rules"
-                               ) -> Page[TargetProject]:
-    """The projects behind a target's figures on ``as_of``, by id, with their standing and
-    the monthly-scheduling rules (``investment_behind``, ``report_missing``) that are not
-    green for them on the evaluation date."""
+                               cursor: str | None, limit: int, today: date, rules: "health.Rules",
+                               known_on: datetime | None = None) -> Page[TargetProject]:
+    """The projects behind a target's figures on ``as_of`` (by what had been recorded by
+    ``known_on``), by id, with their standing and the monthly-scheduling rules
+    (``investment_behind``, ``report_missing``) that are not green for them on the evaluation date."""
     check_as_of(as_of, today)
     target = await get_target(session, target_id)
     if target.archived_at is not None:
         raise NotFound(f"No current target with id {target_id}.")
     on = evaluated_on(target.year, as_of)
-    p = projects_as(on, None, today=today)
-    m = member_union([target], on, projects=p)
+    p = projects_as(on, known_on, today=today)
+    m = member_union([target], on, projects=p, known_on=known_on)
     standing = case((m.c.done == 1, TargetProjectStatus.done.value),
                     (m.c.dropped == 1, TargetProjectStatus.dropped.value),
                     (m.c.late == 1, TargetProjectStatus.late.value),
@@ -290,7 +296,8 @@ async def list_target_projects(session: AsyncSession, target_id: int, *, as_of: 
                             sort_label=label)
     rows = (await session.execute(stmt)).all()
     kept, next_cursor = pagination.page(rows, limit=limit, sort_label=label, key_of=lambda r: (r.id, r.id))
-    reasons = await _progress_reasons(session, [r.id for r in kept], on=on, rules=rules, projects=p)
+    reasons = await _progress_reasons(session, [r.id for r in kept], on=on, rules=rules, projects=p,
+                                      known_on=known_on)
     return Page[TargetProject](items=[TargetProject(
         id=r.id, name=r.name, stage=Stage(r.stage) if r.stage else None, leader_id=r.leader_id, unit_id=r.unit_id,
         total_investment=MoneyTotal(amount=r.total_investment_amount, currency=r.total_investment_currency),
@@ -300,7 +307,8 @@ async def list_target_projects(session: AsyncSession, target_id: int, *, as_of: 
 
 
 async def _progress_reasons(session: AsyncSession, project_ids: list[int], *, on: date,
-                            rules: "health.Rules", projects: Any) -> dict[int, list[HealthReason]]:
+                            rules: "health.Rules", projects: Any, known_on: datetime | None
+                            ) -> dict[int, list[HealthReason]]:
     """Per project of a page: the monthly-scheduling rules above green on ``on``, as
     ``/stats/project-health`` gives them (where they apply: active projects, with a plan for
     ``investment_behind``, bound to report for ``report_missing``)."""
@@ -309,7 +317,8 @@ async def _progress_reasons(session: AsyncSession, project_ids: list[int], *, on
 
     if not project_ids:
         return {}
-    statuses = health.measured(on, rules, where=[col(projects.id).in_(project_ids)], projects=projects)
+    statuses = health.measured(on, rules, where=[col(projects.id).in_(project_ids)], projects=projects,
+                               known_on=known_on)
     out: dict[int, list[HealthReason]] = {}
     for row in await session.execute(select(statuses)):
         found = [r for r in health.to_read(row, on, rules).reasons if r.rule in health.UNIT]
