@@ -43,6 +43,10 @@ async def reports(url: str, *, seed: int = 17) -> int:
         plans = [(pid, YEAR, Decimal(rng.randint(100, 10_000)) * 10_000, "CNY", 1, now, now) for pid in ids]
         await conn.copy_records_to_table("annual_plans", records=plans, columns=[
             "project_id", "year", "planned_amount", "planned_currency", "version", "created_at", "updated_at"])
+        # Each plan's first version, as plans.create records it (the statistics read the versions).
+        await conn.execute("INSERT INTO annual_plan_versions (plan_id, recorded_at, planned_amount, planned_currency) "
+                           "SELECT id, created_at, planned_amount, planned_currency FROM annual_plans WHERE year = $1",
+                           YEAR)
         rows = []
         for pid in ids:
             for month in range(1, 13):
@@ -55,7 +59,7 @@ async def reports(url: str, *, seed: int = 17) -> int:
         await conn.copy_records_to_table("progress_reports", records=rows, columns=[
             "project_id", "year", "month", "revision", "status", "investment_amount", "funds_own_funds", "filed_by",
             "filed_at", "filed_on", "due_on", "late", "not_required", "accepted_on", "accepted_at", "version"])
-        await conn.execute("ANALYZE annual_plans; ANALYZE progress_reports")
+        await conn.execute("ANALYZE annual_plans; ANALYZE annual_plan_versions; ANALYZE progress_reports")
         return len(rows)
     finally:
         await conn.close()

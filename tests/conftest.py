@@ -202,8 +202,8 @@ def backend(database_url: str) -> str:
 
 
 # The longest tests go first, so that the other worker is not left idle at the end.
-LONGEST_FIRST = ("test_schemathesis.py", "test_cli.py", "test_escalation.py::test_the_escalate_command",
-                 "test_ledger_cli.py", "test_stats_properties.py", "test_accountability.py")
+LONGEST_FIRST = ("test_schemathesis.py", "test_stats_properties.py", "test_cli.py", "test_forecast_properties.py",
+                 "test_accountability.py", "test_migrations.py", "test_webhooks.py", "test_demo_progress.py")
 
 
 def _sqlite_copy_of_a_postgres_only_test(item: pytest.Item) -> bool:

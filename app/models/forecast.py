@@ -1,14 +1,14 @@
 """The shapes of ``/stats/forecast``: the expected end of the year, for the investment of
 the projects with an annual plan and for the year's targets, each figure with its method."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from app.models.enums import Designation, InvestmentDimension, Stage
-from app.models.stats import MoneyTotal
+from app.models.stats import KNOWN_ON, MoneyTotal
 
 GroupKey = str | int | None
 ProjectMethod = Literal["reported_quarters", "run_rate"]
@@ -85,6 +85,7 @@ class ForecastMethods(BaseModel):
 class ForecastStats(BaseModel):
     year: int
     as_of: date
+    known_on: datetime | None = Field(default=None, description=KNOWN_ON)
     reported_month: int = Field(description=(
         "The last month of the year whose report was due before `as_of` (12 once the year's reports are all "
         "due): the year to date runs to it."))

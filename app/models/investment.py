@@ -7,7 +7,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from app.models.enums import FundsSource, InvestmentDimension
-from app.models.stats import MoneyTotal
+from app.models.stats import KNOWN_ON, MoneyTotal
 
 GroupKey = str | int | None
 
@@ -59,9 +59,7 @@ class InvestmentStats(BaseModel):
     year: int
     month: int
     as_of: date = Field(description="Only versions accepted by this date count, as the bureau saw them then.")
-    known_on: datetime | None = Field(default=None, description=(
-        "Only what had been recorded by this instant counts (report acceptances, plan revisions, the projects' "
-        "attributes and stages); null: everything recorded now."))
+    known_on: datetime | None = Field(default=None, description=KNOWN_ON)
     evaluated_on: date = Field(description="The month's last day, or as_of if earlier: the stage, target "
                                "membership, attributes and plan of each project are read on it.")
     time_progress: Decimal = Field(description="The share of the year elapsed at the month's end (month / 12), "

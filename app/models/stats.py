@@ -4,7 +4,7 @@ Every number that counts projects comes with ``projects``: the path of a list of
 those projects, so any figure can be traced to the projects behind it.
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -22,6 +22,9 @@ from app.models.enums import (
 )
 from app.models.promotion import SigningEventRead
 from app.models.target import TargetRead
+
+KNOWN_ON = ("Only what had been recorded by this instant counts (the query's known_on, in UTC); null: everything "
+            "recorded now.")
 
 
 class MoneyTotal(BaseModel):
@@ -105,6 +108,7 @@ class FunnelStage(BaseModel):
 
 class PipelineStats(BaseModel):
     as_of: date
+    known_on: datetime | None = Field(default=None, description=KNOWN_ON)
     group_by: list[PipelineDimension]
     year_means: str = "the year the project entered the stage it is in on `as_of`"
     total: Totals
@@ -167,6 +171,7 @@ class TargetProgress(BaseModel):
 class TargetStats(BaseModel):
     year: int
     as_of: date
+    known_on: datetime | None = Field(default=None, description=KNOWN_ON)
     done_means: str = ("the project is, on `evaluated_on`, at the goal stage or beyond (not terminated), "
                        "or holds the goal designation as granted (decided by then, for the target's year)")
     late_means: str
@@ -232,6 +237,7 @@ class ProjectHealthRead(BaseModel):
 
 class ProjectHealthPage(BaseModel):
     as_of: date
+    known_on: datetime | None = Field(default=None, description=KNOWN_ON)
     rules: list[HealthRuleRead]
     items: list[ProjectHealthRead]
     next_cursor: str | None
@@ -293,6 +299,7 @@ class LeaderBrief(BaseModel):
 class LeaderDashboard(BaseModel):
     leader: LeaderBrief
     as_of: date
+    known_on: datetime | None = Field(default=None, description=KNOWN_ON)
     projects: Totals
     by_stage: list[StageSummary]
     late: Counted
@@ -329,6 +336,7 @@ class LeaderSummary(BaseModel):
 
 class LeaderStats(BaseModel):
     as_of: date
+    known_on: datetime | None = Field(default=None, description=KNOWN_ON)
     rules: list[HealthRuleRead]
     late_means: str
     items: list[LeaderSummary]

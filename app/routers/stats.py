@@ -235,6 +235,7 @@ async def forecast(
     projects: Annotated[forecast_stats.ProjectsShown, Query(description=(
         "Which projects to list: those expected to miss (default), all with a plan, or none."))
     ] = "expected_to_miss",
+    known_on: KnownOn = None,
 ) -> ForecastStats:
     """Will the year be made? Per project with an annual plan, per group and city-wide: the
     investment expected by the year's end (the larger of the reports' expected quarters and the
@@ -244,7 +245,7 @@ async def forecast(
     return await forecast_stats.forecast(session, year=year, as_of=as_of or today(), group_by=group_by,
                                          tolerance=settings.forecast_miss_tolerance_percent,
                                          due_day=settings.progress_report_due_day, projects=projects,
-                                         today=today())
+                                         today=today(), known_on=known_on)
 
 
 @leaders.get("/{leader_id}/dashboard", response_model=LeaderDashboard, responses=problems(404))
@@ -278,9 +279,8 @@ async def monthly_bulletin(
     reports missing or late, overdue difficulties and supervised tasks, the projects expected to
     miss, the pipeline by stage and the investment by month, with native charts. Each number is
     what the `/stats` endpoint it comes from answers for the same `as_of` (`docs/BULLETIN.md`). With
-    `known_on`, the statistics are read by what had been recorded by then (a past bulletin made
-    again); the lists of missing reports and overdue items are as recorded now, and the forecast
-    is left out."""
+    `known_on`, the statistics (the forecast too) are read by what had been recorded by then (a
+    past bulletin made again); the lists of missing reports and overdue items are as recorded now."""
     figures = await bulletin.gather(session, principal, year=year, month=month, settings=settings, today=today(),
                                     known_on=known_on)
     return StreamingResponse(bulletin.stream(figures), media_type=spreadsheets.XLSX_MEDIA_TYPE,

@@ -5,7 +5,7 @@ targets half on random worlds of stage histories and targets (``tests/stats_refe
 
 import math
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from itertools import pairwise
@@ -46,9 +46,10 @@ def exact(value: Fraction, places: Decimal) -> Decimal:
     return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(places)
 
 
-def project(s: ref.Schedule, month: int, as_of: date, tolerance: int) -> dict[str, Any]:
+def project(s: ref.Schedule, month: int, as_of: date, tolerance: int, known_on: datetime | None = None
+            ) -> dict[str, Any]:
     counted = {m: v for (y, m), vs in s.months.items() if y == ref.YEAR and m <= month
-               for v in vs if ref.counts(v, as_of)}
+               for v in vs if ref.counts(v, as_of, known_on)}
     done = sum((v.amount for v in counted.values()), Decimal(0))
     quarter = month // 3 + 1
     rest = Decimal(0)
@@ -61,26 +62,29 @@ def project(s: ref.Schedule, month: int, as_of: date, tolerance: int) -> dict[st
     run = Fraction(done) * 12 / month
     uses_report = by_report >= run
     chosen = by_report if uses_report else run
-    planned = ref.plan_on(s, as_of) or Decimal(0)  # the plan as it stood on as_of (before a later revision)
+    planned = ref.plan_on(s, as_of, known_on) or Decimal(0)  # the plan as it stood on as_of, as known then
     return {"expected": chosen, "method": "reported_quarters" if uses_report else "run_rate",
             "miss": planned > 0 and chosen * 100 < Fraction(planned) * (100 - tolerance), "planned": planned,
             "done": done}
 
 
 @PROPERTY
-@given(world=worlds(), as_of=st.dates(min_value=date(2022, 2, 6), max_value=date(2023, 2, 1)))
-async def test_the_investment_forecast_is_the_brute_force_of_the_counted_versions(api, world, as_of):
+@given(world=worlds(), as_of=st.dates(min_value=date(2022, 2, 6), max_value=date(2023, 2, 1)),
+       known_on=st.one_of(st.none(), st.datetimes(min_value=datetime(2021, 12, 1), max_value=datetime(2023, 6, 30),
+                                                  timezones=st.just(UTC))))
+async def test_the_investment_forecast_is_the_brute_force_of_the_counted_versions(api, world, as_of, known_on):
     await ref.load(api.app, world)
     r = await api.client.get("/api/v1/stats/forecast", headers=api.admin,
-                             params={"year": ref.YEAR, "as_of": as_of.isoformat(), "projects": "all"})
+                             params={"year": ref.YEAR, "as_of": as_of.isoformat(), "projects": "all",
+                                     **({"known_on": known_on.isoformat()} if known_on else {})})
     assert r.status_code == 200, r.text
     body = r.json()
     month = reported_month(as_of)
     assert body["reported_month"] == month
     tolerance = body["miss_tolerance_percent"]
-    expected = {p.id: project(s, month, as_of, tolerance)
+    expected = {p.id: project(s, month, as_of, tolerance, known_on)
                 for p, s in zip(world.world.projects, world.schedules, strict=True)
-                if s.planned is not None and not p.archived}
+                if ref.plan_on(s, as_of, known_on) is not None and not p.archived}
     got = {p["project_id"]: p for p in body["projects"]}
     assert set(got) == set(expected)
     for pid, want in expected.items():

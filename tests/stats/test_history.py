@@ -82,6 +82,25 @@ async def test_a_target_read_by_an_earlier_knowledge_lists_its_projects_as_known
     assert_invalid(r, "known_on")
 
 
+async def test_every_aggregate_says_which_knowledge_it_was_read_by(api):
+    leader = await api.leader()
+    await api.project(stage_entered_on="2022-01-10", leader_id=leader["id"])
+    known_on = datetime(2026, 1, 5, 1, 2, 3, tzinfo=UTC)
+    for path, params in (("/stats/pipeline", {}), ("/stats/targets", {"year": 2022}), ("/stats/project-health", {}),
+                         ("/stats/leaders", {}), (f"/leaders/{leader['id']}/dashboard", {}),
+                         ("/stats/investment", {"year": 2022, "month": 12}), ("/stats/forecast", {"year": 2022})):
+        r = await api.client.get(f"/api/v1{path}", headers=api.admin, params=params)
+        assert r.status_code == 200, (path, r.text)
+        assert r.json()["known_on"] is None, path
+        r = await api.client.get(f"/api/v1{path}", headers=api.admin,
+                                 params={**params, "known_on": "2026-01-05T09:02:03+08:00"})
+        assert r.status_code == 200, (path, r.text)
+        assert r.json()["known_on"] == known_on.isoformat().replace("+00:00", "Z"), path
+    r = await api.client.get("/api/v1/stats/leaders", headers=api.admin, params={"known_on": known_on.isoformat()})
+    dashboard = next(i["dashboard"] for i in r.json()["items"] if i["leader_id"] == leader["id"])
+    assert "known_on=" in dashboard
+
+
 async def test_a_change_without_effective_on_takes_effect_today(api):
     a, b = await api.leader(), await api.leader()
     p = await api.project(stage_entered_on="2022-01-10", leader_id=a["id"])

@@ -46,12 +46,14 @@ def counting_now() -> ColumnElement[bool]:
     return and_(col(ProgressReport.status) == ReportStatus.accepted.value, col(ProgressReport.superseded_on).is_(None))
 
 
-def counting_on(as_of: date, known_on: datetime | None = None) -> ColumnElement[bool]:
+def counting_on(as_of: date, known_on: datetime | None = None, *, reports: Any = ProgressReport
+                ) -> ColumnElement[bool]:
     """The versions that were their month's figure on ``as_of``: accepted by then and not yet
     superseded; by what had been recorded by ``known_on`` (None: now), accepted by that instant
     and not superseded by it. Every aggregate of the reports (``/stats/investment``, utilised
-    FDI, funds arrived) reads them through this one rule."""
-    r = ProgressReport
+    FDI, funds arrived, the forecast) reads them through this one rule (``reports``: an alias
+    of ``ProgressReport``, when a query reads them twice)."""
+    r = reports
     on = a_date(as_of)
     if known_on is None:
         return and_(col(r.accepted_on) <= on, or_(col(r.superseded_on).is_(None), col(r.superseded_on) > on))

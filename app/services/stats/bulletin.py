@@ -8,8 +8,7 @@ say something ``/stats/*`` does not. Amounts are converted only for display, exa
 With ``known_on`` the statistics are read by what had been recorded by that instant, as
 the same endpoints read them with it: last month's bulletin made again, the corrections
 recorded since left out. The lists of missing reports and overdue items take no
-``known_on``: their sheets say they are read as recorded now. The forecast takes none
-either, and is left out (its cells blank, as before a month is due).
+``known_on``: their sheets say they are read as recorded now.
 """
 
 import calendar
@@ -167,12 +166,11 @@ async def gather(session: AsyncSession, principal: Principal, *, year: int, mont
         session, principal, filters=items.TaskFilters(overdue=True), sort="deadline", cursor=cursor, limit=PAGE,
         today=today))
     step()
-    forecast: ForecastStats | None = None  # by an earlier knowledge, none: the forecast takes no known_on
-    if known_on is None:
-        with contextlib.suppress(InvalidInput):  # no month of the year was due yet: nothing to forecast from
-            forecast = await forecast_stats.forecast(
-                session, year=year, as_of=as_of, group_by=None, tolerance=settings.forecast_miss_tolerance_percent,
-                due_day=settings.progress_report_due_day, projects="expected_to_miss", today=today)
+    forecast: ForecastStats | None = None
+    with contextlib.suppress(InvalidInput):  # no month of the year was due yet: nothing to forecast from
+        forecast = await forecast_stats.forecast(
+            session, year=year, as_of=as_of, group_by=None, tolerance=settings.forecast_miss_tolerance_percent,
+            due_day=settings.progress_report_due_day, projects="expected_to_miss", today=today, known_on=known_on)
     step()
     names = await _names(session)
     step()
@@ -193,15 +191,12 @@ AMOUNT = "#,##0.0000"
 
 
 def _sheet(book: Workbook, name: str, f: Figures, headers: list[str], widths: list[int] | None = None, *,
-           on: date | None = None, by_knowledge: bool = True) -> Worksheet:
+           on: date | None = None) -> Worksheet:
     """A sheet with its title (naming the date its figures are as of: ``as_of`` unless ``on``
     says otherwise, and the knowledge they are read by) on row 1, headers on row 2, set up for print."""
     ws: Worksheet = book.create_sheet(name)
     # By an earlier knowledge, the statistics' sheets say which; the lists (``on``) are as recorded now.
-    known = ""
-    if f.known_on is not None and on is None:  # the forecast (``by_knowledge=False``) is left out then
-        known = (f"，以 {f.known_on.isoformat()} 前所记为准" if by_knowledge
-                 else f"，预测不按 {f.known_on.isoformat()} 前所记重现，未列出")
+    known = f"，以 {f.known_on.isoformat()} 前所记为准" if f.known_on is not None and on is None else ""
     title = f"{f.year}年{f.month}月 重点项目推进通报 · {name}（截至 {(on or f.as_of).isoformat()}{known}）"
     ws.cell(1, 1, title).font = TITLE_FONT
     for i, header in enumerate(headers, start=1):
@@ -326,7 +321,7 @@ def _overdue(book: Workbook, f: Figures) -> None:
 def _expected_to_miss(book: Workbook, f: Figures) -> None:
     ws = _sheet(book, "预计未完成", f, ["项目ID", "项目名称", "包挂领导", "责任单位", "年度计划投资(万元)",
                                     "本年累计完成投资(万元)", "预计全年完成投资(万元)", "预计完成率", "方法"],
-                [8, 30, 10, 16, 16, 18, 18, 10, 16], by_knowledge=False)
+                [8, 30, 10, 16, 16, 18, 18, 10, 16])
     rows = [[p.project_id, p.name, f.names["leader"].get(p.leader_id), f.names["unit"].get(p.unit_id),
              wan(p.planned.amount), wan(p.completed_ytd.amount), wan(p.expected_investment.amount), p.expected_rate,
              p.method] for p in (f.forecast.projects if f.forecast else [])]

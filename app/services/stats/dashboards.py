@@ -98,8 +98,9 @@ def health_link(as_of: date, leader_id: int | None, known_on: datetime | None = 
                                                 *params.items()])
 
 
-def dashboard_link(leader_id: int, as_of: date) -> str:
-    return links.link(f"/leaders/{leader_id}/dashboard", {"as_of": as_of.isoformat()})
+def dashboard_link(leader_id: int, as_of: date, known_on: datetime | None = None) -> str:
+    return links.link(f"/leaders/{leader_id}/dashboard", {"as_of": as_of.isoformat(),
+                                                          **({"known_on": known_on.isoformat()} if known_on else {})})
 
 
 def _health_counts(counts: dict[str, int], link: str) -> HealthCounts:
@@ -164,7 +165,7 @@ async def leader_dashboard(session: AsyncSession, leader_id: int, *, as_of: date
     progress = (await _investment(session, as_of, rules, today=today, known_on=known_on)).get(leader_id)
     assert leader.id is not None
     return LeaderDashboard(
-        leader=LeaderBrief(id=leader.id, name=leader.name, title=leader.title), as_of=as_of,
+        leader=LeaderBrief(id=leader.id, name=leader.name, title=leader.title), as_of=as_of, known_on=known_on,
         projects=summarise(rows, book=book, projects=projects_link(as_of, filters, known_on=known_on)),
         by_stage=by_stage,
         late=Counted(count=counts.get("late", 0), projects=health_link(as_of, leader_id, known_on, late="true")),
@@ -219,7 +220,8 @@ async def leader_stats(session: AsyncSession, *, as_of: date, rules: health.Rule
                          projects=health_link(as_of, leader_id, known_on, late="true")),
             health=_health_counts(counts.get(leader_id, {}), health_link(as_of, leader_id, known_on)),
             targets=shares.get(leader_id, []),
-            dashboard=dashboard_link(leader_id, as_of) if leader_id is not None else None,
+            dashboard=dashboard_link(leader_id, as_of, known_on) if leader_id is not None else None,
             investment=progress.get(leader_id),
             missing_reports=Counted(count=missing.get(leader_id, 0), projects=missing_link)))
-    return LeaderStats(as_of=as_of, rules=health.describe(rules), late_means=LATE_RULE, items=items)
+    return LeaderStats(as_of=as_of, known_on=known_on, rules=health.describe(rules), late_means=LATE_RULE,
+                       items=items)

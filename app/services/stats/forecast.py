@@ -31,12 +31,12 @@ what is done.
 """
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import Null
@@ -45,7 +45,7 @@ from sqlmodel import col
 
 from app.dialect import a_date, days_between, json_quarter_amount
 from app.errors import InvalidInput
-from app.models import ProgressReport, Project, StageTransition, Target
+from app.models import ProgressReport, Project, Target
 from app.models.enums import STAGE_ORDER, Designation, InvestmentDimension, Stage
 from app.models.forecast import (
     ForecastMethods,
@@ -63,7 +63,7 @@ from app.services.progress.reports import counting_on
 from app.services.stats import investment, target_progress
 from app.services.stats.health import last_due_month
 from app.services.stats.pipeline import check_as_of, median_by, share
-from app.services.stats.timeline import RANK, AnySelect, projects_as, rank, stage_on
+from app.services.stats.timeline import RANK, AnySelect, history_as, projects_as, rank, stage_on
 
 CENTS = Decimal("0.01")
 FOUR = Decimal("0.0001")
@@ -111,14 +111,15 @@ def reported_month(year: int, as_of: date, due_day: int) -> int:
     return 12 if y > year else m
 
 
-def per_project(year: int, month: int, as_of: date, tolerance: int) -> CTE:
+def per_project(year: int, month: int, as_of: date, tolerance: int, known_on: datetime | None = None) -> CTE:
     """Per project with a plan: planned, done, the reports' rest of the year (``rest``),
-    by_report, the method (``uses_report`` 0/1), the miss (``to_miss`` 0/1) and the inputs."""
+    by_report, the method (``uses_report`` 0/1), the miss (``to_miss`` 0/1) and the inputs;
+    by what had been recorded by ``known_on``."""
     r = ProgressReport
-    pp = investment.per_project(year, month, as_of)
+    pp = investment.per_project(year, month, as_of, known_on=known_on)
     quarter = month // 3 + 1  # the quarter the next month falls in (5 once the year is over)
     quarter_start = 3 * (quarter - 1) + 1
-    counted = and_(col(r.year) == year, col(r.month) <= month, counting_on(as_of))
+    counted = and_(col(r.year) == year, col(r.month) <= month, counting_on(as_of, known_on))
     reported = (select(col(r.project_id).label("project_id"), func.max(col(r.month)).label("last_month"),
                        func.sum(case((col(r.month) >= quarter_start, col(r.investment_amount)),
                                      else_=_zero())).label("done_in_quarter"))
@@ -141,9 +142,7 @@ def per_project(year: int, month: int, as_of: date, tolerance: int) -> CTE:
              .outerjoin(reported, reported.c.project_id == pp.c.project_id)
              .outerjoin(latest, and_(col(latest.project_id) == pp.c.project_id, col(latest.year) == year,
                                      col(latest.month) == reported.c.last_month,
-                                     col(latest.accepted_on) <= a_date(as_of),
-                                     or_(col(latest.superseded_on).is_(None),
-                                         col(latest.superseded_on) > a_date(as_of))))
+                                     counting_on(as_of, known_on, reports=latest)))
              .where(pp.c.has_plan == 1).subquery("forecast_inner"))
     by_report = type_coerce(inner.c.done + inner.c.rest, Amount)
     uses_report = by_report * _int(month) >= inner.c.done * _int(12)
@@ -207,9 +206,11 @@ def _project(row: Any, month: int, tolerance: int) -> ProjectForecast:
         expected_to_miss=int(row.to_miss) == 1, inputs=inputs)
 
 
-async def stage_medians(session: AsyncSession, on: date) -> dict[Stage, tuple[Decimal | None, int]]:
-    """Median days of the stays in each stage that ended by ``on`` (as the funnel's), and how many."""
-    t = StageTransition
+async def stage_medians(session: AsyncSession, on: date, known_on: datetime | None = None
+                        ) -> dict[Stage, tuple[Decimal | None, int]]:
+    """Median days of the stays in each stage that ended by ``on`` (as the funnel's), and how
+    many, by the stage history recorded by ``known_on``."""
+    t = history_as(known_on)
     ended: AnySelect = (select(literal("ended").label("metric"), col(t.to_stage).label("key"),
                     days_between(t.left_on, t.occurred_on).label("value"))
              .join(Project, col(Project.id) == col(t.project_id))
@@ -237,13 +238,14 @@ def _fits(goal: Stage, medians: dict[Stage, tuple[Decimal | None, int]], stage: 
 
 
 async def _expected_more(session: AsyncSession, targets: Sequence[Target], on: date, days_left: int,
-                         medians: dict[Stage, tuple[Decimal | None, int]], today: date) -> dict[int, int]:
+                         medians: dict[Stage, tuple[Decimal | None, int]], today: date,
+                         known_on: datetime | None) -> dict[int, int]:
     staged = [t for t in targets if t.goal_stage is not None]
     if not staged:
         return {}
-    p = projects_as(on, today=today)
-    m = target_progress.member_union(staged, on, projects=p)
-    state = stage_on(on, name="forecast_state")
+    p = projects_as(on, known_on, today=today)
+    m = target_progress.member_union(staged, on, projects=p, known_on=known_on)
+    state = stage_on(on, name="forecast_state", known_on=known_on)
     year_end = date(staged[0].year, 12, 31)
     likely = []
     for t in staged:
@@ -262,11 +264,12 @@ async def _expected_more(session: AsyncSession, targets: Sequence[Target], on: d
 
 
 async def target_forecasts(session: AsyncSession, *, year: int, on: date, tolerance: int,
-                           medians: dict[Stage, tuple[Decimal | None, int]], today: date) -> list[TargetForecast]:
+                           medians: dict[Stage, tuple[Decimal | None, int]], today: date,
+                           known_on: datetime | None = None) -> list[TargetForecast]:
     targets = await target_progress.year_targets(session, year)
     days_left = max((date(year, 12, 31) - on).days, 0)
-    progress = await target_progress.progress(session, targets, on=on, today=today)
-    more = await _expected_more(session, targets, on, days_left, medians, today)
+    progress = await target_progress.progress(session, targets, on=on, today=today, known_on=known_on)
+    more = await _expected_more(session, targets, on, days_left, medians, today, known_on)
     out = []
     for t, p in zip(targets, progress, strict=True):
         assert t.id is not None
@@ -286,22 +289,24 @@ async def target_forecasts(session: AsyncSession, *, year: int, on: date, tolera
             target_count=t.target_count, members=p.members.count, done=p.done.count, late=p.late.count,
             expected_more=extra, expected_done=expected, expected_share=share(expected, t.target_count),
             expected_to_miss=expected * 100 < t.target_count * (100 - tolerance), method=TARGET_METHOD,
-            inputs=inputs, projects=target_progress.link(t.id, on)))
+            inputs=inputs, projects=target_progress.link(t.id, on, known_on)))
     return out
 
 
 async def forecast(session: AsyncSession, *, year: int, as_of: date, group_by: InvestmentDimension | None,
-                   tolerance: int, due_day: int, projects: ProjectsShown, today: date) -> ForecastStats:
-    """The expected end of ``year`` as seen on ``as_of``: investment and targets."""
+                   tolerance: int, due_day: int, projects: ProjectsShown, today: date,
+                   known_on: datetime | None = None) -> ForecastStats:
+    """The expected end of ``year`` as seen on ``as_of`` (by what had been recorded by
+    ``known_on``): investment and targets."""
     check_as_of(as_of, today)
     month = reported_month(year, as_of, due_day)
     on = target_progress.evaluated_on(year, as_of)
-    fc = per_project(year, month, as_of, tolerance)
+    fc = per_project(year, month, as_of, tolerance, known_on)
     total_row = (await session.execute(select(*_sums(fc)).select_from(fc))).one()  # live projects only
     groups: list[InvestmentForecastGroup] = []
     if group_by is not None:
         key, joined = await investment.keyed(session, group_by, year, min(report_rules.month_end(year, month), as_of),
-                                             fc)
+                                             fc, known_on=known_on)
         stmt = select(key.label("k"), *_sums(fc)).select_from(joined)
         stmt = stmt if isinstance(key, Null) else stmt.group_by(key)
         for row in (await session.execute(stmt)).all():
@@ -316,13 +321,14 @@ async def forecast(session: AsyncSession, *, year: int, as_of: date, group_by: I
             stmt = stmt.where(fc.c.to_miss == 1)
         shown = [_project(r, month, tolerance) for r in (await session.execute(stmt)).all()]
         shown.sort(key=lambda p: (p.expected_rate is None, p.expected_rate or 0, p.project_id))
-    medians = await stage_medians(session, on)
+    medians = await stage_medians(session, on, known_on)
     return ForecastStats(
-        year=year, as_of=as_of, reported_month=month, evaluated_on=on,
+        year=year, as_of=as_of, known_on=known_on, reported_month=month, evaluated_on=on,
         days_left=max((date(year, 12, 31) - on).days, 0), miss_tolerance_percent=tolerance, group_by=group_by,
         methods=ForecastMethods(investment=INVESTMENT_METHOD, targets=TARGET_METHOD),
         total=InvestmentForecast(**_figures(total_row, month, tolerance)), groups=groups, projects=shown,
         stage_medians=[StageMedian(stage=s, median_days=None if m is None else m.quantize(Decimal("0.1")), stays=n)
                        for s, (m, n) in medians.items()],
-        targets=await target_forecasts(session, year=year, on=on, tolerance=tolerance, medians=medians, today=today))
+        targets=await target_forecasts(session, year=year, on=on, tolerance=tolerance, medians=medians, today=today,
+                                       known_on=known_on))
 

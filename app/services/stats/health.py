@@ -286,8 +286,8 @@ async def list_health(session: AsyncSession, *, as_of: date, rules: Rules, leade
                             sort_label="health")
     rows = (await session.execute(stmt)).all()
     kept, next_cursor = pagination.page(rows, limit=limit, sort_label="health", key_of=lambda r: (r.id, r.id))
-    return ProjectHealthPage(as_of=as_of, rules=describe(rules), items=[to_read(r, as_of, rules) for r in kept],
-                             next_cursor=next_cursor)
+    return ProjectHealthPage(as_of=as_of, known_on=known_on, rules=describe(rules),
+                             items=[to_read(r, as_of, rules) for r in kept], next_cursor=next_cursor)
 
 
 async def counts_by(session: AsyncSession, assessed: Subquery, key: Any) -> dict[Any, dict[str, int]]:

@@ -289,7 +289,7 @@ async def pipeline(session: AsyncSession, *, as_of: date, group_by: Sequence[Pip
     first = fdi_rows[0] if fdi_rows else None
     total.fdi = fdi.foreign_investment(first.all_n if first else 0, first.all_contracted if first else None,
                                        first.all_utilised if first else None)
-    return PipelineStats(as_of=as_of, group_by=list(group_by),
+    return PipelineStats(as_of=as_of, known_on=known_on, group_by=list(group_by),
                          total=total,
                          groups=out,
                          funnel=(await funnel(session, as_of=as_of, filters=filters, projects=p, known_on=known_on)

@@ -256,7 +256,7 @@ async def target_stats(session: AsyncSession, *, year: int, as_of: date, today: 
     check_as_of(as_of, today)
     on = evaluated_on(year, as_of)
     items = await progress(session, await year_targets(session, year), on=on, today=today, known_on=known_on)
-    return TargetStats(year=year, as_of=as_of, late_means=LATE_RULE, items=items)
+    return TargetStats(year=year, as_of=as_of, known_on=known_on, late_means=LATE_RULE, items=items)
 
 
 async def list_target_projects(session: AsyncSession, target_id: int, *, as_of: date,
