@@ -69,9 +69,8 @@ async def _investment(session: AsyncSession, as_of: date, rules: health.Rules, *
     stats = await investment.investment(session, year=year, month=month, as_of=as_of,
                                         group_by=InvestmentDimension.leader, rules=health.investment_rules(rules),
                                         today=today, known_on=known_on)
-    link = links.link("/stats/investment", {"year": str(year), "month": str(month), "group_by": "leader",
-                                            "as_of": as_of.isoformat(),
-                                            **({"known_on": known_on.isoformat()} if known_on else {})})
+    link = links.link("/stats/investment", [("year", str(year)), ("month", str(month)), ("group_by", "leader"),
+                                            *links.clocks(as_of, known_on)])
     return {int(g.key) if g.key is not None else None: LeaderInvestment(
         year=year, month=month, planned=g.planned, completed_ytd=g.completed_ytd, completion_rate=g.completion_rate,
         time_progress=stats.time_progress, gap_points=g.gap_points, rank=g.rank, figures=link)
@@ -92,15 +91,13 @@ async def _missing(session: AsyncSession, assessed: Any, as_of: date, rules: hea
 # --- links ----------------------------------------------------------------------------------
 
 def health_link(as_of: date, leader_id: int | None, known_on: datetime | None = None, **params: str) -> str:
-    return links.link("/stats/project-health", [("as_of", as_of.isoformat()),
-                                                *([("known_on", known_on.isoformat())] if known_on else []),
+    return links.link("/stats/project-health", [*links.clocks(as_of, known_on),
                                                 ("leader_id", "none" if leader_id is None else str(leader_id)),
                                                 *params.items()])
 
 
 def dashboard_link(leader_id: int, as_of: date, known_on: datetime | None = None) -> str:
-    return links.link(f"/leaders/{leader_id}/dashboard", {"as_of": as_of.isoformat(),
-                                                          **({"known_on": known_on.isoformat()} if known_on else {})})
+    return links.link(f"/leaders/{leader_id}/dashboard", links.clocks(as_of, known_on))
 
 
 def _health_counts(counts: dict[str, int], link: str) -> HealthCounts:

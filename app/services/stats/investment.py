@@ -216,8 +216,7 @@ def plans_link(dimension: InvestmentDimension | None, key: GroupKeyT, *, year: i
     if dimension == D.target:
         return None if key is None else target_progress.link(int(key), on, known_on)
     if dimension == D.stage:
-        known = {"known_on": known_on.isoformat()} if known_on else {}
-        return links.link("/stats/pipeline/projects", {"as_of": on.isoformat(), **known, "stage": str(key)}
+        return links.link("/stats/pipeline/projects", [*links.clocks(on, known_on), ("stage", str(key))]
                           ) if key else None
     params: list[tuple[str, str]] = [("year", str(year))]
     if dimension is not None:

@@ -120,7 +120,7 @@ class PipelineFilters:
 
 def projects_link(as_of: date, filters: PipelineFilters, *, attributes_only: bool = False,
                   known_on: datetime | None = None, **extra: str) -> str:
-    params = [("as_of", as_of.isoformat()), *([("known_on", known_on.isoformat())] if known_on else []),
+    params = [*links.clocks(as_of, known_on),
               *filters.query(attributes_only=attributes_only), *extra.items()]
     return links.link("/stats/pipeline/projects", params)
 

@@ -118,7 +118,7 @@ def member_union(targets: Sequence[Target], on: date, *, projects: Any = Project
 
 
 def link(target_id: int, on: date, known_on: datetime | None = None, **params: Any) -> str:
-    query = [("as_of", on.isoformat()), *([("known_on", known_on.isoformat())] if known_on else []),
+    query = [*links.clocks(on, known_on),
              *((k, "none" if v is None else str(v)) for k, v in params.items() if v is not ...)]
     return links.link(f"/targets/{target_id}/projects", query)
 
